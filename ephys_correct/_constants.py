@@ -1,0 +1,40 @@
+"""Physical constants: the exact values of the 2019 redefinition of the SI.
+
+Source: BIPM, *The International System of Units (SI)*, 9th edition (2019),
+section 2.2, Table 1 (the defining constants); also CODATA 2018
+(Tiesinga et al., Rev. Mod. Phys. 93, 025010 (2021)), where these are exact.
+Derived constants (R, F) are products of exact numbers and so are exact too.
+"""
+
+from __future__ import annotations
+
+#: elementary charge, C (exact)
+ELEMENTARY_CHARGE = 1.602176634e-19
+#: Avogadro constant, 1/mol (exact)
+AVOGADRO = 6.02214076e23
+#: Boltzmann constant, J/K (exact)
+BOLTZMANN = 1.380649e-23
+#: molar gas constant R = N_A k, J/(mol K) (exact)
+GAS_CONSTANT = AVOGADRO * BOLTZMANN
+#: Faraday constant F = N_A e, C/mol (exact)
+FARADAY = AVOGADRO * ELEMENTARY_CHARGE
+#: 0 degC in kelvin (exact by definition of the Celsius scale)
+ZERO_CELSIUS_K = 273.15
+
+
+def kelvin(temperature_c: float) -> float:
+    """Convert a Celsius temperature to kelvin (the only place this is done)."""
+    t = float(temperature_c)
+    if not (t == t) or t <= -ZERO_CELSIUS_K:
+        from .errors import ParameterError
+
+        raise ParameterError(
+            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
+            "it must be a finite temperature above absolute zero (degC)."
+        )
+    return t + ZERO_CELSIUS_K
+
+
+def thermal_voltage_mv(temperature_c: float) -> float:
+    """RT/F in millivolts at *temperature_c* (25.6926 mV at 25 degC)."""
+    return GAS_CONSTANT * kelvin(temperature_c) / FARADAY * 1e3

@@ -1,0 +1,204 @@
+"""The ion table: charge and limiting conductivity of every ion, with sources.
+
+Naming style (canonical names)
+------------------------------
+Formula or common name followed by the charge: ``K+``, ``Ca2+``, ``Cl-``,
+``gluconate-``, ``MgATP2-``.  When the formula ends in a digit *and* the charge
+has a number, a space separates them: ``HPO4 2-``, ``SO4 2-``, ``PO4 3-``.
+Aliases (``K``, ``potassium``, ``Ca++``, ``HPO42-``) are resolved
+case-insensitively by :func:`canonical_ion_name`; nothing is matched by prefix.
+
+Transport parameter
+-------------------
+Each ion stores one quantity, the limiting *equivalent* conductivity
+``lambda_eq`` = lambda/|z| (S cm^2 mol^-1, 25 degC).  Everything else derives
+from it, here and nowhere else:
+
+* relative (mechanical) mobility  ``u = lambda_eq / (|z| lambda_eq,K+)``
+  (Barry & Lynch 1991; Ca2+ -> 0.405);
+* diffusion coefficient ``D = R T lambda_eq / (|z| F^2)`` (Nernst-Einstein).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ._constants import FARADAY, GAS_CONSTANT, kelvin
+from ._resources import list_data_files, read_csv_rows
+from .errors import EphysCorrectError, UnknownIonError, suggest
+
+__all__ = ["Ion", "IonTable", "load_ion_table", "get_ion", "canonical_ion_name", "normalize_key"]
+
+_REFERENCE_ION = "K+"
+
+
+@dataclass(frozen=True)
+class Ion:
+    """One charged species of the ion table.
+
+    Attributes
+    ----------
+    name : str
+        Canonical name (see module docstring).
+    charge : int
+        Charge number z (never 0: neutral solutes are not ions).
+    lambda_eq : float
+        Limiting equivalent conductivity lambda/|z| at 25 degC, S cm^2 mol^-1.
+    lambda_source : str
+        Key of the bibliography entry (``ephys_correct.sources``).
+    lambda_locator : str
+        Table, page or derivation within that source.
+    aliases : tuple of str
+        Other accepted spellings.
+    lambda_eq_reference : float
+        lambda_eq of K+ in the same table, used for the relative mobility.
+    """
+
+    name: str
+    charge: int
+    lambda_eq: float
+    lambda_source: str
+    lambda_locator: str
+    aliases: tuple[str, ...] = ()
+    notes: str = ""
+    lambda_eq_reference: float = 73.5
+
+    @property
+    def relative_mobility(self) -> float:
+        """Barry's mobility relative to K+: u = lambda_eq / (|z| lambda_eq,K+)."""
+        return lambda_eq_to_relative_mobility(self.lambda_eq, self.charge, self.lambda_eq_reference)
+
+    def diffusion_coefficient_m2_s(self, temperature_c: float = 25.0) -> float:
+        """Nernst-Einstein diffusion coefficient D = R T lambda_eq / (|z| F^2), m^2/s.
+
+        The conductivity is the 25 degC value; *temperature_c* only enters
+        through RT (no viscosity correction), which is what the LJP needs since
+        a common viscosity factor cancels in mobility ratios.
+        """
+        lam_si = self.lambda_eq * 1e-4  # S m^2 mol^-1
+        return GAS_CONSTANT * kelvin(temperature_c) * lam_si / (abs(self.charge) * FARADAY**2)
+
+
+def lambda_eq_to_relative_mobility(lambda_eq: float, charge: int, lambda_eq_k: float) -> float:
+    """u = lambda_eq / (|z| lambda_eq,K): the one conversion used by the package."""
+    return lambda_eq / (abs(charge) * lambda_eq_k)
+
+
+def normalize_key(name: str) -> str:
+    """Lower-case, whitespace-collapsed key used for alias matching."""
+    return re.sub(r"\s+", "", str(name)).lower()
+
+
+class IonTable(Mapping[str, Ion]):
+    """Read-only mapping canonical name -> :class:`Ion`, with alias lookup."""
+
+    def __init__(self, ions: list[Ion], origin: str):
+        self._ions: dict[str, Ion] = {}
+        for ion in ions:
+            if ion.name in self._ions:
+                raise EphysCorrectError(f"{origin}: ion {ion.name!r} is defined twice.")
+            self._ions[ion.name] = ion
+        self.origin = origin
+        self._lookup: dict[str, str] = {}
+        for ion in ions:
+            for key in (ion.name, *ion.aliases):
+                k = normalize_key(key)
+                other = self._lookup.get(k)
+                if other is not None and other != ion.name:
+                    raise EphysCorrectError(
+                        f"{origin}: alias {key!r} names both {other!r} and {ion.name!r}."
+                    )
+                self._lookup[k] = ion.name
+
+    def __getitem__(self, name: str) -> Ion:
+        return self._ions[self.canonical(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ions)
+
+    def __len__(self) -> int:
+        return len(self._ions)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and normalize_key(name) in self._lookup
+
+    def canonical(self, name: str) -> str:
+        """Canonical name for *name* (an alias or canonical name).
+
+        Raises
+        ------
+        UnknownIonError
+            If nothing matches; the message suggests close names.
+        """
+        try:
+            return self._lookup[normalize_key(name)]
+        except (KeyError, TypeError):
+            names = list(self._ions) + [a for i in self._ions.values() for a in i.aliases]
+            raise UnknownIonError(
+                f"Unknown ion {name!r} (ion table {self.origin})." + suggest(str(name), names)
+            ) from None
+
+
+def _parse_rows(rows: list[dict[str, str]], origin: str) -> list[Ion]:
+    required = {"name", "charge", "lambda_eq_S_cm2_mol", "lambda_source", "lambda_locator"}
+    ions: list[Ion] = []
+    k_row = None
+    for i, row in enumerate(rows, start=2):
+        missing = required - {k for k, v in row.items() if v not in (None, "")}
+        if missing:
+            raise EphysCorrectError(f"{origin}, line {i}: missing {sorted(missing)}.")
+        try:
+            z = int(row["charge"])
+            lam = float(row["lambda_eq_S_cm2_mol"])
+        except ValueError as exc:
+            raise EphysCorrectError(f"{origin}, line {i} ({row['name']!r}): {exc}") from None
+        if z == 0 or not math.isfinite(lam) or lam <= 0:
+            raise EphysCorrectError(
+                f"{origin}, line {i} ({row['name']!r}): charge {z} / lambda_eq {lam} invalid."
+            )
+        aliases = tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip())
+        ions.append(
+            Ion(row["name"], z, lam, row["lambda_source"], row["lambda_locator"], aliases,
+                row.get("notes") or "")
+        )
+        if row["name"] == _REFERENCE_ION:
+            k_row = lam
+    if k_row is None:
+        raise EphysCorrectError(f"{origin}: the reference ion {_REFERENCE_ION!r} is missing.")
+    return [Ion(**{**ion.__dict__, "lambda_eq_reference": k_row}) for ion in ions]
+
+
+@lru_cache(maxsize=8)
+def _load(path: str | None) -> IonTable:
+    if path is None:
+        # ions.csv plus any ions_*.csv (e.g. complexes added by the speciation data)
+        rows: list[dict[str, str]] = []
+        for fname in list_data_files("ions", ".csv"):
+            rows.extend(read_csv_rows(fname))
+        return IonTable(_parse_rows(rows, "ephys_correct/data/ions*.csv"), "ephys_correct/data/ions*.csv")
+    import csv
+
+    p = Path(path)
+    with p.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(ln for ln in fh if not ln.startswith("#")))
+    return IonTable(_parse_rows(rows, str(p)), str(p))
+
+
+def load_ion_table(path: str | Path | None = None) -> IonTable:
+    """Load the packaged ion table, or a user table with the same columns."""
+    return _load(None if path is None else str(Path(path).resolve()))
+
+
+def get_ion(name: str) -> Ion:
+    """The :class:`Ion` for *name* (canonical or alias) from the packaged table."""
+    return load_ion_table()[name]
+
+
+def canonical_ion_name(name: str) -> str:
+    """Canonical spelling of *name*; raises UnknownIonError with suggestions."""
+    return load_ion_table().canonical(name)

@@ -1,0 +1,55 @@
+"""Shared test configuration.
+
+Real recordings live in ``../shared/data`` beside the project root; the few
+small files the unit tests need are copied into ``tests/data``.  Tests that
+want the whole shared set use :func:`shared_path`, which *fails* (never
+skips) when the shared folder is missing, unless EPHYS_CORRECT_NO_SHARED=1
+is set, in which case the caller falls back to the copies in tests/data.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+TEST_DATA = TESTS / "data"
+SHARED = ROOT.parent / "shared"
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def shared_available() -> bool:
+    """True when ../shared is present; raises when it is required but missing."""
+    if SHARED.is_dir():
+        return True
+    if os.environ.get("EPHYS_CORRECT_NO_SHARED") == "1":
+        return False
+    raise FileNotFoundError(
+        f"{SHARED} is missing: the shared recordings and references are required. "
+        "Set EPHYS_CORRECT_NO_SHARED=1 to run on the copies in tests/data only."
+    )
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared, failing loudly when the folder is missing."""
+    shared_available()
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        raise FileNotFoundError(f"expected shared file {p} is missing")
+    return p
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path, monkeypatch):
+    """Run a test inside an empty temporary working directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

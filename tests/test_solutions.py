@@ -1,0 +1,135 @@
+"""Recipes and solutions: parsing, validation, titration, charge balance."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import pytest
+
+from ephys_correct.errors import (
+    ConcentrationError,
+    ElectroneutralityError,
+    RecipeError,
+    UnknownCompoundError,
+    UnknownIonError,
+    UnknownSolutionError,
+)
+from ephys_correct.solutions import (
+    Solution,
+    as_solution,
+    get_compound,
+    load_compounds,
+    load_recipe,
+    load_solution,
+)
+
+KCL_RECIPE = """
+schema_version = 1
+name = "KCl test"
+role = "pipette"
+source = "test"
+[components_mm]
+KCl = 140
+CaCl2 = 1
+NaCl = 8
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_simple_recipe(tmp_path):
+    p = write(tmp_path, KCL_RECIPE)
+    before = p.read_bytes()
+    sol = load_solution(p)
+    assert dict(sol.ions_mm) == {"K+": 140.0, "Cl-": 150.0, "Ca2+": 1.0, "Na+": 8.0}
+    assert sol.charge_balance_meq() == pytest.approx(0.0)
+    assert sol.ionic_strength_mm() == pytest.approx(0.5 * (140 + 150 + 4 + 8))
+    assert sol.role == "pipette"
+    assert sol.sha256 == hashlib.sha256(before).hexdigest()
+    assert p.read_bytes() == before  # input never modified
+
+
+def test_ions_mapping_read_only():
+    sol = Solution.from_ions({"K": 145, "Cl": 145}, name="x")
+    with pytest.raises(TypeError):
+        sol.ions_mm["K+"] = 1  # type: ignore[index]
+
+
+def test_from_ions_aliases_and_duplicates():
+    sol = Solution.from_ions({"potassium": 10, "Cl-": 10})
+    assert dict(sol.ions_mm) == {"K+": 10.0, "Cl-": 10.0}
+    with pytest.raises(RecipeError, match="both name the ion 'K\\+'"):
+        Solution.from_ions({"K": 10, "K+": 10, "Cl-": 20})
+
+
+def test_stoichiometry_of_commercial_salts():
+    assert dict(get_compound("Na2ATP").releases) == {"Na+": 2.0}
+    assert dict(get_compound("Na2-ATP").ligands) == {"ATP": 1.0}
+    assert get_compound("EGTA").protons == 4  # the free acid brings 4 protons
+    assert get_compound("KOH").titrant
+    assert get_compound("k gluconate").name == "K-gluconate"
+
+
+# ------------------------------------------------------------------ bad input: a dozen kinds
+BAD = {
+    "negative": ('[components_mm]\nKCl = -5', ConcentrationError, r"'KCl'.*negative"),
+    "nan": ('[components_mm]\nKCl = nan', ConcentrationError, r"'KCl'.*finite"),
+    "inf": ('[components_mm]\nKCl = inf', ConcentrationError, r"'KCl'.*finite"),
+    "string": ('[components_mm]\nKCl = "140 mM"', RecipeError, r"'KCl'.*number.*'140 mM'"),
+    "bool": ('[components_mm]\nKCl = true', RecipeError, r"'KCl'.*number"),
+    "unknown compound": ('[components_mm]\nKGlucnate = 5', UnknownCompoundError, r"KGlucnate.*K-gluconate"),
+    "unknown ion": ('[ions_mm]\n"Kx+" = 5\n"Cl-" = 5', UnknownIonError, r"Kx\+"),
+    "unknown key": ('colour = "blue"\n[components_mm]\nKCl = 5', RecipeError, r"unknown key 'colour'"),
+    "unknown ph key": ('[components_mm]\nKCl = 5\n[ph]\nvalu = 7', RecipeError, r"\[ph\] 'valu'.*value"),
+    "same compound twice": ('[components_mm]\nKCl = 5\n"potassium chloride" = 5', RecipeError, r"same compound"),
+    "toml duplicate": ('[components_mm]\nKCl = 5\nKCl = 6', RecipeError, r"not valid TOML"),
+    "unbalanced": ('[ions_mm]\n"K+" = 140\n"Cl-" = 120', ElectroneutralityError, r"net \+20\.000"),
+    "bad role": ('role = "cytoplasm"\n[components_mm]\nKCl = 5', RecipeError, r"'role'.*pipette.*'cytoplasm'"),
+    "schema": ('schema_version = 9\n[components_mm]\nKCl = 5', RecipeError, r"schema_version 9"),
+    "empty": ('source = "x"', RecipeError, r"empty"),
+    "ph out of range": ('[components_mm]\nHEPES = 10\n[ph]\nvalue = 17\ntitrant = "KOH"\ntemperature_c = 22', RecipeError, r"value 17"),
+    "ph without temperature": ('[components_mm]\nHEPES = 10\n[ph]\nvalue = 7.3\ntitrant = "KOH"', RecipeError, r"temperature_c is required"),
+    "not a titrant": ('[components_mm]\nHEPES = 10\n[ph]\nvalue = 7.3\ntitrant = "KCl"\ntemperature_c = 22', RecipeError, r"not a titrant"),
+    "buffer without ph": ('[components_mm]\nHEPES = 10', RecipeError, r"no \[ph\] table"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_recipes(tmp_path, case):
+    body, exc, pattern = BAD[case]
+    text = body if "name =" in body else 'name = "bad"\n' + body
+    p = write(tmp_path, text)
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(exc, match=pattern) as info:
+        load_solution(p)
+    assert str(p) in str(info.value)  # the message names the file
+    assert sorted(tmp_path.iterdir()) == before  # nothing written
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_recipe(tmp_path / "nope.toml")
+    with pytest.raises(RecipeError, match="directory"):
+        load_recipe(tmp_path)
+
+
+def test_unknown_db_name_suggests():
+    with pytest.raises(UnknownSolutionError, match="No recipe"):
+        load_solution("definitely_not_a_recipe_name")
+
+
+def test_rebalance_is_explicit_and_recorded(tmp_path):
+    p = write(tmp_path, 'name = "x"\n[ions_mm]\n"K+" = 140\n"Cl-" = 120\n')
+    sol = load_solution(p, rebalance_with="Cl-")
+    assert sol.ions_mm["Cl-"] == pytest.approx(140)
+    assert sol.rebalanced.ion == "Cl-"
+    assert sol.rebalanced.delta_mm == pytest.approx(20)
+    assert sol.rebalanced.imbalance_before_meq == pytest.approx(20)
+    with pytest.raises(ElectroneutralityError, match="negative"):
+        load_solution(p, rebalance_with="Na+")  # would need -20 mM of Na+
