@@ -750,17 +750,25 @@ def _titrate(recipe: Recipe, strong: dict, ligands: dict, neutrals: dict, proton
     if estimated:
         from scipy.optimize import brentq
 
+        import warnings
+
+        from .errors import ModelValidityWarning
+
         def f(ph: float) -> float:
             return _net(at_ph(ph)[0])
 
         lo, hi = 1.0, 13.0
-        flo, fhi = f(lo), f(hi)
-        if flo * fhi > 0:
-            raise ElectroneutralityError(
-                f"{where}: no pH between {lo} and {hi} makes the recipe electroneutral "
-                f"(net charge {flo:+.3f} to {fhi:+.3f} mEq/L); check the amounts and the titrant."
-            )
-        ph = brentq(f, lo, hi, xtol=1e-10)
+        # the search visits pH values far outside the constants' range; only the root's
+        # own validity matters, and at_ph(ph) below warns again if the root is outside it
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ModelValidityWarning)
+            flo, fhi = f(lo), f(hi)
+            if flo * fhi > 0:
+                raise ElectroneutralityError(
+                    f"{where}: no pH between {lo} and {hi} makes the recipe electroneutral "
+                    f"(net charge {flo:+.3f} to {fhi:+.3f} mEq/L); check the amounts and the titrant."
+                )
+            ph = brentq(f, lo, hi, xtol=1e-10)
     else:
         ph = spec.value
     ions, sp_neutral, species, charge, co2 = at_ph(ph)

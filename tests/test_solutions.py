@@ -133,3 +133,67 @@ def test_rebalance_is_explicit_and_recorded(tmp_path):
     assert sol.rebalanced.imbalance_before_meq == pytest.approx(20)
     with pytest.raises(ElectroneutralityError, match="negative"):
         load_solution(p, rebalance_with="Na+")  # would need -20 mM of Na+
+
+
+def test_every_compound_is_electrically_neutral():
+    """Bookkeeping check of compounds.toml: strong ions + ligands in their reference
+    (fully deprotonated) form + carried protons must sum to zero charge."""
+    from ephys_correct.ions import get_ion
+    from ephys_correct.speciation import reference_charge
+
+    for comp in load_compounds().values():
+        q = sum(get_ion(i).charge * n for i, n in comp.releases.items())
+        q += sum(reference_charge(lig) * n for lig, n in comp.ligands.items())
+        q += comp.protons
+        assert q == 0, f"{comp.name}: net charge {q}"
+
+
+def test_every_compound_ligand_is_known():
+    from ephys_correct.speciation import ligand_names
+
+    known = set(ligand_names())
+    for comp in load_compounds().values():
+        assert set(comp.ligands) <= known, comp.name
+
+
+HEPES_TARGET = """
+name = "KCl-HEPES"
+[components_mm]
+KCl = 140
+HEPES = 10
+[ph]
+value = 7.3
+titrant = "KOH"
+temperature_c = 22
+"""
+
+
+def test_titration_target_counts_hepes_charge(tmp_path):
+    # HEPES pKa 7.565 at 25 degC, -0.014/K (Vega & Bates 1976; see ligands.toml) -> ~7.61 at 22 degC.
+    # At pH 7.3 only 1/(1 + 10**(7.61 - 7.3)) ~ 0.33 of it is HEPES- (ideal), ~0.4 with activity
+    # corrections: 3-4.5 mM KOH, not the 10 mM of the "all HEPES is an anion" error.
+    sol = load_solution(write(tmp_path, HEPES_TARGET))
+    t = sol.titration
+    assert t.mode == "target" and t.titrant == "KOH" and not t.ph_estimated
+    assert 3.0 < t.titrant_mm < 4.5
+    assert sol.ions_mm["K+"] == pytest.approx(140 + t.titrant_mm)
+    assert sol.ions_mm["HEPES-"] == pytest.approx(t.titrant_mm, rel=1e-6)
+    assert sol.neutrals_mm["HEPES"] == pytest.approx(10 - t.titrant_mm, rel=1e-6)
+    assert abs(sol.charge_balance_meq()) < 1e-6
+    ideal = load_solution(write(tmp_path, HEPES_TARGET, "b.toml"), activity_model="ideal")
+    assert 3.0 < ideal.titration.titrant_mm < t.titrant_mm
+
+
+def test_titration_given_estimates_ph(tmp_path):
+    target = load_solution(write(tmp_path, HEPES_TARGET))
+    given = HEPES_TARGET.replace('titrant = "KOH"\n', "").replace("value = 7.3\n", "")
+    given = given.replace("HEPES = 10\n", f"HEPES = 10\nKOH = {target.titration.titrant_mm!r}\n")
+    sol = load_solution(write(tmp_path, given, "g.toml"))
+    assert sol.titration.ph_estimated
+    assert sol.titration.ph == pytest.approx(7.3, abs=1e-6)
+
+
+def test_titration_wrong_direction(tmp_path):
+    text = HEPES_TARGET.replace('titrant = "KOH"', 'titrant = "HCl"')
+    with pytest.raises(ElectroneutralityError, match="base"):
+        load_solution(write(tmp_path, text))

@@ -1,0 +1,1051 @@
+"""Acid-base charge states and metal-ligand speciation (free Ca2+, Mg2+ with chelators).
+
+Two layers:
+
+* **Acid-base charge states** (:func:`protonation_fractions`, :func:`mean_charge`,
+  :func:`mean_proton_count`, :func:`proton_count`): the fraction of each protonation form of a
+  buffer, chelator or nucleotide at a given pH, temperature and ionic strength. Used by the
+  recipe titration in :mod:`ephys_correct.solutions`.
+* **Metal-ligand speciation** (:func:`speciate_solution`, :func:`free_calcium`,
+  :func:`free_magnesium` and their inverses): mass-action equilibria of Ca2+, Mg2+ (and K+/Na+
+  where constants exist) with EGTA, BAPTA, EDTA, ATP, ADP, GTP, phosphocreatine, citrate and
+  phosphate at a pH fixed by the experimenter's pH meter.
+
+Conventions
+-----------
+* **pH** is ``-log10 a(H+)``, the activity a calibrated pH meter reads. Free [H+] is
+  ``10**-pH / gamma(H+)`` with gamma from the activity model.
+* **Constants** (``data/ligands.toml``) are association constants stored at the ionic strength
+  and temperature of measurement, with the reaction enthalpy where one is published. Each is
+  taken to I = 0 at its own temperature with the chosen activity model (the same model that is
+  then used at the solution's ionic strength, so the correction is internally consistent), moved
+  to the working temperature with the van 't Hoff equation (constant Delta H), and brought back
+  to the solution's ionic strength (Bers, Patton & Nuccitelli 1994, 2010).
+* **Concentrations** are molar (mM at the edges); the activity model works on the molal scale,
+  and molar ~ molal is assumed (error < 1 % below 0.2 M at 20-37 degC). Ionic strengths of the
+  stored constants are taken as given (mol/L).
+* Neutral species are given gamma = 1 (no salting-out term).
+
+Species names follow the ion table (``HEPES-``, ``HEGTA3-``, ``MgATP2-``...); neutral forms use
+plain names (``HEPES``, ``H4BAPTA``, ``MgPCr``, ``CO2``). Every number's source is in
+``data/sources_speciation.toml``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ._constants import kelvin
+from ._speciation_solver import (
+    METAL_CHARGES,
+    ActivityCache,
+    EquilibriumSystem,
+    Ligand,
+    Species,
+    load_ligand_table,
+    ligand_charges,
+    log_beta0,
+    log_k0,
+    pinned,
+)
+from .errors import (
+    ConcentrationError,
+    ConvergenceError,
+    ModelValidityWarning,
+    ParameterError,
+    UnknownCompoundError,
+    suggest,
+)
+
+__all__ = [
+    "LIGANDS",
+    "Ligand",
+    "Species",
+    "ProtonationState",
+    "ligand_names",
+    "get_ligand",
+    "species_info",
+    "proton_count",
+    "reference_charge",
+    "protonation_fractions",
+    "protonation_state",
+    "mean_charge",
+    "mean_proton_count",
+    "SpeciationResult",
+    "speciate",
+    "speciate_solution",
+    "free_calcium",
+    "free_magnesium",
+    "apparent_kd",
+    "total_calcium_for_free",
+    "total_magnesium_for_free",
+    "DEFAULT_ACTIVITY_MODEL",
+]
+
+#: the toolkit-wide default activity model
+DEFAULT_ACTIVITY_MODEL = "truesdell-jones"
+#: pH range in which the forms marked ``lumped`` in the data file are negligible
+PH_VALID_RANGE = (5.0, 9.0)
+#: temperature range over which constant-enthalpy van 't Hoff extrapolation is trusted
+TEMPERATURE_VALID_RANGE_C = (0.0, 50.0)
+
+
+class _LazyLigands(Mapping[str, Ligand]):
+    """Read-only mapping ligand name -> :class:`Ligand`, loaded on first use."""
+
+    def __getitem__(self, name: str) -> Ligand:
+        return load_ligand_table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(load_ligand_table())
+
+    def __len__(self) -> int:
+        return len(load_ligand_table())
+
+    def __repr__(self) -> str:
+        return f"LIGANDS({', '.join(self)})"
+
+
+#: Supported ligands (name -> :class:`Ligand`), read from ``data/ligands.toml``.
+LIGANDS: Mapping[str, Ligand] = _LazyLigands()
+
+
+def ligand_names() -> list[str]:
+    """Names of the supported acid-base / metal-binding components."""
+    return list(load_ligand_table())
+
+
+def get_ligand(name: str) -> Ligand:
+    """The :class:`Ligand` for a ligand name, alias (``"phosphocreatine"``) or any species name.
+
+    Raises
+    ------
+    UnknownCompoundError
+        With close matches when nothing matches.
+    """
+    return load_ligand_table().resolve(name)
+
+
+def species_info(name: str) -> Species:
+    """The :class:`Species` (ligand, charge, proton count, metal) of a ligand form or complex.
+
+    Accepts canonical names and ion-table aliases (``"HPO42-"``, ``"MgATP"``).
+
+    Raises
+    ------
+    UnknownCompoundError
+        If *name* is not a form of any supported ligand.
+    """
+    sp = load_ligand_table().find_species(name)
+    if sp is None:
+        table = load_ligand_table()
+        raise UnknownCompoundError(
+            f"Unknown ligand species {name!r}: not a protonation form or complex of "
+            f"{', '.join(table)}." + suggest(str(name), [s.name for s in table.all_species()])
+        )
+    return sp
+
+
+def proton_count(species: str) -> int:
+    """Dissociable protons a species carries relative to its ligand's fully deprotonated form.
+
+    Examples: ``"H4EGTA"`` (free-acid EGTA) -> 4, ``"H2ATP2-"`` (as in Na2ATP = Na2H2ATP) -> 2,
+    ``"HEPES"`` (free-acid zwitterion) -> 1, ``"Tris"`` -> 0, ``"Tris+"`` -> 1,
+    ``"MgHATP-"`` -> 1, ``"H2PO4-"`` -> 2 (relative to PO4 3-), ``"CO2"`` -> 2.
+
+    Lumped (not modelled) forms are included, so any salt can be booked.
+    """
+    return species_info(species).h
+
+
+def reference_charge(ligand: str) -> int:
+    """Charge of the ligand's fully deprotonated reference form (h = 0), e.g. EGTA -> -4."""
+    lig = get_ligand(ligand)
+    return lig.species_named(lig.base).charge
+
+
+# ------------------------------------------------------------------------------- validation
+def _check_ph(pH: Any, *, warn_for: Ligand | None = None) -> float:
+    try:
+        v = float(pH)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not math.isfinite(v) or not 0.0 < v < 14.0:
+        raise ParameterError(
+            f"Invalid value for the 'pH' parameter: got {pH!r}; it must be a finite number "
+            "between 0 and 14 (pH = -log10 a(H+), as a pH meter reads)."
+        )
+    if warn_for is not None and not (PH_VALID_RANGE[0] <= v <= PH_VALID_RANGE[1]):
+        lumped = [s.name for s in warn_for.species if s.lumped]
+        if lumped:
+            warnings.warn(
+                f"pH {v} is outside {PH_VALID_RANGE[0]}-{PH_VALID_RANGE[1]}, where the "
+                f"unmodelled forms of {warn_for.name} ({', '.join(lumped)}) are negligible.",
+                ModelValidityWarning,
+                stacklevel=3,
+            )
+    return v
+
+
+def _check_temperature(temperature_c: Any) -> float:
+    t = kelvin(temperature_c) - kelvin(0.0)  # raises ParameterError for bad input
+    lo, hi = TEMPERATURE_VALID_RANGE_C
+    if not lo <= t <= hi:
+        warnings.warn(
+            f"temperature_c={t} is outside {lo}-{hi} degC, where constant-enthalpy van 't Hoff "
+            "extrapolation of the stored constants (measured at 20-25 degC) is trusted.",
+            ModelValidityWarning,
+            stacklevel=3,
+        )
+    return t
+
+
+def _check_ionic_strength_mm(value: Any, name: str = "ionic_strength_mm") -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not math.isfinite(v) or v < 0:
+        raise ParameterError(
+            f"Invalid value for the {name!r} parameter: got {value!r}; it must be a finite "
+            "ionic strength >= 0 in mM (mmol/L)."
+        )
+    return v
+
+
+# ------------------------------------------------------------------------- acid-base states
+@dataclass(frozen=True)
+class ProtonationState:
+    """Protonation forms of one ligand at given pH, temperature and ionic strength.
+
+    Attributes
+    ----------
+    ligand : str
+    fractions : Mapping[str, float]
+        Species name -> mole fraction (sums to 1), modelled metal-free forms only.
+    mean_charge : float
+        Sum of fraction x charge.
+    mean_proton_count : float
+        Sum of fraction x h (protons bound per ligand relative to the fully deprotonated form).
+    apparent_pka : Mapping[str, float]
+        For each protonation step (keyed by the protonated form): the pK on the pH-meter scale at
+        this temperature and ionic strength, i.e. log10([HnL]/[Hn-1L]) = pKa' - pH.
+    pH, temperature_c, ionic_strength_mm : float
+    activity_model : str
+    constants : tuple of dict
+        The stored constants used, with source and locator.
+    """
+
+    ligand: str
+    fractions: Mapping[str, float]
+    mean_charge: float
+    mean_proton_count: float
+    apparent_pka: Mapping[str, float]
+    pH: float
+    temperature_c: float
+    ionic_strength_mm: float
+    activity_model: str
+    constants: tuple[dict, ...] = field(default=())
+
+
+def protonation_state(
+    ligand: str,
+    *,
+    pH: float,
+    temperature_c: float,
+    ionic_strength_mm: float,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> ProtonationState:
+    """Protonation forms of *ligand* with provenance (see :func:`protonation_fractions`)."""
+    lig = get_ligand(ligand)
+    ph = _check_ph(pH, warn_for=lig)
+    t = _check_temperature(temperature_c)
+    i_mm = _check_ionic_strength_mm(ionic_strength_mm)
+    table = load_ligand_table()
+    lg = ActivityCache(activity_model)
+    i_m = i_mm / 1000.0
+    lg = pinned(lg, ligand_charges(lig), i_m, t)
+    beta = log_beta0(lig, t, table, lg)
+    forms = lig.protonation_forms
+    lg_base = lg(lig.base, lig.species_named(lig.base).charge, i_m, t)
+    # log10 of [form]/[base] = log beta0 - h pH + log g(base) - log g(form)
+    logs = {s.name: beta[s.name] - s.h * ph + lg_base - lg(s.name, s.charge, i_m, t) for s in forms}
+    top = max(logs.values())
+    weights = {k: 10.0 ** (v - top) for k, v in logs.items()}
+    total = sum(weights.values())
+    fractions = {k: w / total for k, w in weights.items()}
+    pka = {}
+    for prev, s in zip(forms, forms[1:]):
+        pka[s.name] = (logs[s.name] - logs[prev.name]) + ph
+    used = tuple(r.as_dict() for r in lig.reactions if r.product in fractions)
+    return ProtonationState(
+        ligand=lig.name,
+        fractions=MappingProxyType(fractions),
+        mean_charge=sum(f * lig.species_named(k).charge for k, f in fractions.items()),
+        mean_proton_count=sum(f * lig.species_named(k).h for k, f in fractions.items()),
+        apparent_pka=MappingProxyType(pka),
+        pH=ph,
+        temperature_c=t,
+        ionic_strength_mm=i_mm,
+        activity_model=activity_model,
+        constants=used,
+    )
+
+
+def protonation_fractions(
+    ligand: str,
+    *,
+    pH: float,
+    temperature_c: float,
+    ionic_strength_mm: float,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> dict[str, float]:
+    """Mole fractions of each protonation form of an acid-base component.
+
+    Parameters
+    ----------
+    ligand : str
+        Ligand name (:func:`ligand_names`), alias or any of its species names.
+    pH : float
+        -log10 a(H+), as a calibrated pH meter reads, at *temperature_c*.
+    temperature_c : float
+        Temperature, degC (no default). Constants are moved from their measurement temperature
+        with the van 't Hoff equation and the published reaction enthalpy.
+    ionic_strength_mm : float
+        Ionic strength of the solution, mM.
+    activity_model : str, default "truesdell-jones"
+        Model passed to :func:`ephys_correct.activity.log10_gamma`; ``"ideal"`` sets every
+        gamma to 1.
+
+    Returns
+    -------
+    dict
+        Species name -> fraction (sums to 1), ordered by increasing proton count. Charged forms
+        use canonical ion-table names, neutral forms plain names. Forms marked ``lumped`` in
+        ``data/ligands.toml`` (negligible between pH 5 and 9) are not returned.
+
+    Raises
+    ------
+    UnknownCompoundError
+        Unknown ligand (the message suggests close names).
+    ParameterError
+        pH, temperature or ionic strength out of range.
+
+    Warns
+    -----
+    ModelValidityWarning
+        pH outside 5-9 for a ligand with unmodelled forms; temperature outside 0-50 degC.
+
+    Notes
+    -----
+    Molar ~ molal is assumed for the activity model. Stored constants at I > 0 are concentration
+    quotients; they are converted to I = 0 with the same activity model before use.
+
+    Examples
+    --------
+    >>> fr = protonation_fractions("HEPES", pH=7.3, temperature_c=22.0,
+    ...                            ionic_strength_mm=150.0, activity_model="ideal")
+    >>> round(fr["HEPES-"], 2)
+    0.33
+    """
+    return dict(
+        protonation_state(
+            ligand,
+            pH=pH,
+            temperature_c=temperature_c,
+            ionic_strength_mm=ionic_strength_mm,
+            activity_model=activity_model,
+        ).fractions
+    )
+
+
+def mean_charge(
+    ligand: str,
+    *,
+    pH: float,
+    temperature_c: float,
+    ionic_strength_mm: float,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> float:
+    """Mean charge of a metal-free acid-base component at pH (see :func:`protonation_fractions`)."""
+    return protonation_state(
+        ligand, pH=pH, temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
+        activity_model=activity_model,
+    ).mean_charge
+
+
+def mean_proton_count(
+    ligand: str,
+    *,
+    pH: float,
+    temperature_c: float,
+    ionic_strength_mm: float,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> float:
+    """Mean number of protons bound per ligand relative to its fully deprotonated form.
+
+    ``mean_charge = reference_charge(ligand) + mean_proton_count``. A salt that brings ``p``
+    protons per ligand (:func:`proton_count` of its form) needs ``p - mean_proton_count`` mol of
+    strong base per mol to reach the pH.
+    """
+    return protonation_state(
+        ligand, pH=pH, temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
+        activity_model=activity_model,
+    ).mean_proton_count
+
+
+# ------------------------------------------------------------------------ metal speciation
+#: relative tolerance of the mass-balance check on every result
+MASS_BALANCE_RTOL = 1e-9
+_BINDING_METALS = ("Ca2+", "Mg2+")
+
+
+@dataclass(frozen=True)
+class SpeciationResult:
+    """Equilibrium composition of metals, ligands and their complexes.
+
+    Attributes
+    ----------
+    species_mm : Mapping[str, float]
+        Every modelled species (free metals, every ligand form, every complex), mM.
+    free_mm : Mapping[str, float]
+        Free metal ions (``"Ca2+"``, ``"Mg2+"``...), mM.
+    totals_mm : Mapping[str, float]
+        Totals of every ligand (by ligand name) and metal, mM.
+    pH, temperature_c, ionic_strength_mm : float
+        Conditions; the ionic strength is the one the constants were corrected to.
+    activity_model : str
+    h_free_mm : float
+        Free [H+] = 10**-pH / gamma(H+), mM.
+    iterations : int
+        Newton iterations of the last solve.
+    mass_balance_max_rel_error : float
+        Largest relative mass-balance residual over all components (checked <= 1e-9).
+    constants : tuple of dict
+        Every stored constant used: equation, stored log K, its I and T, enthalpy, source,
+        locator, and ``log_k0_at_t`` (thermodynamic, at the working temperature).
+    activity : Mapping[str, dict]
+        Info dict returned by the activity model for each charged species.
+    notes : tuple of str
+        Assumptions and warnings that apply to this result.
+    """
+
+    species_mm: Mapping[str, float]
+    free_mm: Mapping[str, float]
+    totals_mm: Mapping[str, float]
+    pH: float
+    temperature_c: float
+    ionic_strength_mm: float
+    activity_model: str
+    h_free_mm: float
+    iterations: int
+    mass_balance_max_rel_error: float
+    constants: tuple[dict, ...]
+    activity: Mapping[str, dict]
+    notes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-dict provenance record (JSON-friendly)."""
+        return {
+            "pH": self.pH,
+            "temperature_c": self.temperature_c,
+            "ionic_strength_mm": self.ionic_strength_mm,
+            "activity_model": self.activity_model,
+            "h_free_mm": self.h_free_mm,
+            "totals_mm": dict(self.totals_mm),
+            "free_mm": dict(self.free_mm),
+            "iterations": self.iterations,
+            "mass_balance_max_rel_error": self.mass_balance_max_rel_error,
+            "constants": [dict(c) for c in self.constants],
+            "activity": {k: dict(v) for k, v in self.activity.items()},
+            "notes": list(self.notes),
+        }
+
+
+def _amount(value: Any, where: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not math.isfinite(v) or v < 0:
+        raise ConcentrationError(
+            f"Invalid concentration for {where}: got {value!r}; it must be a finite number >= 0 (mM)."
+        )
+    return v
+
+
+def _ligand_totals(ligands_mm: Mapping[str, Any] | None, where: str = "ligands_mm") -> dict[str, float]:
+    if ligands_mm is None:
+        return {}
+    if not isinstance(ligands_mm, Mapping):
+        raise ParameterError(
+            f"Invalid value for the {where!r} parameter: got {type(ligands_mm).__name__}; "
+            "expected a mapping ligand name -> total mM."
+        )
+    out: dict[str, float] = {}
+    for k, v in ligands_mm.items():
+        lig = get_ligand(k)
+        out[lig.name] = out.get(lig.name, 0.0) + _amount(v, f"{where}[{k!r}]")
+    return out
+
+
+def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float]:
+    from .ions import canonical_ion_name
+
+    if background_ions_mm is None:
+        return {}
+    out: dict[str, float] = {}
+    for k, v in background_ions_mm.items():
+        name = canonical_ion_name(k)
+        if name in _BINDING_METALS or load_ligand_table().find_species(name) is not None:
+            raise ParameterError(
+                f"Invalid entry in 'background_ions_mm': {k!r} takes part in the equilibria; "
+                "give metals as total_ca_mm/total_mg_mm and ligands in ligands_mm."
+            )
+        out[name] = out.get(name, 0.0) + _amount(v, f"background_ions_mm[{k!r}]")
+    return out
+
+
+def _ionic_strength_of(species_mm: Mapping[str, float], charges: Mapping[str, int],
+                       background_mm: Mapping[str, float]) -> float:
+    from .ions import get_ion
+
+    i = 0.5 * sum(charges[k] ** 2 * c for k, c in species_mm.items())
+    i += 0.5 * sum(get_ion(k).charge ** 2 * c for k, c in background_mm.items())
+    return i
+
+
+def speciate(
+    *,
+    ligands_mm: Mapping[str, float],
+    metals_mm: Mapping[str, float],
+    pH: float,
+    temperature_c: float,
+    ionic_strength_mm: float | None = None,
+    background_ions_mm: Mapping[str, float] | None = None,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> SpeciationResult:
+    """Solve the metal-ligand-proton equilibria for given totals.
+
+    Parameters
+    ----------
+    ligands_mm : Mapping[str, float]
+        Ligand name (or alias) -> total mM, whatever its protonation form or complexation.
+    metals_mm : Mapping[str, float]
+        ``"Ca2+"``, ``"Mg2+"`` (and ``"K+"``, ``"Na+"``, which only bind where a constant
+        exists) -> total mM.
+    pH : float
+        -log10 a(H+) (pH-meter reading) at *temperature_c*; held fixed (the experimenter
+        titrates to it).
+    temperature_c : float
+        degC, no default.
+    ionic_strength_mm : float, optional
+        Ionic strength the constants are corrected to. When omitted it is computed from the
+        equilibrium composition plus *background_ions_mm* (iterated to self-consistency); one of
+        the two must be given (as MaxChelator asks for the ionic strength explicitly).
+    background_ions_mm : Mapping[str, float], optional
+        Every other ion of the solution (e.g. ``{"K+": 140, "Cl-": 140}``), mM: contributes to the
+        ionic strength only. Counter-ions of the metal salts and ligand salts are *not* added
+        automatically.
+    activity_model : str, default "truesdell-jones"
+
+    Returns
+    -------
+    SpeciationResult
+
+    Raises
+    ------
+    ParameterError
+        Neither or both of *ionic_strength_mm* and *background_ions_mm*; bad pH/temperature.
+    ConcentrationError
+        Negative or non-finite amounts.
+    ConvergenceError
+        The solver did not converge, or the mass balance is off by more than 1e-9 (relative).
+
+    Warns
+    -----
+    ModelValidityWarning
+        A Ca2+/Mg2+ + ligand pair present without a stored constant (the binding is then not
+        modelled); pH or temperature outside the validity range.
+
+    Notes
+    -----
+    Complexes are 1:1 (ML and MHL). Activity coefficients from the activity model on the molal
+    scale, molar ~ molal assumed; neutral species gamma = 1. Free H+ and OH- are not added to the
+    ionic strength (< 1e-4 mM at pH 5-9).
+    """
+    table = load_ligand_table()
+    lig_tot = _ligand_totals(ligands_mm)
+    met_tot: dict[str, float] = {}
+    if not isinstance(metals_mm, Mapping):
+        raise ParameterError(f"Invalid value for the 'metals_mm' parameter: got {metals_mm!r}; expected a mapping.")
+    from .ions import canonical_ion_name
+
+    for k, v in metals_mm.items():
+        name = canonical_ion_name(k)
+        if name not in METAL_CHARGES:
+            raise ParameterError(
+                f"Invalid key in 'metals_mm': {k!r}; supported metals are {', '.join(METAL_CHARGES)}."
+            )
+        met_tot[name] = met_tot.get(name, 0.0) + _amount(v, f"metals_mm[{k!r}]")
+    if (ionic_strength_mm is None) == (background_ions_mm is None):
+        raise ParameterError(
+            "Give exactly one of 'ionic_strength_mm' (the ionic strength the constants are "
+            "corrected to, mM) or 'background_ions_mm' (the other ions of the solution, from which "
+            f"the ionic strength is computed); got ionic_strength_mm={ionic_strength_mm!r}, "
+            f"background_ions_mm={background_ions_mm!r}."
+        )
+    ph = _check_ph(pH)
+    for lig in lig_tot:
+        if lig_tot[lig] > 0:
+            _check_ph(ph, warn_for=table[lig])
+    t = _check_temperature(temperature_c)
+    fixed_i = None if ionic_strength_mm is None else _check_ionic_strength_mm(ionic_strength_mm)
+    background = _background(background_ions_mm)
+    lg = ActivityCache(activity_model)
+
+    # metals that bind nothing present stay free; K+/Na+ enter only where a constant exists
+    binding = {m for lig in lig_tot if lig_tot[lig] > 0 for m in table[lig].metals}
+    active_metals = {m: c for m, c in met_tot.items() if c > 0 and (m in binding or m in _BINDING_METALS)}
+    passive_metals = {m: c for m, c in met_tot.items() if m not in active_metals and c > 0}
+    notes = []
+    missing = [
+        f"{m} + {lig}"
+        for lig, c in lig_tot.items()
+        if c > 0 and table[lig].binds_metals
+        for m in _BINDING_METALS
+        if met_tot.get(m, 0.0) > 0 and m not in table[lig].metals
+    ]
+    if missing:
+        msg = (f"no stored constant for {', '.join(missing)}: that binding is not modelled and the "
+               "free metal is overestimated.")
+        notes.append(msg)
+        warnings.warn(msg, ModelValidityWarning, stacklevel=2)
+    for lig, c in lig_tot.items():
+        if c > 0 and not table[lig].binds_metals and table[lig].metal_note:
+            notes.append(f"{lig}: {table[lig].metal_note}.")
+
+    system = EquilibriumSystem(
+        {k: v / 1000.0 for k, v in lig_tot.items()},
+        {k: v / 1000.0 for k, v in active_metals.items()},
+        pH=ph, temperature_c=t, lg=lg, table=table,
+    )
+    charges = {row.name: row.charge for row in system.rows}
+    charges.update({m: METAL_CHARGES[m] for m in passive_metals})
+
+    def composition(i_m: float, guess):
+        x, c, its = system.solve(i_m, guess)
+        sp = {row.name: float(ci) * 1000.0 for row, ci in zip(system.rows, c)}
+        for m, cm in passive_metals.items():
+            sp[m] = cm
+        return x, sp, its
+
+    if fixed_i is not None:
+        i_mm = fixed_i
+        x, sp_mm, its = composition(i_mm / 1000.0, None)
+    else:
+        i_mm = _ionic_strength_of({**{r.name: 0.0 for r in system.rows}, **passive_metals}, charges, background)
+        i_mm += 0.5 * sum(_total_charge_sq(table, lig) * c for lig, c in lig_tot.items())
+        i_mm += 0.5 * sum(METAL_CHARGES[m] ** 2 * c for m, c in active_metals.items())
+        x = None
+        for _ in range(200):
+            x, sp_mm, its = composition(i_mm / 1000.0, x)
+            new = _ionic_strength_of(sp_mm, charges, background)
+            if abs(new - i_mm) <= 1e-12 * max(new, 1e-9):
+                i_mm = new
+                break
+            i_mm = new
+        else:
+            raise ConvergenceError(
+                f"speciation: the ionic strength did not converge (last {i_mm} mM)."
+            )
+        x, sp_mm, its = composition(i_mm / 1000.0, x)
+
+    # mass balance check (relative, every component)
+    worst = 0.0
+    for comp, total in zip(system.components, system.totals):
+        got = sum(c for row, c in zip(system.rows, sp_mm.values())
+                  if comp in (row.ligand, row.metal)) / 1000.0
+        err = abs(got - total) / total
+        worst = max(worst, err)
+        if not err <= MASS_BALANCE_RTOL:
+            raise ConvergenceError(
+                f"speciation: mass balance of {comp!r} is off by {err:.3g} (relative; limit "
+                f"{MASS_BALANCE_RTOL}); total {total * 1000} mM, species sum {got * 1000} mM."
+            )
+    plg = system.pinned(i_mm / 1000.0)
+    gamma_h = plg("H+", 1, i_mm / 1000.0, t)
+    used = []
+    for rx in system.reactions:
+        d = rx.as_dict()
+        d["log_k0_at_t"] = float(log_k0(rx, t, table, plg))
+        used.append(d)
+    if ionic_strength_mm is not None:
+        notes.append("ionic strength fixed by the caller (ionic_strength_mm).")
+    notes.append("neutral species: activity coefficient 1; molar ~ molal assumed.")
+    return SpeciationResult(
+        species_mm=MappingProxyType(sp_mm),
+        free_mm=MappingProxyType({m: sp_mm[m] for m in met_tot if m in sp_mm}),
+        totals_mm=MappingProxyType({**lig_tot, **met_tot}),
+        pH=ph,
+        temperature_c=t,
+        ionic_strength_mm=i_mm,
+        activity_model=activity_model,
+        h_free_mm=float(1000.0 * 10.0 ** (-ph - gamma_h)),
+        iterations=its,
+        mass_balance_max_rel_error=float(worst),
+        constants=tuple(used),
+        activity=MappingProxyType(dict(lg.infos)),
+        notes=tuple(notes),
+    )
+
+
+def _total_charge_sq(table, lig: str) -> int:
+    """z^2 of the ligand's base form (starting guess for the ionic strength only)."""
+    ligand = table[lig]
+    return ligand.species_named(ligand.base).charge ** 2
+
+
+def _resolve_solution(solution: Any):
+    from .solutions import as_solution
+
+    return as_solution(solution)
+
+
+def speciate_solution(
+    solution: Any,
+    *,
+    pH: float | None = None,
+    temperature_c: float,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+):
+    """Free ions plus complexes of a solution whose entries are totals.
+
+    Parameters
+    ----------
+    solution : Solution or anything :func:`ephys_correct.solutions.as_solution` accepts
+        Its ``ions_mm`` / ``neutrals_mm`` are read as totals: every ligand form or complex
+        (``"ATP4-"``, ``"MgATP2-"``, ``"H2EGTA2-"``, ``"HEPES"``...) counts toward its ligand's
+        total (and a complex toward its metal's), ``"Ca2+"``/``"Mg2+"`` toward the metal totals.
+        All other ions are spectators: kept unchanged and counted in the ionic strength.
+    pH : float, optional
+        pH-meter reading at *temperature_c*; defaults to ``solution.ph``.
+    temperature_c : float
+        degC, no default.
+    activity_model : str, default "truesdell-jones"
+
+    Returns
+    -------
+    Solution
+        A copy (``dataclasses.replace``) whose ``ions_mm`` hold free ions, every charged ligand
+        form and complex, and whose ``neutrals_mm`` hold the neutral forms/complexes plus the
+        other neutral solutes; ``speciation`` holds the provenance (:meth:`SpeciationResult.as_dict`
+        plus the charge balance before/after and the protons released at fixed pH).
+
+    Raises
+    ------
+    ParameterError
+        No pH given and ``solution.ph`` is None.
+    ConvergenceError
+        See :func:`speciate`.
+
+    Warns
+    -----
+    ModelValidityWarning
+        The pH was set at another temperature than *temperature_c* (it is used unchanged);
+        see also :func:`speciate`.
+
+    Notes
+    -----
+    The ionic strength is iterated to self-consistency over the speciated composition. Totals of
+    every metal and ligand are conserved to 1e-9 (relative). The pH is held fixed, so protons
+    released on complexation (e.g. Mg2+ + HATP3- -> MgATP2- + H+) leave the balance: the charge
+    balance changes by ``-protons_released_mm`` and a recipe titrated without speciation is short
+    of that much base; both numbers are in the provenance.
+    """
+    import dataclasses
+
+    from .ions import load_ion_table
+
+    sol = _resolve_solution(solution)
+    if pH is None:
+        if sol.ph is None:
+            raise ParameterError(
+                f"speciate_solution: no pH given and solution {sol.name!r} has no pH "
+                "(pass pH=, the pH-meter reading at temperature_c)."
+            )
+        pH = sol.ph
+        t_ph = getattr(sol, "ph_temperature_c", None)
+        if t_ph is not None and abs(float(t_ph) - float(temperature_c)) > 0.5:
+            warnings.warn(
+                f"solution {sol.name!r}: its pH {sol.ph} was set at {t_ph} degC and is used "
+                f"unchanged at {temperature_c} degC; pass pH= for the pH at that temperature.",
+                ModelValidityWarning,
+                stacklevel=2,
+            )
+    table = load_ligand_table()
+    ion_table = load_ion_table()
+    lig_tot: dict[str, float] = {}
+    met_tot: dict[str, float] = {}
+    spectators: dict[str, float] = {}
+    other_neutrals: dict[str, float] = {}
+    h_in = 0.0
+    for kind, mapping in (("ion", sol.ions_mm), ("neutral", sol.neutrals_mm)):
+        for name, c in mapping.items():
+            c = _amount(c, f"solution {sol.name!r} {kind} {name!r}")
+            sp = table.find_species(name)
+            if sp is not None:
+                lig_tot[sp.ligand] = lig_tot.get(sp.ligand, 0.0) + c
+                h_in += sp.h * c
+                if sp.metal is not None:
+                    met_tot[sp.metal] = met_tot.get(sp.metal, 0.0) + c
+            elif kind == "ion" and ion_table.canonical(name) in METAL_CHARGES:
+                m = ion_table.canonical(name)
+                met_tot[m] = met_tot.get(m, 0.0) + c
+            elif kind == "ion":
+                spectators[name] = spectators.get(name, 0.0) + c
+            else:
+                other_neutrals[name] = other_neutrals.get(name, 0.0) + c
+    # K+ / Na+ take part only where a present ligand has a constant for them
+    binding = {m for lig, c in lig_tot.items() if c > 0 for m in table[lig].metals}
+    for m in list(met_tot):
+        if m not in _BINDING_METALS and m not in binding:
+            spectators[m] = spectators.get(m, 0.0) + met_tot.pop(m)
+    res = speciate(
+        ligands_mm=lig_tot,
+        metals_mm=met_tot,
+        pH=pH,
+        temperature_c=temperature_c,
+        background_ions_mm=spectators,
+        activity_model=activity_model,
+    )
+    ions = dict(spectators)
+    neutrals = dict(other_neutrals)
+    h_out = 0.0
+    for name, c in res.species_mm.items():
+        sp = table.find_species(name)
+        if sp is not None:
+            h_out += sp.h * c
+            charge = sp.charge
+        else:
+            charge = METAL_CHARGES[name]
+        if charge == 0:
+            neutrals[name] = neutrals.get(name, 0.0) + c
+        elif c > 0:
+            ions[name] = ions.get(name, 0.0) + c
+
+    def net(m: Mapping[str, float]) -> float:
+        return sum(ion_table[k].charge * v for k, v in m.items())
+
+    record = res.as_dict()
+    record.update(
+        {
+            "charge_balance_in_meq": net(sol.ions_mm),
+            "charge_balance_out_meq": net(ions),
+            "protons_released_mm": h_in - h_out,
+            "input": {"ions_mm": dict(sol.ions_mm), "neutrals_mm": dict(sol.neutrals_mm)},
+        }
+    )
+    return dataclasses.replace(
+        sol,
+        ions_mm=ions,
+        neutrals_mm=neutrals,
+        speciation=MappingProxyType(record),
+    )
+
+
+# ---------------------------------------------------------------------- planning helpers
+def _planning(metal: str, total_metal_mm: float, other: str, total_other_mm: float,
+              ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm,
+              activity_model) -> SpeciationResult:
+    return speciate(
+        ligands_mm=ligands_mm,
+        metals_mm={metal: total_metal_mm, other: total_other_mm},
+        pH=pH,
+        temperature_c=temperature_c,
+        ionic_strength_mm=ionic_strength_mm,
+        background_ions_mm=background_ions_mm,
+        activity_model=activity_model,
+    )
+
+
+def free_calcium(
+    *,
+    total_ca_mm: float,
+    ligands_mm: Mapping[str, float],
+    pH: float,
+    temperature_c: float,
+    total_mg_mm: float = 0.0,
+    ionic_strength_mm: float | None = None,
+    background_ions_mm: Mapping[str, float] | None = None,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> float:
+    """Free [Ca2+] (mM) for given totals, as MaxChelator computes it.
+
+    Parameters
+    ----------
+    total_ca_mm : float
+        Total calcium, mM.
+    ligands_mm : Mapping[str, float]
+        Ligand name -> total mM (e.g. ``{"EGTA": 10, "ATP": 4}``).
+    pH : float
+        pH-meter reading at *temperature_c*.
+    temperature_c : float
+        degC, no default.
+    total_mg_mm : float, default 0
+        Total magnesium, mM (competes for the ligands).
+    ionic_strength_mm, background_ions_mm
+        Exactly one is required (see :func:`speciate`): the ionic strength in mM, or the other
+        ions of the solution from which it is computed.
+    activity_model : str, default "truesdell-jones"
+
+    Returns
+    -------
+    float
+        Free Ca2+ concentration, mM (multiply by 1e6 for nM).
+
+    Examples
+    --------
+    >>> ca = free_calcium(total_ca_mm=5.0, ligands_mm={"EGTA": 10.0}, pH=7.2,
+    ...                   temperature_c=22.0, ionic_strength_mm=150.0)
+    >>> 100e-6 < ca < 250e-6   # ~150 nM
+    True
+    """
+    res = _planning("Ca2+", _amount(total_ca_mm, "total_ca_mm"), "Mg2+", _amount(total_mg_mm, "total_mg_mm"),
+                    ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm, activity_model)
+    return float(res.free_mm.get("Ca2+", 0.0))
+
+
+def free_magnesium(
+    *,
+    total_mg_mm: float,
+    ligands_mm: Mapping[str, float],
+    pH: float,
+    temperature_c: float,
+    total_ca_mm: float = 0.0,
+    ionic_strength_mm: float | None = None,
+    background_ions_mm: Mapping[str, float] | None = None,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> float:
+    """Free [Mg2+] (mM) for given totals (see :func:`free_calcium`).
+
+    Examples
+    --------
+    >>> mg = free_magnesium(total_mg_mm=4.0, ligands_mm={"ATP": 4.0}, pH=7.3,
+    ...                     temperature_c=22.0, ionic_strength_mm=150.0)
+    >>> 0.5 < mg < 0.75
+    True
+    """
+    res = _planning("Mg2+", _amount(total_mg_mm, "total_mg_mm"), "Ca2+", _amount(total_ca_mm, "total_ca_mm"),
+                    ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm, activity_model)
+    return float(res.free_mm.get("Mg2+", 0.0))
+
+
+def _inverse(free_fn, target: float, target_name: str, ligands_mm, kwargs) -> float:
+    from scipy.optimize import brentq
+
+    t = _amount(target, target_name)
+    if t <= 0:
+        raise ParameterError(f"Invalid value for the {target_name!r} parameter: got {target!r}; it must be > 0 mM.")
+    capacity = sum(_ligand_totals(ligands_mm).values())
+
+    def f(total):
+        return free_fn(total, **kwargs) - t
+
+    lo, hi = t, t + capacity + t * 1e-6
+    flo = f(lo)
+    if flo >= 0:
+        return lo  # no binding at all: total = free
+    fhi = f(hi)
+    if fhi < 0:  # cannot happen for 1:1 complexes; guard against data errors
+        raise ConvergenceError(f"{target_name}: could not bracket the total (free at {hi} mM is {fhi + t} mM).")
+    return float(brentq(f, lo, hi, xtol=1e-15, rtol=1e-13, maxiter=500))
+
+
+def total_calcium_for_free(
+    target_free_ca_mm: float,
+    *,
+    ligands_mm: Mapping[str, float],
+    pH: float,
+    temperature_c: float,
+    total_mg_mm: float = 0.0,
+    ionic_strength_mm: float | None = None,
+    background_ions_mm: Mapping[str, float] | None = None,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> float:
+    """Total calcium (mM) to add for a target free [Ca2+] (inverse of :func:`free_calcium`).
+
+    Solved with :func:`scipy.optimize.brentq` between the target (no binding) and the target plus
+    the total ligand capacity (all complexes are 1:1).
+    """
+    kw = dict(ligands_mm=ligands_mm, pH=pH, temperature_c=temperature_c, total_mg_mm=total_mg_mm,
+              ionic_strength_mm=ionic_strength_mm, background_ions_mm=background_ions_mm,
+              activity_model=activity_model)
+    return _inverse(lambda total, **k: free_calcium(total_ca_mm=total, **k), target_free_ca_mm,
+                    "target_free_ca_mm", ligands_mm, kw)
+
+
+def total_magnesium_for_free(
+    target_free_mg_mm: float,
+    *,
+    ligands_mm: Mapping[str, float],
+    pH: float,
+    temperature_c: float,
+    total_ca_mm: float = 0.0,
+    ionic_strength_mm: float | None = None,
+    background_ions_mm: Mapping[str, float] | None = None,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> float:
+    """Total magnesium (mM) to add for a target free [Mg2+] (inverse of :func:`free_magnesium`)."""
+    kw = dict(ligands_mm=ligands_mm, pH=pH, temperature_c=temperature_c, total_ca_mm=total_ca_mm,
+              ionic_strength_mm=ionic_strength_mm, background_ions_mm=background_ions_mm,
+              activity_model=activity_model)
+    return _inverse(lambda total, **k: free_magnesium(total_mg_mm=total, **k), target_free_mg_mm,
+                    "target_free_mg_mm", ligands_mm, kw)
+
+
+def apparent_kd(
+    metal: str,
+    ligand: str,
+    *,
+    pH: float,
+    temperature_c: float,
+    ionic_strength_mm: float,
+    activity_model: str = DEFAULT_ACTIVITY_MODEL,
+) -> float:
+    """Apparent dissociation constant K'd (mM) of a metal with a ligand at pH, T and I.
+
+    ``K'd = [M2+] [L'] / [ML']``, where [M2+] is the free metal concentration, [L'] the sum of the
+    metal-free forms and [ML'] the sum of the complexes (ML and MHL) with that metal -- the
+    quantity MaxChelator and calibration-kit tables report.
+
+    Examples
+    --------
+    >>> kd = apparent_kd("Ca2+", "EGTA", pH=7.2, temperature_c=20.0, ionic_strength_mm=100.0)
+    >>> 100e-6 < kd < 250e-6   # ~150 nM
+    True
+    """
+    from .ions import canonical_ion_name
+
+    lig = get_ligand(ligand)
+    m = canonical_ion_name(metal)
+    if m not in lig.metals:
+        raise ParameterError(
+            f"Invalid value for the 'metal' parameter: no stored constant for {m!r} with {lig.name}; "
+            f"known metals for {lig.name}: {', '.join(lig.metals) or 'none'}."
+        )
+    ph = _check_ph(pH, warn_for=lig)
+    t = _check_temperature(temperature_c)
+    i_mm = _check_ionic_strength_mm(ionic_strength_mm)
+    system = EquilibriumSystem({lig.name: 1.0}, {m: 1.0}, pH=ph, temperature_c=t,
+                               lg=ActivityCache(activity_model), table=load_ligand_table())
+    lk = system.conditional_log_k(i_mm / 1000.0)
+    top = max(lk)
+    bound = sum(10.0 ** (v - top) for row, v in zip(system.rows, lk) if row.ligand and row.metal == m)
+    free = sum(10.0 ** (v - top) for row, v in zip(system.rows, lk) if row.ligand and row.metal is None)
+    return float(1000.0 * free / bound)
