@@ -1,0 +1,761 @@
+"""The Recording model: one file, sweeps x channels x samples, in mV and pA."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ephys_correct.errors import ClampModeError, ParameterError, RecordingError, suggest
+
+__all__ = [
+    "Channel",
+    "Headstage",
+    "Holding",
+    "Tag",
+    "UnitFix",
+    "Recording",
+    "CommandUnavailableError",
+    "CLAMP_MODES",
+    "SIGNAL_KINDS",
+]
+
+#: the clamp modes a headstage can be in ("i_zero": MultiClamp I=0, telegraph mode 2)
+CLAMP_MODES = ("voltage_clamp", "current_clamp", "i_zero")
+#: the signal kinds of a channel
+SIGNAL_KINDS = ("membrane_potential", "current", "command", "other")
+
+
+class CommandUnavailableError(RecordingError, LookupError):
+    """The file holds no command waveform for this DAC (or for this format)."""
+
+
+def _clamp_mode_help(path: str, headstage: int | None, evidence: str) -> str:
+    return (
+        f"{path}: the clamp mode of headstage {headstage} cannot be established ({evidence}). "
+        f"Pass it explicitly: read_recording(path, clamp_mode='voltage_clamp') for every headstage, "
+        f"or clamp_mode={{{headstage}: 'current_clamp'}} per headstage "
+        f"(allowed: {', '.join(CLAMP_MODES)}); on the command line: --clamp-mode."
+    )
+
+
+@dataclass(frozen=True)
+class UnitFix:
+    """A user-confirmed correction of a channel whose header units are wrong.
+
+    The stored values (in the file's labelled units, after the ADC scale
+    factors) are multiplied by *scale* and then read as *units*.  Example:
+    ``UnitFix("mV", 1 / 20)`` for a current-clamp channel labelled pA whose
+    values are Vm x 20 (pyABF's "bad units" case).
+
+    Attributes
+    ----------
+    units : str
+        The true units of ``stored value * scale`` (e.g. ``"mV"``); converted
+        to mV or pA like any header unit.
+    scale : float
+        Multiplier applied to the stored values; must be finite and non-zero.
+    """
+
+    units: str
+    scale: float
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One ADC channel (a recorded signal).
+
+    Attributes
+    ----------
+    index : int
+        Position in :attr:`Recording.channels` (the ADC sampling order).
+    name : str
+        Channel name from the file (blank names become ``"ch<index>"``).
+    units : str
+        Units of :meth:`Recording.sweep_data`: ``"mV"`` for voltages, ``"pA"``
+        for currents, otherwise the file's label (``""`` when dimensionless).
+    kind : str
+        ``"membrane_potential"``, ``"current"``, ``"command"`` (a command
+        monitor such as ``AO #0`` / ``Cmd``) or ``"other"``.
+    headstage : int or None
+        Headstage (amplifier channel) the signal belongs to; None for signals
+        of no headstage.  See ``docs/recordings.md`` for the rule.
+    file_units : str
+        Units as written in the file header.
+    scale : float
+        Factor from the stored values (file units) to *units* (including a
+        :class:`UnitFix` when one was given).
+    units_suspect : bool
+        True when the header units contradict the clamp mode (e.g. pA on the
+        only signal of a current-clamp headstage); see :attr:`Recording.warnings`.
+    unit_fix : UnitFix or None
+        The user's correction, when one was applied.
+    adc : int or None
+        Physical ADC number (ABF), None for other formats.
+    telegraph_mode : str or None
+        Clamp mode reported by this ADC's MultiClamp telegraph, if any.
+    clamp_mode_source : str or None
+        Where the headstage's clamp mode came from: ``"user"``, ``"telegraph"``,
+        ``"units"``, ``"protocol"``, ``"adc_units"`` or ``"unresolved"``; None
+        when the channel has no headstage.
+    """
+
+    index: int
+    name: str
+    units: str
+    kind: str
+    headstage: int | None
+    file_units: str
+    scale: float
+    units_suspect: bool = False
+    unit_fix: UnitFix | None = None
+    adc: int | None = None
+    telegraph_mode: str | None = None
+    clamp_mode_source: str | None = None
+    _clamp_mode: str | None = field(default=None, repr=False)
+    _clamp_mode_error: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def clamp_mode(self) -> str | None:
+        """Clamp mode of this channel's headstage.
+
+        One of ``"voltage_clamp"``, ``"current_clamp"``, ``"i_zero"``; None for
+        a channel of no headstage.
+
+        Raises
+        ------
+        ClampModeError
+            If the file does not establish the mode of the headstage; the
+            message says how to pass ``clamp_mode=``.
+        """
+        if self._clamp_mode_error is not None:
+            raise ClampModeError(self._clamp_mode_error)
+        return self._clamp_mode
+
+
+@dataclass(frozen=True)
+class Headstage:
+    """One amplifier channel: its command DAC, its signals and its clamp mode.
+
+    Attributes
+    ----------
+    index : int
+        Headstage number (0-based).
+    dac : int or None
+        DAC (analog output) that commands it; for ABF files headstage *k* is
+        commanded by DAC *k*.  None for formats without command information.
+    channels : tuple of int
+        Indices of its channels in :attr:`Recording.channels`.
+    clamp_mode_source : str
+        ``"user"``, ``"telegraph"``, ``"units"``, ``"protocol"``,
+        ``"adc_units"`` or ``"unresolved"``.
+    clamp_mode_evidence : str
+        Human-readable reason.
+    """
+
+    index: int
+    dac: int | None
+    channels: tuple[int, ...]
+    clamp_mode_source: str
+    clamp_mode_evidence: str
+    _clamp_mode: str | None = field(default=None, repr=False)
+    _path: str = field(default="", repr=False, compare=False)
+
+    @property
+    def clamp_mode(self) -> str:
+        """``"voltage_clamp"``, ``"current_clamp"`` or ``"i_zero"``.
+
+        Raises
+        ------
+        ClampModeError
+            If the file does not establish it (see :func:`read_recording`).
+        """
+        if self._clamp_mode is None:
+            raise ClampModeError(_clamp_mode_help(self._path, self.index, self.clamp_mode_evidence))
+        return self._clamp_mode
+
+    @property
+    def clamp_mode_known(self) -> bool:
+        """True when :attr:`clamp_mode` can be read without an error."""
+        return self._clamp_mode is not None
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Holding level of one DAC (command channel).
+
+    Attributes
+    ----------
+    dac : int
+        DAC index.
+    name : str
+        DAC name from the header (``"Cmd 0"``, ``"AO #2"``, ...).
+    value : float
+        Holding level in *units* (NaN when the header value is garbage).
+    units : str
+        ``"mV"`` or ``"pA"``; ``""`` when the header gives no unit (then
+        *value* is the raw header number).
+    file_units : str
+        DAC units as written in the header.
+    headstage : int or None
+        Headstage this DAC commands, if any.
+    """
+
+    dac: int
+    name: str
+    value: float
+    units: str
+    file_units: str
+    headstage: int | None
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag / comment placed during acquisition.
+
+    Attributes
+    ----------
+    time_s : float
+        Seconds from the start of the recording.
+    comment : str
+        The tag text; for ABF decoded as pyabf does (ASCII, other bytes
+        dropped), so that it matches pyabf's ``tagComments``.
+    raw : bytes
+        The comment bytes as stored (ABF: Windows code page, usually cp1252,
+        e.g. ``b"r\xe9sultats"``); empty for formats that give text.
+    """
+
+    time_s: float
+    comment: str
+    raw: bytes = field(default=b"", repr=False, compare=False)
+
+
+def _ro_mapping(m: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(m or {}))
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """An electrophysiology recording read from one file.
+
+    Immutable: data are read from the file on demand (one sweep of one channel
+    at a time) and returned as fresh float64 arrays in the channel's units (mV
+    or pA).  Build corrected copies with :meth:`with_offsets`.  Create with
+    :func:`ephys_correct.io.read_recording`.
+
+    Attributes
+    ----------
+    path : str
+        Absolute path of the file.
+    format : str
+        ``"ABF"``, ``"WinWCP"``, ``"AxoGraph"`` or the neo reader's format name.
+    version : str
+        Format version; for ABF the header version as pyabf reports it
+        (``"2.6.0.0"``, ``"1.8.3.0"``; a v1.3 float reads ``"1.2.9.9"``).
+    reader : str
+        What read it, e.g. ``"pyabf 2.3.8 header + numpy.memmap"`` or
+        ``"neo 0.14.6 AxonIO"``.
+    channels : tuple of Channel
+        ADC channels in sampling order.
+    headstages : tuple of Headstage
+        Amplifier channels with their clamp mode.
+    n_sweeps : int
+        Number of sweeps (gap-free files have one).
+    sample_rate_hz : float
+        Samples per second per channel.
+    sweep_lengths : tuple of int
+        Samples per sweep.
+    sweep_start_s : tuple of float
+        Start of each sweep, seconds from the start of the recording.
+    t_start_s : float
+        Time of the first sample within a sweep (0 for ABF; one sample
+        interval for AxoGraph files, as neo reports).
+    holding : tuple of Holding
+        Per DAC, the holding level; ``holding[k].dac == k``.  Empty when the
+        format stores no command information.
+    tags : tuple of Tag
+        Tags with times in seconds from the start of the recording.
+    comment : str
+        File comment ("" when none).
+    protocol : str or None
+        Protocol name (file stem of the protocol path), None when none.
+    acquisition_mode : str
+        ``"episodic"``, ``"gap-free"``, ``"event-driven fixed-length"``,
+        ``"event-driven variable-length"``, ``"high-speed oscilloscope"`` or
+        ``"records"`` (non-ABF formats).
+    start_time : datetime.datetime or None
+        Acquisition start, None when the header has no valid date.
+    creator : str or None
+        Acquisition program and version.
+    access_resistance_by_headstage : Mapping[int, float]
+        Access (series) resistance in MOhm per headstage, from the MultiClamp
+        telegraph; empty when the file does not record it.
+    warnings : tuple of str
+        Reportable problems found while reading (suspect units, clamp mode
+        inferred from weak evidence, ...).  The library never prints them.
+    corrections : tuple of str
+        Descriptions of the corrections applied by :meth:`with_offsets`.
+    """
+
+    path: str
+    format: str
+    version: str
+    reader: str
+    channels: tuple[Channel, ...]
+    headstages: tuple[Headstage, ...]
+    n_sweeps: int
+    sample_rate_hz: float
+    sweep_lengths: tuple[int, ...]
+    sweep_start_s: tuple[float, ...]
+    t_start_s: float
+    holding: tuple[Holding, ...]
+    tags: tuple[Tag, ...]
+    comment: str
+    protocol: str | None
+    acquisition_mode: str
+    start_time: _dt.datetime | None
+    creator: str | None
+    access_resistance_by_headstage: Mapping[int, float]
+    warnings: tuple[str, ...]
+    corrections: tuple[str, ...] = ()
+    _source: Any = field(default=None, repr=False)
+    _offsets: tuple[float, ...] = field(default=(), repr=False)
+    _holding_offsets: tuple[float, ...] = field(default=(), repr=False)
+    _command: Any = field(default=None, repr=False)
+    _file_state: tuple[int, float] | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "access_resistance_by_headstage", _ro_mapping(self.access_resistance_by_headstage))
+        if not self._offsets:
+            object.__setattr__(self, "_offsets", (0.0,) * len(self.channels))
+        if not self._holding_offsets:
+            object.__setattr__(self, "_holding_offsets", (0.0,) * len(self.holding))
+
+    # ------------------------------------------------------------------ basics
+    def __repr__(self) -> str:
+        return (f"Recording({os.path.basename(self.path)!r}, format={self.format!r} {self.version}, "
+                f"{self.n_sweeps} sweeps x {len(self.channels)} channels @ {self.sample_rate_hz:g} Hz, "
+                f"reader={self.reader!r})")
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels."""
+        return len(self.channels)
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        """Channel names in order."""
+        return tuple(c.name for c in self.channels)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples per sweep.
+
+        Raises
+        ------
+        RecordingError
+            If sweeps differ in length (event-driven variable-length files);
+            use :attr:`sweep_lengths`.
+        """
+        if len(set(self.sweep_lengths)) != 1:
+            raise RecordingError(f"{self.path}: sweeps have different lengths; use sweep_lengths")
+        return self.sweep_lengths[0]
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from the start of the first sweep to the end of the last."""
+        return float(self.sweep_start_s[-1] + self.sweep_lengths[-1] / self.sample_rate_hz)
+
+    @property
+    def clamp_modes(self) -> Mapping[int, str]:
+        """Headstage -> clamp mode.
+
+        Raises
+        ------
+        ClampModeError
+            If any headstage's mode is not established.
+        """
+        return MappingProxyType({h.index: h.clamp_mode for h in self.headstages})
+
+    @property
+    def access_resistance_mohm(self) -> float | None:
+        """Access resistance in MOhm, None when the file does not record it.
+
+        With several headstages the largest recorded value is returned (the
+        conservative one for series-resistance warnings); see
+        :attr:`access_resistance_by_headstage` for each.
+        """
+        vals = list(self.access_resistance_by_headstage.values())
+        return max(vals) if vals else None
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file, computed on first access (streamed, 1 MiB blocks).
+
+        Raises
+        ------
+        RecordingError
+            If the file changed (size or mtime) since it was read.
+        """
+        h = self._cache.get("sha256")
+        if h is None:
+            self._check_unchanged()
+            digest = hashlib.sha256()
+            with open(self.path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            h = digest.hexdigest()
+            self._cache["sha256"] = h
+        return h
+
+    def _check_unchanged(self) -> None:
+        if self._file_state is None:
+            return
+        st = os.stat(self.path)
+        if (st.st_size, st.st_mtime) != self._file_state:
+            raise RecordingError(f"{self.path}: file changed on disk since it was read (size/mtime differ)")
+
+    # ------------------------------------------------------------------ lookup
+    def channel_index(self, channel: int | str) -> int:
+        """Index of a channel given by index or name.
+
+        Raises
+        ------
+        ParameterError
+            Unknown name or index out of range.
+        """
+        n = len(self.channels)
+        if isinstance(channel, (bool, np.bool_)):
+            raise ParameterError(f"{self.path}: channel must be an index or a name, got {channel!r}")
+        if isinstance(channel, (int, np.integer)):
+            c = int(channel)
+            if c < 0:
+                c += n
+            if not 0 <= c < n:
+                raise ParameterError(f"{self.path}: channel index {channel} out of range (0..{n - 1})")
+            return c
+        if isinstance(channel, str):
+            matches = [c.index for c in self.channels if c.name == channel]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise ParameterError(f"{self.path}: channel name {channel!r} is not unique (indices {matches}); "
+                                     "use the index")
+            raise ParameterError(f"{self.path}: no channel named {channel!r}; channels: "
+                                 f"{list(self.channel_names)}." + suggest(channel, self.channel_names))
+        raise ParameterError(f"{self.path}: channel must be an index or a name, got {channel!r}")
+
+    def channel(self, channel: int | str) -> Channel:
+        """The :class:`Channel` given by index or name."""
+        return self.channels[self.channel_index(channel)]
+
+    def _sweep_index(self, sweep: int) -> int:
+        if isinstance(sweep, (bool, np.bool_)) or not isinstance(sweep, (int, np.integer)):
+            raise ParameterError(f"{self.path}: sweep must be an integer, got {sweep!r}")
+        s = int(sweep)
+        if s < 0:
+            s += self.n_sweeps
+        if not 0 <= s < self.n_sweeps:
+            raise ParameterError(f"{self.path}: sweep {sweep} out of range (0..{self.n_sweeps - 1})")
+        return s
+
+    # ------------------------------------------------------------------ data
+    def sweep_data(self, sweep: int, channel: int | str, *, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """One sweep of one channel, float64, in the channel's units.
+
+        Parameters
+        ----------
+        sweep : int
+            Sweep index (negative counts from the end).
+        channel : int or str
+            Channel index or name.
+        start, stop : int, optional
+            Sample range inside the sweep (Python slice semantics, no step);
+            only that range is read from the file.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new array (modifying it does not affect the recording).
+        """
+        s = self._sweep_index(sweep)
+        c = self.channel_index(channel)
+        n = self.sweep_lengths[s]
+        lo, hi, _ = slice(start, stop).indices(n)
+        hi = max(hi, lo)
+        out = self._source.read(s, c, lo, hi)
+        scale = self.channels[c].scale
+        if scale != 1.0:
+            out *= scale
+        off = self._offsets[c]
+        if off:
+            out += off
+        return out
+
+    def iter_chunks(self, sweep: int, channel: int | str, *, chunk_samples: int = 1 << 20):
+        """Yield one sweep of one channel in consecutive pieces (bounded memory).
+
+        For long gap-free sweeps: each piece is read and scaled on its own, so
+        memory stays at about ``chunk_samples`` float64 values whatever the
+        file size.
+
+        Parameters
+        ----------
+        sweep : int
+        channel : int or str
+        chunk_samples : int
+            Samples per piece (the last one may be shorter).
+
+        Yields
+        ------
+        numpy.ndarray
+        """
+        if isinstance(chunk_samples, bool) or not isinstance(chunk_samples, (int, np.integer)) or chunk_samples < 1:
+            raise ParameterError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
+        s = self._sweep_index(sweep)
+        c = self.channel_index(channel)
+        n = self.sweep_lengths[s]
+        for lo in range(0, n, int(chunk_samples)):
+            yield self.sweep_data(s, c, start=lo, stop=min(n, lo + int(chunk_samples)))
+
+    def to_array(self, *, channels: Sequence[int | str] | None = None, sweeps: Sequence[int] | None = None,
+                 dtype=np.float64) -> np.ndarray:
+        """Data as a (sweeps, channels, samples) array in the channels' units.
+
+        Parameters
+        ----------
+        channels : sequence of int or str, optional
+            Channels to include (default all).
+        sweeps : sequence of int, optional
+            Sweeps to include (default all).
+        dtype : numpy dtype, optional
+            float64 (default) or float32.
+
+        Raises
+        ------
+        RecordingError
+            If the selected sweeps differ in length.
+        """
+        ch = [self.channel_index(c) for c in (range(self.n_channels) if channels is None else channels)]
+        sw = [self._sweep_index(s) for s in (range(self.n_sweeps) if sweeps is None else sweeps)]
+        lengths = {self.sweep_lengths[s] for s in sw}
+        if len(lengths) > 1:
+            raise RecordingError(f"{self.path}: selected sweeps differ in length; read them with sweep_data()")
+        n = lengths.pop() if lengths else 0
+        out = self._source.read_block(sw, ch, n, dtype=np.dtype(dtype))
+        scale = np.asarray([self.channels[c].scale for c in ch], dtype=out.dtype)[None, :, None]
+        off = np.asarray([self._offsets[c] for c in ch], dtype=out.dtype)[None, :, None]
+        if np.any(scale != 1.0):
+            out *= scale
+        if np.any(off != 0.0):
+            out += off
+        return out
+
+    def sweep_times(self, sweep: int = 0, *, absolute: bool = False) -> np.ndarray:
+        """Sample times of a sweep in seconds.
+
+        Parameters
+        ----------
+        sweep : int
+            Sweep index.
+        absolute : bool
+            If True, add the sweep's start time (seconds from the start of the
+            recording); otherwise times are relative to the sweep start.
+        """
+        s = self._sweep_index(sweep)
+        t = self.t_start_s + np.arange(self.sweep_lengths[s], dtype=np.float64) / self.sample_rate_hz
+        if absolute:
+            t += self.sweep_start_s[s]
+        return t
+
+    @property
+    def time_s(self) -> np.ndarray:
+        """Sample times (s) of sweep 0 relative to its start; see :meth:`sweep_times`."""
+        return self.sweep_times(0)
+
+    def has_command(self, dac: int) -> bool:
+        """True when :meth:`command` can return a waveform for *dac*."""
+        if self._command is None:
+            return False
+        return self._command.available(int(dac))
+
+    def command(self, sweep: int, dac: int) -> np.ndarray:
+        """Command waveform of one DAC for one sweep, in the DAC's units (mV or pA).
+
+        Built from the ABF epoch table (pyabf ``sweepC`` logic) with the true
+        holding level (ABF1: ``fDACHoldingLevel``); a DAC without an enabled
+        waveform is at its holding level throughout.
+
+        Raises
+        ------
+        CommandUnavailableError
+            The format stores no command, or the waveform comes from a
+            stimulus file, or the DAC does not exist.
+        """
+        s = self._sweep_index(sweep)
+        if self._command is None:
+            raise CommandUnavailableError(f"{self.path}: the {self.format} format stores no command waveform")
+        d = int(dac)
+        if not 0 <= d < len(self.holding):
+            raise CommandUnavailableError(f"{self.path}: no DAC {dac} (DACs 0..{len(self.holding) - 1})")
+        out = self._command.waveform(s, d, self.sweep_lengths[s])
+        off = self._holding_offsets[d]
+        if off:
+            out = out + off
+        return out
+
+    # ------------------------------------------------------------------ copies
+    def with_offsets(self, channel_offsets: Mapping[int | str, float], *, note: str,
+                     holding_offsets: Mapping[int, float] | None = None) -> Recording:
+        """A copy whose channel values (and DAC holding/command) are shifted.
+
+        The file is not touched; the shift is applied when data are read.
+
+        Parameters
+        ----------
+        channel_offsets : Mapping
+            Channel (index or name) -> offset added to every sample, in the
+            channel's units.
+        note : str
+            Description recorded in :attr:`corrections` (e.g. "LJP -15.6 mV
+            subtracted from membrane potential").
+        holding_offsets : Mapping[int, float], optional
+            DAC -> offset added to its holding level and command waveform, in
+            the DAC's units.
+
+        Returns
+        -------
+        Recording
+        """
+        if not isinstance(note, str) or not note.strip():
+            raise ParameterError("with_offsets: 'note' must describe the correction, got " + repr(note))
+        offs = list(self._offsets)
+        for ch, val in channel_offsets.items():
+            c = self.channel_index(ch)
+            v = float(val)
+            if not np.isfinite(v):
+                raise ParameterError(f"with_offsets: offset for channel {ch!r} must be finite, got {val!r}")
+            offs[c] += v
+        hoffs = list(self._holding_offsets)
+        holding = list(self.holding)
+        for dac, val in (holding_offsets or {}).items():
+            d = int(dac)
+            if not 0 <= d < len(holding):
+                raise ParameterError(f"with_offsets: no DAC {dac!r} in {self.path} (DACs 0..{len(holding) - 1})")
+            v = float(val)
+            if not np.isfinite(v):
+                raise ParameterError(f"with_offsets: holding offset for DAC {dac!r} must be finite, got {val!r}")
+            hoffs[d] += v
+            holding[d] = dataclasses.replace(holding[d], value=holding[d].value + v)
+        return dataclasses.replace(self, _offsets=tuple(offs), _holding_offsets=tuple(hoffs), holding=tuple(holding),
+                                   corrections=self.corrections + (note,), _cache=dict(self._cache))
+
+    # ------------------------------------------------------------------ export
+    def describe(self) -> dict:
+        """The facts of ``ephys-correct info --json`` as a JSON-ready dict.
+
+        Keys are the attribute names: ``path``, ``format``, ``version``,
+        ``reader``, ``n_sweeps``, ``sample_rate_hz``, ``sweep_lengths``,
+        ``duration_s``, ``acquisition_mode``, ``channels`` (list of dicts with
+        ``index, name, units, file_units, kind, headstage, clamp_mode,
+        clamp_mode_source, units_suspect``), ``headstages``, ``holding`` (list of
+        dicts ``dac, name, value, units, headstage``), ``tags`` (``time_s,
+        comment``), ``comment``, ``protocol``, ``start_time`` (ISO 8601),
+        ``creator``, ``access_resistance_mohm``, ``warnings``, ``corrections``.
+        A clamp mode the file does not establish is ``None`` and its reason is
+        in ``clamp_mode_evidence`` of the headstage.  ``sha256`` is not
+        included (it reads the whole file); the CLI adds it on request.
+        """
+        def num(x: float) -> float | None:
+            return float(x) if np.isfinite(x) else None
+
+        chans = []
+        for c in self.channels:
+            chans.append({
+                "index": c.index, "name": c.name, "units": c.units, "file_units": c.file_units, "kind": c.kind,
+                "headstage": c.headstage,
+                "clamp_mode": None if c._clamp_mode_error else c._clamp_mode,
+                "clamp_mode_source": c.clamp_mode_source, "units_suspect": c.units_suspect,
+                "unit_fix": None if c.unit_fix is None else {"units": c.unit_fix.units, "scale": c.unit_fix.scale},
+            })
+        heads = [{"index": h.index, "dac": h.dac, "channels": list(h.channels),
+                  "clamp_mode": h._clamp_mode, "clamp_mode_source": h.clamp_mode_source,
+                  "clamp_mode_evidence": h.clamp_mode_evidence} for h in self.headstages]
+        return {
+            "path": self.path,
+            "format": self.format,
+            "version": self.version,
+            "reader": self.reader,
+            "n_sweeps": self.n_sweeps,
+            "n_channels": self.n_channels,
+            "sample_rate_hz": float(self.sample_rate_hz),
+            "sweep_lengths": sorted(set(self.sweep_lengths)) if len(set(self.sweep_lengths)) > 1
+            else [self.sweep_lengths[0]],
+            "duration_s": self.duration_s,
+            "acquisition_mode": self.acquisition_mode,
+            "channels": chans,
+            "headstages": heads,
+            "holding": [{"dac": h.dac, "name": h.name, "value": num(h.value), "units": h.units,
+                         "headstage": h.headstage} for h in self.holding],
+            "tags": [{"time_s": t.time_s, "comment": t.comment} for t in self.tags],
+            "comment": self.comment,
+            "protocol": self.protocol,
+            "start_time": None if self.start_time is None else self.start_time.isoformat(),
+            "creator": self.creator,
+            "access_resistance_mohm": self.access_resistance_mohm,
+            "warnings": list(self.warnings),
+            "corrections": list(self.corrections),
+        }
+
+    def to_neo(self, *, sweeps: Sequence[int] | None = None, channels: Sequence[int | str] | None = None):
+        """The recording (or a subset) as a ``neo.Block``.
+
+        One Segment per sweep, one AnalogSignal per channel (units mV / pA via
+        ``quantities``; ``array_annotations`` carry ``channel_names`` and
+        ``channel_ids``), the tags as one Event per segment (times in s from the
+        start of the recording).  Only the selected data are read.
+
+        Returns
+        -------
+        neo.Block
+        """
+        import neo
+        import quantities as pq
+
+        sw = [self._sweep_index(s) for s in (range(self.n_sweeps) if sweeps is None else sweeps)]
+        ch = [self.channel_index(c) for c in (range(self.n_channels) if channels is None else channels)]
+        block = neo.Block(name=os.path.basename(self.path), file_origin=self.path, rec_datetime=self.start_time,
+                          description=self.comment or None)
+        block.annotate(format=self.format, version=self.version, reader=self.reader, protocol=self.protocol or "",
+                       corrections=list(self.corrections))
+        tag_times = np.array([t.time_s for t in self.tags], dtype=float)
+        tag_labels = np.array([t.comment for t in self.tags], dtype="U")
+        for s in sw:
+            seg = neo.Segment(name=f"sweep {s}", index=s)
+            t0 = (self.sweep_start_s[s] + self.t_start_s) * pq.s
+            for c in ch:
+                chan = self.channels[c]
+                units = chan.units if chan.units else "dimensionless"
+                try:
+                    u = pq.Quantity(1.0, units)
+                except (LookupError, ValueError):
+                    u = pq.dimensionless
+                sig = neo.AnalogSignal(self.sweep_data(s, c)[:, None], units=u.units,
+                                       sampling_rate=self.sample_rate_hz * pq.Hz, t_start=t0, name=chan.name,
+                                       array_annotations={"channel_names": np.array([chan.name]),
+                                                          "channel_ids": np.array([str(chan.index)])})
+                sig.annotate(kind=chan.kind, headstage=-1 if chan.headstage is None else chan.headstage,
+                             units_suspect=chan.units_suspect)
+                seg.analogsignals.append(sig)
+            if len(tag_times):
+                seg.events.append(neo.Event(times=tag_times * pq.s, labels=tag_labels, name="tags"))
+            block.segments.append(seg)
+        return block
