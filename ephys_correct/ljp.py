@@ -1,0 +1,1151 @@
+"""Liquid junction potentials: generalized Henderson and stationary Nernst-Planck.
+
+Sign convention (the only one in this package)
+----------------------------------------------
+``V_L`` is the potential of the **bath relative to the pipette**,
+``V_L = V(bath) - V(pipette)`` (Barry & Lynch 1991; JPCalc; LJPcalc).  A
+K-gluconate internal against ACSF gives about +15 mV.  For whole-cell and
+outside-out data the membrane potential is ``V_m = V_p - V_L``; a direct
+measurement of the junction (pipette zeroed in the internal, bath switched to
+the external) reads ``-V_L``.
+
+Methods
+-------
+``"henderson"``
+    Generalized Henderson equation (Barry & Lynch 1991)::
+
+        V_L = (RT/F) S_F ln( sum z^2 u a^P / sum z^2 u a^S ),
+        S_F = sum z u (a^S - a^P) / sum z^2 u (a^S - a^P),
+
+    with ``u`` the mobility relative to K+ (:attr:`Ion.relative_mobility`),
+    ``a`` concentrations (``activity_model=None``) or activities
+    ``gamma c``.  It assumes a linear mixing profile across the junction.
+    It is evaluated in the algebraically identical form
+    ``V_L = -(RT/F) (2 N / K) atanh(y) / y`` with ``N = sum z u (a^S - a^P)``,
+    ``K = sum z^2 u (a^P + a^S)`` and ``y = sum z^2 u (a^S - a^P) / K``, which
+    has the right limit (``atanh(y)/y -> 1``) when the conductivities of the two
+    sides are equal, so identical solutions give exactly 0.
+``"nernst-planck"``
+    Stationary Nernst-Planck flux with local electroneutrality and zero
+    current (no Poisson equation), the problem solved by JLJP/LJPcalc
+    (Marino, Misuri & Brogioli 2014).  Solved to 1e-4 mV (see
+    :mod:`ephys_correct._nernst_planck`).  Ideal solutions only: activities
+    are not part of this model.
+
+Temperature
+-----------
+Temperature enters only through RT/F
+(:func:`ephys_correct._constants.thermal_voltage_mv`).  The mobilities are the
+25 degC values at every temperature: the LJP depends only on mobility
+*ratios*, and the common (viscosity, Walden) temperature factor cancels.
+Pass the temperature at which the pipette offset was **zeroed** (the junction
+existed then); use the recording temperature for reversal potentials.
+
+Per-ion contributions
+---------------------
+Both methods report, for every ion, the additive share
+
+    V_i = -(RT/F) z_i u_i int_0^1 c_i'(x) / kappa(x) dx,   kappa = sum_j z_j^2 u_j c_j,
+
+of ``V_L = sum_i V_i`` (the zero-current field split by ion), along the
+junction's own profile: the linear mixing profile for Henderson, where it is
+``V_i = -(RT/F) (2 z_i u_i (a_i^S - a_i^P) / K) atanh(y)/y``, and the solved
+profile for Nernst-Planck.  An ion with the same concentration on both sides
+contributes 0 in Henderson (not necessarily in Nernst-Planck, where its
+profile need not be linear).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from ._constants import thermal_voltage_mv
+from ._nernst_planck import solve_nernst_planck
+from .errors import (
+    ConcentrationError,
+    ElectroneutralityError,
+    ParameterError,
+)
+from .ions import get_ion
+
+__all__ = [
+    "LJPResult",
+    "IonContribution",
+    "liquid_junction_potential",
+    "henderson_mv",
+    "henderson_contributions_mv",
+    "henderson_matrix_mv",
+    "nernst_planck_mv",
+    "ion_arrays",
+    "BathChange",
+    "bath_change_offset",
+    "BathStep",
+    "BathSchedule",
+    "METHODS",
+    "REFERENCES",
+    "NP_TOLERANCE_MV",
+    "CONTRIBUTION_DEFINITION",
+]
+
+#: the two LJP methods
+METHODS = ("henderson", "nernst-planck")
+#: reference electrode kinds for :func:`bath_change_offset`
+REFERENCES = ("ag_agcl", "salt_bridge")
+#: accuracy to which Nernst-Planck results are converged, mV
+NP_TOLERANCE_MV = 1e-4
+#: absolute floor and relative part of the charge-balance tolerance (same rule as
+#: :func:`ephys_correct.solutions.charge_tolerance_mm`): max(0.5 mM, 0.5 % of sum|z|c / 2)
+_CHARGE_TOL_ABS_MM = 0.5
+_CHARGE_TOL_REL = 0.005
+
+CONTRIBUTION_DEFINITION = (
+    "V_i = -(RT/F) z_i u_i * integral over the junction of c_i'(x)/kappa(x) dx, "
+    "kappa = sum_j z_j^2 u_j c_j (the zero-current field split by ion); sum_i V_i = V_L. "
+    "Henderson: along the linear mixing profile, "
+    "V_i = -(RT/F) * 2 z_i u_i (a_i^bath - a_i^pipette) / K * atanh(y)/y. "
+    "Nernst-Planck: along the solved profile."
+)
+
+
+# =============================================================================
+# validation helpers
+# =============================================================================
+
+
+def _check_option(param: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise ParameterError(
+            f"Invalid value for the {param!r} parameter. Allowed values are "
+            f"{', '.join(repr(a) for a in allowed)}, but got {value!r} instead."
+        )
+
+
+def _check_temperature(temperature_c: Any) -> float:
+    try:
+        t = float(temperature_c)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
+            "expected a number in degC."
+        ) from None
+    if not math.isfinite(t):
+        raise ParameterError(
+            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
+            "it must be finite (degC)."
+        )
+    thermal_voltage_mv(t)  # raises below absolute zero
+    return t
+
+
+def _charge_tolerance(half_total):
+    return np.maximum(_CHARGE_TOL_ABS_MM, _CHARGE_TOL_REL * half_total)
+
+
+def _validate_arrays(c_pipette, c_bath, charges, mobilities):
+    z = np.asarray(charges)
+    if z.ndim != 1 or z.size == 0:
+        raise ParameterError(
+            f"Invalid value for the 'charges' parameter: expected a 1-D sequence of "
+            f"charge numbers, got shape {z.shape}."
+        )
+    zf = z.astype(float)
+    if not np.all(np.isfinite(zf)) or np.any(zf != np.round(zf)) or np.any(zf == 0):
+        raise ParameterError(
+            f"Invalid value for the 'charges' parameter: charge numbers must be non-zero "
+            f"integers, got {z.tolist()}."
+        )
+    u = np.asarray(mobilities, dtype=float)
+    if u.shape != z.shape:
+        raise ParameterError(
+            f"Invalid value for the 'mobilities' parameter: shape {u.shape} does not match "
+            f"the {z.size} charges."
+        )
+    if not np.all(np.isfinite(u)) or np.any(u <= 0):
+        raise ParameterError(
+            f"Invalid value for the 'mobilities' parameter: relative mobilities must be "
+            f"finite and > 0, got {u.tolist()}."
+        )
+    cp = np.asarray(c_pipette, dtype=float)
+    cs = np.asarray(c_bath, dtype=float)
+    for label, c in (("c_pipette", cp), ("c_bath", cs)):
+        if c.ndim == 0 or c.shape[-1] != z.size:
+            raise ParameterError(
+                f"Invalid value for the {label!r} parameter: the last axis must hold the "
+                f"{z.size} ions, got shape {c.shape}."
+            )
+        if not np.all(np.isfinite(c)):
+            raise ConcentrationError(f"{label}: concentrations must be finite (mM).")
+        if np.any(c < 0):
+            raise ConcentrationError(f"{label}: concentrations must be >= 0 (mM).")
+    return cp, cs, zf, u
+
+
+def _check_neutral_arrays(c, zf, side: str) -> None:
+    net = c @ zf
+    half = 0.5 * (c @ np.abs(zf))
+    tol = _charge_tolerance(half)
+    bad = np.abs(net) > tol
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if np.ndim(bad) else ()
+        n0 = float(np.asarray(net)[idx])
+        t0 = float(np.broadcast_to(tol, np.shape(net))[idx])
+        at = f" (first at index {idx})" if idx else ""
+        raise ElectroneutralityError(
+            f"The {side} solution is not electroneutral{at}: net charge {n0:+.4g} mEq/L "
+            f"exceeds the tolerance {t0:.4g} mEq/L (max(0.5 mM, 0.5 % of sum|z|c/2)). "
+            "The junction equations assume electroneutral solutions; fix the composition."
+        )
+
+
+# =============================================================================
+# Henderson: vectorized array API
+# =============================================================================
+
+
+def _henderson_parts(cp, cs, zf, u):
+    zu = zf * u
+    z2u = zf * zu
+    diff = cs - cp
+    k_p = cp @ z2u
+    k_s = cs @ z2u
+    if np.any(k_p <= 0) or np.any(k_s <= 0):
+        side = "pipette" if np.any(k_p <= 0) else "bath"
+        raise ConcentrationError(
+            f"The {side} side has no ions (zero conductivity): a junction needs ions on both sides."
+        )
+    ksum = k_p + k_s
+    y = (diff @ z2u) / ksum
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(y == 0, 1.0, np.arctanh(y) / np.where(y == 0, 1.0, y))
+    return diff, zu, ksum, ratio
+
+
+def henderson_mv(
+    c_pipette,
+    c_bath,
+    charges,
+    mobilities,
+    *,
+    temperature_c: float,
+    check_electroneutrality: bool = True,
+) -> np.ndarray:
+    """Generalized Henderson LJP for many junctions at once (vectorized).
+
+    Parameters
+    ----------
+    c_pipette, c_bath : array_like, shape (..., n_ions)
+        Pipette and bath concentrations (or activities) in mM; broadcast
+        against each other.  Zero is allowed (an ion on one side only).
+    charges : array_like of int, shape (n_ions,)
+        Charge numbers z.
+    mobilities : array_like, shape (n_ions,)
+        Mobilities relative to K+ (``Ion.relative_mobility``); only ratios matter.
+    temperature_c : float
+        Temperature in degC (enters only through RT/F).
+    check_electroneutrality : bool
+        Raise :class:`ElectroneutralityError` when a row's net charge exceeds
+        max(0.5 mM, 0.5 % of sum|z|c/2).  Pass False when the inputs are
+        activities (gamma c is not neutral).
+
+    Returns
+    -------
+    ndarray, shape broadcast(...)
+        V_L = V(bath) - V(pipette) in mV (a 0-d result is returned as a numpy float).
+
+    Raises
+    ------
+    ParameterError, ConcentrationError, ElectroneutralityError
+
+    Notes
+    -----
+    Evaluated as ``-(RT/F) (2N/K) atanh(y)/y`` (module docstring), exact in
+    the limit of equal conductivities.  Swapping the two sides negates the
+    result bit for bit.
+
+    Examples
+    --------
+    >>> round(float(henderson_mv([99.5, 99.5], [4.99, 4.99], [1, -1],
+    ...                          [50.11 / 73.5, 76.31 / 73.5], temperature_c=25)), 3)
+    -15.935
+    """
+    t = _check_temperature(temperature_c)
+    cp, cs, zf, u = _validate_arrays(c_pipette, c_bath, charges, mobilities)
+    if check_electroneutrality:
+        _check_neutral_arrays(cp, zf, "pipette")
+        _check_neutral_arrays(cs, zf, "bath")
+    diff, zu, ksum, ratio = _henderson_parts(cp, cs, zf, u)
+    out = (-2.0 * thermal_voltage_mv(t)) * (diff @ zu) / ksum * ratio + 0.0
+    return out[()] if np.ndim(out) == 0 else out
+
+
+def henderson_contributions_mv(
+    c_pipette, c_bath, charges, mobilities, *, temperature_c: float
+) -> np.ndarray:
+    """Per-ion additive terms of the generalized Henderson sum, mV.
+
+    Same parameters as :func:`henderson_mv` (no electroneutrality check);
+    returns an array of shape (..., n_ions) whose last axis sums to the LJP.
+    See :data:`CONTRIBUTION_DEFINITION`.
+    """
+    t = _check_temperature(temperature_c)
+    cp, cs, zf, u = _validate_arrays(c_pipette, c_bath, charges, mobilities)
+    diff, zu, ksum, ratio = _henderson_parts(cp, cs, zf, u)
+    return (-2.0 * thermal_voltage_mv(t)) * (diff * zu) * (ratio / ksum)[..., None] + 0.0
+
+
+# =============================================================================
+# Nernst-Planck: array API
+# =============================================================================
+
+
+@dataclass(frozen=True)
+class _NPDetails:
+    ljp_mv: float
+    contributions_mv: np.ndarray
+    error_estimate_mv: float
+    n_segments: int
+    newton_iterations: int
+    charge_adjustment: Mapping[str, Any]
+
+
+def _neutralize(c: np.ndarray, zf: np.ndarray, side: str) -> tuple[np.ndarray, dict | None]:
+    """Remove a within-tolerance imbalance: cations x sqrt(Q-/Q+), anions x sqrt(Q+/Q-)."""
+    pos = zf > 0
+    qp = float(c[pos] @ zf[pos])
+    qn = float(-(c[~pos] @ zf[~pos]))
+    if abs(qp - qn) <= 1e-12 * (qp + qn):
+        return c, None  # neutral to rounding
+    if qp == 0 or qn == 0:
+        raise ElectroneutralityError(
+            f"The {side} solution has only {'anions' if qp == 0 else 'cations'}: "
+            "it cannot be electroneutral."
+        )
+    fp = math.sqrt(qn / qp)
+    fn = math.sqrt(qp / qn)
+    out = np.where(pos, c * fp, c * fn)
+    return out, {"net_meq": qp - qn, "cation_factor": fp, "anion_factor": fn}
+
+
+def _np_solve(cp, cs, zf, u, temperature_c: float, tol_mv: float,
+              contributions: bool = True) -> _NPDetails:
+    t = _check_temperature(temperature_c)
+    if not (isinstance(tol_mv, (int, float)) and 1e-9 <= tol_mv <= 1.0):
+        raise ParameterError(
+            f"Invalid value for the 'tol_mv' parameter: got {tol_mv!r}; expected 1e-9..1 mV."
+        )
+    if cp.ndim != 1 or cs.ndim != 1:
+        raise ParameterError(
+            "The Nernst-Planck solver takes one junction at a time: c_pipette and c_bath "
+            f"must be 1-D, got shapes {cp.shape} and {cs.shape}."
+        )
+    _check_neutral_arrays(cp, zf, "pipette")
+    _check_neutral_arrays(cs, zf, "bath")
+    z2u = zf * zf * u
+    for side, c in (("pipette", cp), ("bath", cs)):
+        if not float(c @ z2u) > 0:
+            raise ConcentrationError(
+                f"The {side} side has no ions (zero conductivity): a junction needs ions on "
+                "both sides."
+            )
+    adjust: dict[str, Any] = {}
+    cp2, a = _neutralize(cp, zf, "pipette")
+    if a:
+        adjust["pipette"] = a
+    cs2, a = _neutralize(cs, zf, "bath")
+    if a:
+        adjust["bath"] = a
+    vt = thermal_voltage_mv(t)
+    sol = solve_nernst_planck(cp2, cs2, zf.astype(int), u, tol=tol_mv / vt,
+                              contributions=contributions)
+    return _NPDetails(
+        ljp_mv=sol.phi * vt + 0.0,
+        contributions_mv=sol.contributions * vt + 0.0,
+        error_estimate_mv=sol.error_estimate * vt,
+        n_segments=sol.n_segments,
+        newton_iterations=sol.newton_iterations,
+        charge_adjustment=MappingProxyType(adjust),
+    )
+
+
+def nernst_planck_mv(
+    c_pipette,
+    c_bath,
+    charges,
+    mobilities,
+    *,
+    temperature_c: float,
+    tol_mv: float = NP_TOLERANCE_MV,
+) -> float:
+    """Stationary Nernst-Planck LJP of one junction, mV (V(bath) - V(pipette)).
+
+    Parameters
+    ----------
+    c_pipette, c_bath : array_like, shape (n_ions,)
+        Concentrations in mM (an ion may be absent, 0, on one side).  Each side
+        must be electroneutral within max(0.5 mM, 0.5 % of sum|z|c/2).
+    charges : array_like of int, shape (n_ions,)
+    mobilities : array_like, shape (n_ions,)
+        Mobilities relative to K+ (proportional to the diffusion coefficients).
+    temperature_c : float
+        degC; enters only through RT/F.
+    tol_mv : float
+        Accuracy target; the returned value is converged to it or
+        :class:`ConvergenceError` is raised.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ElectroneutralityError
+        A side's imbalance exceeds the tolerance (the message names the side).
+    ConvergenceError
+        The solver did not reach *tol_mv* (no unconverged number is returned).
+
+    Notes
+    -----
+    Ideal solutions (concentrations, not activities).  A residual imbalance
+    *within* the tolerance is removed before solving by scaling the cations
+    by sqrt(Q-/Q+) and the anions by sqrt(Q+/Q-) (Q = equivalents), which
+    changes the LJP by far less than the tolerance allows; the adjustment is
+    reported by :func:`liquid_junction_potential` in ``LJPResult.solver``.
+    The result does not depend on ion order or on the concentration unit, and
+    swapping the sides negates it.
+    """
+    cp, cs, zf, u = _validate_arrays(c_pipette, c_bath, charges, mobilities)
+    return _np_solve(cp, cs, zf, u, temperature_c, tol_mv, contributions=False).ljp_mv
+
+
+# =============================================================================
+# high-level API
+# =============================================================================
+
+
+@dataclass(frozen=True)
+class IonContribution:
+    """Parameters used for one ion and its share of the LJP.
+
+    Attributes
+    ----------
+    name : str
+        Canonical ion name.
+    charge : int
+    lambda_eq : float
+        Limiting equivalent conductivity, S cm^2 mol^-1 (25 degC).
+    relative_mobility : float
+        u = lambda_eq / (|z| lambda_eq,K+), used at every temperature.
+    source, locator : str
+        Bibliography key (``ephys_correct.sources``) and table/page of lambda_eq.
+    pipette_mm, bath_mm : float
+        Concentrations, mM.
+    gamma_pipette, gamma_bath : float or None
+        Activity coefficients used (None when concentrations were used).
+    contribution_mv : float
+        Additive share of V_L (:data:`CONTRIBUTION_DEFINITION`).
+    """
+
+    name: str
+    charge: int
+    lambda_eq: float
+    relative_mobility: float
+    source: str
+    locator: str
+    pipette_mm: float
+    bath_mm: float
+    gamma_pipette: float | None
+    gamma_bath: float | None
+    contribution_mv: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class LJPResult:
+    """A liquid junction potential with everything needed to reproduce it.
+
+    ``float(result)`` is V_L in mV, the potential of the bath relative to the
+    pipette; whole-cell ``V_m = V_p - V_L``.
+
+    Attributes
+    ----------
+    ljp_mv : float
+        V_L = V(bath) - V(pipette), mV.
+    method : {"henderson", "nernst-planck"}
+    temperature_c : float
+    activity_model : str or None
+        None: concentrations were used.
+    ions : tuple of IonContribution
+        Ions present on either side, pipette order first.
+    pipette_name, pipette_sha256, bath_name, bath_sha256 : str
+    thermal_voltage_mv : float
+        RT/F used.
+    solver : Mapping
+        Nernst-Planck: n_segments, newton_iterations, error_estimate_mv,
+        tolerance_mv, charge_adjustment; Henderson: empty.
+    package_version : str
+    contribution_definition : str
+    """
+
+    ljp_mv: float
+    method: str
+    temperature_c: float
+    activity_model: str | None
+    ions: tuple[IonContribution, ...]
+    pipette_name: str
+    pipette_sha256: str
+    bath_name: str
+    bath_sha256: str
+    thermal_voltage_mv: float
+    solver: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    package_version: str = __version__
+    contribution_definition: str = CONTRIBUTION_DEFINITION
+
+    def __float__(self) -> float:
+        return float(self.ljp_mv)
+
+    @property
+    def contributions_mv(self) -> dict[str, float]:
+        """Ion name -> additive share of V_L in mV."""
+        return {ion.name: ion.contribution_mv for ion in self.ions}
+
+    def corrected_vm_mv(self, measured_mv):
+        """Whole-cell / outside-out membrane potential ``V_p - V_L`` (mV).
+
+        Convenience only; configuration-aware corrections live in
+        :mod:`ephys_correct.correction`.
+        """
+        return np.asarray(measured_mv, dtype=float) - self.ljp_mv
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (plain floats, strings and lists)."""
+
+        def plain(v):
+            if isinstance(v, Mapping):
+                return {str(k): plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, np.generic):
+                return v.item()
+            return v
+
+        return {
+            "ljp_mv": float(self.ljp_mv),
+            "sign_convention": "V_L = V(bath) - V(pipette); whole-cell Vm = Vp - V_L",
+            "method": self.method,
+            "temperature_c": self.temperature_c,
+            "activity_model": self.activity_model,
+            "thermal_voltage_mv": self.thermal_voltage_mv,
+            "pipette": {"name": self.pipette_name, "sha256": self.pipette_sha256},
+            "bath": {"name": self.bath_name, "sha256": self.bath_sha256},
+            "ions": [ion.as_dict() for ion in self.ions],
+            "contribution_definition": self.contribution_definition,
+            "solver": plain(self.solver),
+            "package_version": self.package_version,
+        }
+
+
+def _as_solution(obj: Any, role: str):
+    from .solutions import Solution, as_solution
+
+    if isinstance(obj, Solution):
+        return obj
+    # a mapping is named after its role, so that errors say which side is at fault
+    return as_solution(obj, name=role) if isinstance(obj, Mapping) else as_solution(obj)
+
+
+def _gammas(sol, ions: Sequence[str], temperature_c: float, model: str | None):
+    """Activity coefficients of *ions* in *sol* (1.0 for model None/'ideal')."""
+    if model is None or model == "ideal":
+        return np.ones(len(ions)), model
+    from .activity import activity_coefficients
+
+    res = activity_coefficients(sol, temperature_c=temperature_c, model=model)
+    g = np.array([float(res[i]) if sol.ions_mm.get(i, 0.0) > 0 else 1.0 for i in ions])
+    return g, getattr(res, "model", model)
+
+
+def ion_arrays(solutions: Sequence[Any]):
+    """Union of the ions of *solutions* as arrays.
+
+    Parameters
+    ----------
+    solutions : sequence
+        Anything :func:`ephys_correct.solutions.as_solution` accepts.
+
+    Returns
+    -------
+    names : list of str
+        Canonical ion names (first appearance order).
+    charges : ndarray of int, shape (n_ions,)
+    mobilities : ndarray, shape (n_ions,)
+        ``Ion.relative_mobility``.
+    conc_mm : ndarray, shape (n_solutions, n_ions)
+    """
+    sols = [_as_solution(s, f"solution[{k}]") for k, s in enumerate(solutions)]
+    names: list[str] = []
+    for s in sols:
+        for ion in s.ions_mm:
+            canon = get_ion(ion).name
+            if canon not in names:
+                names.append(canon)
+    ions = [get_ion(n) for n in names]
+    z = np.array([i.charge for i in ions], dtype=int)
+    u = np.array([i.relative_mobility for i in ions], dtype=float)
+    c = np.zeros((len(sols), len(names)))
+    for k, s in enumerate(sols):
+        for ion, v in s.ions_mm.items():
+            c[k, names.index(get_ion(ion).name)] += float(v)
+    return names, z, u, c
+
+
+def _check_solution_balance(sol, side: str) -> None:
+    ions = {get_ion(k): float(v) for k, v in sol.ions_mm.items()}
+    net = sum(i.charge * c for i, c in ions.items())
+    half = 0.5 * sum(abs(i.charge) * c for i, c in ions.items())
+    tol = max(_CHARGE_TOL_ABS_MM, _CHARGE_TOL_REL * half)
+    if abs(net) > tol:
+        raise ElectroneutralityError(
+            f"The {side} solution {sol.name!r} is not electroneutral: net charge {net:+.4g} "
+            f"mEq/L exceeds the tolerance {tol:.4g} mEq/L (max(0.5 mM, 0.5 % of sum|z|c/2)). "
+            "The junction equations assume electroneutral solutions."
+        )
+
+
+def liquid_junction_potential(
+    pipette: Any,
+    bath: Any,
+    *,
+    temperature_c: float,
+    method: str = "henderson",
+    activity_model: str | None = None,
+) -> LJPResult:
+    """Liquid junction potential between a pipette solution and a bath.
+
+    Parameters
+    ----------
+    pipette, bath : Solution, str, path or Mapping
+        Anything :func:`ephys_correct.solutions.as_solution` accepts: a
+        :class:`~ephys_correct.solutions.Solution`, a solutions_db name, a
+        recipe path, or a mapping ion name -> mM.
+    temperature_c : float
+        Temperature in degC at which the pipette offset was zeroed (that is
+        when the junction existed).  Only RT/F depends on it; 25 degC mobility
+        ratios are used at all temperatures.
+    method : {"henderson", "nernst-planck"}
+        Generalized Henderson (JPCalc-compatible) or stationary Nernst-Planck
+        (LJPcalc problem, converged to 1e-4 mV).
+    activity_model : str or None
+        Henderson only.  None uses concentrations (as JPCalc does); a model
+        name (e.g. ``"truesdell-jones"``, ``"davies"``) uses activities
+        ``gamma c`` from :func:`ephys_correct.activity.activity_coefficients`,
+        which matters for dilution junctions.  ``"ideal"`` is accepted by both
+        methods (gamma = 1).  Nernst-Planck is an ideal-solution model:
+        any other model raises :class:`ParameterError`.
+
+    Returns
+    -------
+    LJPResult
+        ``float(result)`` is V_L = V(bath) - V(pipette) in mV; whole-cell
+        ``V_m = V_p - V_L``.
+
+    Raises
+    ------
+    ElectroneutralityError
+        A solution's net charge exceeds max(0.5 mM, 0.5 % of sum|z|c/2).
+    ConvergenceError
+        Nernst-Planck did not converge (no number is returned).
+    ParameterError, UnknownIonError, ConcentrationError
+
+    Examples
+    --------
+    >>> r = liquid_junction_potential({"Na": 99.5, "Cl": 99.5}, {"Na": 4.99, "Cl": 4.99},
+    ...                               temperature_c=25)
+    >>> round(float(r), 2)
+    -15.94
+    """
+    t = _check_temperature(temperature_c)
+    _check_option("method", method, METHODS)
+    if activity_model is not None and not isinstance(activity_model, str):
+        raise ParameterError(
+            f"Invalid value for the 'activity_model' parameter: expected a model name or "
+            f"None, got {activity_model!r}."
+        )
+    if method == "nernst-planck" and activity_model not in (None, "ideal"):
+        raise ParameterError(
+            f"Invalid value for the 'activity_model' parameter with method='nernst-planck': "
+            f"got {activity_model!r}. The Nernst-Planck solver is an ideal-solution model; "
+            "pass activity_model=None (or 'ideal'), or use method='henderson' for activities."
+        )
+    psol = _as_solution(pipette, "pipette")
+    bsol = _as_solution(bath, "bath")
+    _check_solution_balance(psol, "pipette")
+    _check_solution_balance(bsol, "bath")
+    names, zi, u, c = ion_arrays([psol, bsol])
+    cp, cs = c[0], c[1]
+    zf = zi.astype(float)
+    vt = thermal_voltage_mv(t)
+    gp = gs = None
+    solver: dict[str, Any] = {}
+    if method == "henderson":
+        g_p, model_used = _gammas(psol, names, t, activity_model)
+        g_s, _ = _gammas(bsol, names, t, activity_model)
+        ap, as_ = cp * g_p, cs * g_s
+        if activity_model is not None:
+            gp, gs = g_p, g_s
+        contrib = henderson_contributions_mv(ap, as_, zf, u, temperature_c=t)
+        value = float(henderson_mv(ap, as_, zf, u, temperature_c=t, check_electroneutrality=False))
+    else:
+        model_used = activity_model
+        det = _np_solve(cp, cs, zf, u, t, NP_TOLERANCE_MV)
+        value = det.ljp_mv
+        contrib = det.contributions_mv
+        solver = {
+            "tolerance_mv": NP_TOLERANCE_MV,
+            "error_estimate_mv": det.error_estimate_mv,
+            "n_segments": det.n_segments,
+            "newton_iterations": det.newton_iterations,
+            "charge_adjustment": dict(det.charge_adjustment),
+        }
+    ions = tuple(
+        IonContribution(
+            name=n,
+            charge=int(zi[k]),
+            lambda_eq=get_ion(n).lambda_eq,
+            relative_mobility=float(u[k]),
+            source=get_ion(n).lambda_source,
+            locator=get_ion(n).lambda_locator,
+            pipette_mm=float(cp[k]),
+            bath_mm=float(cs[k]),
+            gamma_pipette=None if gp is None else float(gp[k]),
+            gamma_bath=None if gs is None else float(gs[k]),
+            contribution_mv=float(contrib[k]),
+        )
+        for k, n in enumerate(names)
+    )
+    return LJPResult(
+        ljp_mv=float(value),
+        method=method,
+        temperature_c=t,
+        activity_model=model_used,
+        ions=ions,
+        pipette_name=psol.name,
+        pipette_sha256=psol.sha256 or "",
+        bath_name=bsol.name,
+        bath_sha256=bsol.sha256 or "",
+        thermal_voltage_mv=vt,
+        solver=MappingProxyType(solver),
+    )
+
+
+def henderson_matrix_mv(
+    pipettes: Sequence[Any],
+    baths: Sequence[Any],
+    *,
+    temperature_c: float,
+    activity_model: str | None = None,
+) -> np.ndarray:
+    """Henderson LJP of every pipette against every bath, shape (n_pipettes, n_baths).
+
+    Parameters
+    ----------
+    pipettes, baths : sequence
+        Anything :func:`ephys_correct.solutions.as_solution` accepts.
+    temperature_c : float
+    activity_model : str or None
+        As in :func:`liquid_junction_potential` (Henderson).
+
+    Returns
+    -------
+    ndarray
+        ``out[i, j]`` = V_L(pipettes[i], baths[j]) in mV.
+    """
+    t = _check_temperature(temperature_c)
+    sols = [_as_solution(s, f"pipettes[{k}]") for k, s in enumerate(pipettes)]
+    sols += [_as_solution(s, f"baths[{k}]") for k, s in enumerate(baths)]
+    for k, s in enumerate(sols):
+        _check_solution_balance(s, "pipette" if k < len(pipettes) else "bath")
+    names, z, u, c = ion_arrays(sols)
+    a = c.copy()
+    if activity_model is not None:
+        for k, s in enumerate(sols):
+            a[k] *= _gammas(s, names, t, activity_model)[0]
+    ap = a[: len(pipettes)]
+    ab = a[len(pipettes):]
+    return henderson_mv(ap[:, None, :], ab[None, :, :], z, u, temperature_c=t,
+                        check_electroneutrality=False)
+
+
+# =============================================================================
+# bath exchange after zeroing
+# =============================================================================
+
+
+@dataclass(frozen=True)
+class BathChange:
+    """Offset caused by changing the bath after the pipette offset was zeroed.
+
+    Meaning
+    -------
+    ``delta_ref_mv`` is the change, between the zeroing bath (*old*) and the
+    current bath (*new*), of the potential of the bath solution relative to
+    the reference wire, ``Delta(V_bath - V_ref.wire)``.  It enters the
+    membrane potential as::
+
+        whole-cell / outside-out:  V_m = V_p - V_L - delta_ref_mv
+        inside-out:                V_m = -(V_p - V_L - delta_ref_mv)
+
+    with ``V_L`` the pipette junction at zeroing (pipette vs *old* bath).
+
+    * bare Ag/AgCl: ``delta_ref_mv = (RT/F) ln(a_Cl,new / a_Cl,old)``
+      (145 -> 75 mM Cl- at 20 degC with concentrations: -16.65 mV, so
+      ``V_m = V_p - V_L + 16.65 mV``);
+    * salt bridge: ``delta_ref_mv = V_L(bridge, new) - V_L(bridge, old)``, the
+      change of the bridge/bath junction (bath relative to bridge filling).
+
+    Attributes
+    ----------
+    delta_ref_mv : float
+    reference : {"ag_agcl", "salt_bridge"}
+    temperature_c : float
+    activity_model : str or None
+    old_bath_name, new_bath_name, old_bath_sha256, new_bath_sha256 : str
+    cl_activity_old_mm, cl_activity_new_mm : float or None
+        Ag/AgCl only: Cl- activities (gamma c, mM) used.
+    bridge_ljp_old, bridge_ljp_new : LJPResult or None
+        Salt bridge only: junction of the bridge filling with each bath.
+    pipette_ljp : LJPResult or None
+        When a pipette was given: V_L(pipette, old bath) at zeroing.
+    total_offset_mv : float or None
+        When a pipette was given: ``pipette_ljp + delta_ref_mv``, so that
+        whole-cell ``V_m = V_p - total_offset_mv``.
+    """
+
+    delta_ref_mv: float
+    reference: str
+    temperature_c: float
+    activity_model: str | None
+    old_bath_name: str
+    new_bath_name: str
+    old_bath_sha256: str
+    new_bath_sha256: str
+    cl_activity_old_mm: float | None = None
+    cl_activity_new_mm: float | None = None
+    bridge_ljp_old: LJPResult | None = None
+    bridge_ljp_new: LJPResult | None = None
+    pipette_ljp: LJPResult | None = None
+    package_version: str = __version__
+
+    @property
+    def total_offset_mv(self) -> float | None:
+        """``V_L(pipette, old bath) + delta_ref_mv`` (None without a pipette)."""
+        if self.pipette_ljp is None:
+            return None
+        return self.pipette_ljp.ljp_mv + self.delta_ref_mv
+
+    @property
+    def parts_mv(self) -> dict[str, float]:
+        """The named mV terms that make up the offset."""
+        parts: dict[str, float] = {}
+        if self.pipette_ljp is not None:
+            parts["pipette_ljp_mv"] = self.pipette_ljp.ljp_mv
+        if self.bridge_ljp_old is not None and self.bridge_ljp_new is not None:
+            parts["bridge_ljp_old_mv"] = self.bridge_ljp_old.ljp_mv
+            parts["bridge_ljp_new_mv"] = self.bridge_ljp_new.ljp_mv
+        parts["delta_ref_mv"] = self.delta_ref_mv
+        return parts
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return {
+            "delta_ref_mv": self.delta_ref_mv,
+            "total_offset_mv": self.total_offset_mv,
+            "meaning": "whole-cell Vm = Vp - V_L - delta_ref_mv "
+            "(= Vp - total_offset_mv when a pipette was given); "
+            "inside-out Vm = -(Vp - V_L - delta_ref_mv)",
+            "reference": self.reference,
+            "temperature_c": self.temperature_c,
+            "activity_model": self.activity_model,
+            "old_bath": {"name": self.old_bath_name, "sha256": self.old_bath_sha256},
+            "new_bath": {"name": self.new_bath_name, "sha256": self.new_bath_sha256},
+            "cl_activity_old_mm": self.cl_activity_old_mm,
+            "cl_activity_new_mm": self.cl_activity_new_mm,
+            "bridge_ljp_old": None if self.bridge_ljp_old is None else self.bridge_ljp_old.as_dict(),
+            "bridge_ljp_new": None if self.bridge_ljp_new is None else self.bridge_ljp_new.as_dict(),
+            "pipette_ljp": None if self.pipette_ljp is None else self.pipette_ljp.as_dict(),
+            "parts_mv": self.parts_mv,
+            "package_version": self.package_version,
+        }
+
+
+def _cl_activity(sol, side: str, temperature_c: float, model: str | None) -> float:
+    c = float(sol.ions_mm.get("Cl-", 0.0))
+    if not c > 0:
+        raise ParameterError(
+            f"Invalid value for the 'reference' parameter: 'ag_agcl' (a bare Ag/AgCl wire) "
+            f"needs chloride in the bath, but the {side} bath {sol.name!r} has no Cl-. "
+            "Its potential is then undefined; use a salt bridge (reference='salt_bridge')."
+        )
+    g, _ = _gammas(sol, ["Cl-"], temperature_c, model)
+    return float(g[0]) * c
+
+
+def bath_change_offset(
+    old_bath: Any,
+    new_bath: Any,
+    *,
+    temperature_c: float,
+    reference: str,
+    bridge: Any = None,
+    activity_model: str | None = "truesdell-jones",
+    pipette: Any = None,
+    ljp_method: str = "henderson",
+) -> BathChange:
+    """Reference-electrode offset after a bath exchange (see :class:`BathChange`).
+
+    Parameters
+    ----------
+    old_bath : Solution, str, path or Mapping
+        The bath in which the pipette offset was zeroed.
+    new_bath : Solution, str, path or Mapping
+        The bath during the recording.
+    temperature_c : float
+        degC (RT/F).
+    reference : {"ag_agcl", "salt_bridge"}
+        A bare Ag/AgCl wire or pellet in the bath, or an agar/salt bridge.
+    bridge : Solution, str, path or Mapping, optional
+        Bridge filling (required for ``"salt_bridge"``), e.g.
+        ``{"K+": 3000, "Cl-": 3000}`` for 3 M KCl.
+    activity_model : str or None
+        Model for the Cl- activity (Ag/AgCl) and for the Henderson junctions
+        (bridge, pipette).  None or ``"ideal"``: concentrations.
+    pipette : optional
+        If given, the pipette junction at zeroing, V_L(pipette, old_bath), is
+        computed too and ``total_offset_mv`` is available.
+    ljp_method : {"henderson", "nernst-planck"}
+        Method of the bridge and pipette junctions (Nernst-Planck is ideal:
+        the activity model then only applies to the Cl- term).
+
+    Returns
+    -------
+    BathChange
+        ``delta_ref_mv``: whole-cell ``V_m = V_p - V_L - delta_ref_mv``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown *reference*, a missing bridge, or a Cl--free bath with a bare
+        Ag/AgCl wire.
+
+    Examples
+    --------
+    >>> bc = bath_change_offset({"Na": 145, "Cl": 145}, {"Na": 145, "Cl": 75, "gluconate": 70},
+    ...                         temperature_c=20, reference="ag_agcl", activity_model=None)
+    >>> round(bc.delta_ref_mv, 2)
+    -16.65
+    """
+    t = _check_temperature(temperature_c)
+    _check_option("reference", reference, REFERENCES)
+    _check_option("ljp_method", ljp_method, METHODS)
+    old = _as_solution(old_bath, "old_bath")
+    new = _as_solution(new_bath, "new_bath")
+    ljp_model = activity_model if ljp_method == "henderson" else None
+    kw: dict[str, Any] = dict(
+        reference=reference,
+        temperature_c=t,
+        activity_model=activity_model,
+        old_bath_name=old.name,
+        new_bath_name=new.name,
+        old_bath_sha256=old.sha256 or "",
+        new_bath_sha256=new.sha256 or "",
+    )
+    if reference == "ag_agcl":
+        if bridge is not None:
+            raise ParameterError(
+                "Invalid value for the 'bridge' parameter: a bridge filling was given but "
+                "reference='ag_agcl' (a bare wire); pass reference='salt_bridge'."
+            )
+        a_old = _cl_activity(old, "old", t, activity_model)
+        a_new = _cl_activity(new, "new", t, activity_model)
+        delta = thermal_voltage_mv(t) * math.log(a_new / a_old)
+        kw.update(cl_activity_old_mm=a_old, cl_activity_new_mm=a_new)
+    else:
+        if bridge is None:
+            raise ParameterError(
+                "Invalid value for the 'bridge' parameter: reference='salt_bridge' needs the "
+                "bridge filling, e.g. bridge={'K+': 3000, 'Cl-': 3000} for 3 M KCl."
+            )
+        br = _as_solution(bridge, "bridge")
+        l_old = liquid_junction_potential(br, old, temperature_c=t, method=ljp_method,
+                                          activity_model=ljp_model)
+        l_new = liquid_junction_potential(br, new, temperature_c=t, method=ljp_method,
+                                          activity_model=ljp_model)
+        delta = l_new.ljp_mv - l_old.ljp_mv
+        kw.update(bridge_ljp_old=l_old, bridge_ljp_new=l_new)
+    if pipette is not None:
+        kw["pipette_ljp"] = liquid_junction_potential(
+            pipette, old, temperature_c=t, method=ljp_method, activity_model=ljp_model
+        )
+    return BathChange(delta_ref_mv=float(delta) + 0.0, **kw)
+
+
+@dataclass(frozen=True)
+class BathStep:
+    """One bath of a :class:`BathSchedule`, in effect from *start* on.
+
+    Attributes
+    ----------
+    start : float
+        First sweep index (0-based) or start time in s.
+    bath_name, bath_sha256 : str
+    change : BathChange
+        Relative to the zeroing bath (the first step); ``change.delta_ref_mv``
+        is 0 for the first step.
+    """
+
+    start: float
+    bath_name: str
+    bath_sha256: str
+    change: BathChange
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return {"start": self.start, "bath_name": self.bath_name,
+                "bath_sha256": self.bath_sha256, "change": self.change.as_dict()}
+
+
+_AXES = ("sweep", "time_s")
+
+
+@dataclass(frozen=True)
+class BathSchedule:
+    """Bath exchanges during one recording.
+
+    Parameters
+    ----------
+    entries : sequence of (start, bath)
+        ``start`` is a sweep index (``axis="sweep"``) or a time in s
+        (``axis="time_s"``), strictly increasing; ``bath`` is anything
+        :func:`~ephys_correct.solutions.as_solution` accepts.  The **first**
+        entry is the bath in which the pipette offset was zeroed.
+    temperature_c : float
+    reference : {"ag_agcl", "salt_bridge"}
+    axis : {"sweep", "time_s"}
+    bridge, activity_model, pipette, ljp_method
+        As in :func:`bath_change_offset`.
+
+    Attributes
+    ----------
+    steps : tuple of BathStep
+        Each step's offset is relative to the zeroing bath.
+
+    Examples
+    --------
+    >>> s = BathSchedule([(0, {"Na": 145, "Cl": 145}),
+    ...                   (10, {"Na": 145, "Cl": 75, "gluconate": 70})],
+    ...                  temperature_c=20, reference="ag_agcl", activity_model=None)
+    >>> s.offset_mv(sweep=3), round(s.offset_mv(sweep=12), 2)
+    (0.0, -16.65)
+    """
+
+    entries: Sequence[tuple[float, Any]]
+    _: KW_ONLY
+    temperature_c: float
+    reference: str
+    axis: str = "sweep"
+    bridge: Any = None
+    activity_model: str | None = "truesdell-jones"
+    pipette: Any = None
+    ljp_method: str = "henderson"
+    steps: tuple[BathStep, ...] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        _check_option("axis", self.axis, _AXES)
+        try:
+            entries = [(s, b) for s, b in self.entries]
+        except (TypeError, ValueError):
+            raise ParameterError(
+                "Invalid value for the 'entries' parameter: expected a sequence of "
+                "(start, bath) pairs."
+            ) from None
+        if not entries:
+            raise ParameterError("Invalid value for the 'entries' parameter: it is empty.")
+        starts = []
+        for k, (s, _b) in enumerate(entries):
+            if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)):
+                raise ParameterError(
+                    f"Invalid start of entries[{k}]: expected a number, got {s!r}."
+                )
+            if self.axis == "sweep" and float(s) != int(s):
+                raise ParameterError(
+                    f"Invalid start of entries[{k}]: a sweep index must be an integer, got {s!r}."
+                )
+            if not math.isfinite(float(s)) or float(s) < 0:
+                raise ParameterError(
+                    f"Invalid start of entries[{k}]: expected a finite number >= 0, got {s!r}."
+                )
+            starts.append(float(s))
+        if any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ParameterError(
+                f"Invalid value for the 'entries' parameter: starts must be strictly "
+                f"increasing, got {starts}."
+            )
+        sols = [_as_solution(b, f"entries[{k}] bath") for k, (_s, b) in enumerate(entries)]
+        steps = []
+        for k, (start, sol) in enumerate(zip(starts, sols)):
+            change = bath_change_offset(
+                sols[0], sol, temperature_c=self.temperature_c, reference=self.reference,
+                bridge=self.bridge, activity_model=self.activity_model,
+                pipette=self.pipette, ljp_method=self.ljp_method,
+            )
+            steps.append(BathStep(start=start, bath_name=sol.name,
+                                  bath_sha256=sol.sha256 or "", change=change))
+        object.__setattr__(self, "entries", tuple((s, b) for s, b in zip(starts, sols)))
+        object.__setattr__(self, "steps", tuple(steps))
+
+    def step_for(self, sweep: int | None = None, time_s: float | None = None) -> BathStep:
+        """The :class:`BathStep` in effect at *sweep* (or *time_s*)."""
+        if self.axis == "sweep":
+            if sweep is None or time_s is not None:
+                raise ParameterError(
+                    "This schedule is indexed by sweep: pass sweep=<index> (and not time_s)."
+                )
+            if isinstance(sweep, bool) or not float(sweep) == int(sweep):
+                raise ParameterError(f"Invalid value for the 'sweep' parameter: got {sweep!r}.")
+            x = float(sweep)
+            label = f"sweep {sweep}"
+        else:
+            if time_s is None or sweep is not None:
+                raise ParameterError(
+                    "This schedule is indexed by time: pass time_s=<seconds> (and not sweep)."
+                )
+            x = float(time_s)
+            if not math.isfinite(x):
+                raise ParameterError(f"Invalid value for the 'time_s' parameter: got {time_s!r}.")
+            label = f"time {time_s} s"
+        k = int(np.searchsorted([s.start for s in self.steps], x, side="right")) - 1
+        if k < 0:
+            raise ParameterError(
+                f"{label} is before the first bath of the schedule "
+                f"(starts at {self.steps[0].start:g})."
+            )
+        return self.steps[k]
+
+    def offset_mv(self, sweep: int | None = None, time_s: float | None = None) -> float:
+        """``delta_ref_mv`` of the bath in effect: whole-cell ``V_m = V_p - V_L - offset``."""
+        return self.step_for(sweep=sweep, time_s=time_s).change.delta_ref_mv
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return {"axis": self.axis, "reference": self.reference,
+                "temperature_c": self.temperature_c, "activity_model": self.activity_model,
+                "steps": [s.as_dict() for s in self.steps]}
