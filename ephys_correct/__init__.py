@@ -39,8 +39,10 @@ _EXPORTS = {
     "read_recording": "io", "Recording": "io",
     # correction and reports
     "correct_recording": "correction", "CorrectedRecording": "correction",
-    "CONFIGURATIONS": "correction", "driving_force_table": "report",
-    "write_table": "report",
+    "CONFIGURATIONS": "correction", "apply_ljp": "correction", "apply_current_sign": "correction",
+    "get_configuration": "correction",
+    "driving_force_table": "report", "write_table": "report", "read_table": "report",
+    "write_nwb": "nwb",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

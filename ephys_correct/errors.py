@@ -22,12 +22,14 @@ __all__ = [
     "ParameterError",
     "ModelValidityWarning",
     "ConvergenceError",
+    "DataFileError",
     "RecordingError",
     "CorruptRecordingError",
     "UnsupportedFormatError",
     "UnitError",
     "ClampModeError",
     "OutputExistsError",
+    "MissingDependencyError",
     "suggest",
 ]
 
@@ -77,6 +79,10 @@ class ConvergenceError(EphysCorrectError, ArithmeticError):
     """A numerical solver did not converge; no unconverged number is returned."""
 
 
+class DataFileError(EphysCorrectError, ValueError):
+    """A packaged or user-supplied data file (ion table, sources, parameters) is malformed."""
+
+
 class RecordingError(EphysCorrectError, OSError):
     """A recording cannot be read."""
 
@@ -99,6 +105,10 @@ class ClampModeError(EphysCorrectError, ValueError):
 
 class OutputExistsError(EphysCorrectError, FileExistsError):
     """An output file exists and overwriting was not asked for."""
+
+
+class MissingDependencyError(EphysCorrectError, ImportError):
+    """An optional dependency (an extra such as ``plot`` or ``nwb``) is not installed."""
 
 
 class ModelValidityWarning(UserWarning):

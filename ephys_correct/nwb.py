@@ -1,0 +1,312 @@
+"""Write a corrected recording to NWB (Neurodata Without Borders) with its provenance.
+
+Requires pynwb (optional extra: ``pip install 'ephys_correct[nwb]'``); it is
+imported only when :func:`write_nwb` or :func:`read_nwb_provenance` is called.
+
+Layout (``docs/reports.md``)
+----------------------------
+* one :class:`~pynwb.icephys.IntracellularElectrode` per headstage
+  (``headstage<k>``), whose ``description`` states the pipette solution
+  (name, SHA-256, ions), the bath, the LJP V_L and how it was computed and
+  applied, and the configuration;
+* per sweep and channel a response series with the **corrected** data:
+  ``CurrentClampSeries`` (membrane potential, current clamp),
+  ``IZeroClampSeries`` (I=0), ``VoltageClampSeries`` (membrane current,
+  voltage clamp), ``PatchClampSeries`` for other headstage signals (a voltage
+  monitor in voltage clamp, a current monitor in current clamp); data are
+  stored in mV / pA with ``conversion`` 1e-3 / 1e-12 to NWB's volts /
+  amperes, exactly (float64);
+* per sweep and headstage the corrected command, when the file holds one,
+  as ``VoltageClampStimulusSeries`` / ``CurrentClampStimulusSeries``;
+* responses and stimuli linked in the ``intracellular_recordings`` table,
+  grouped per sweep in ``icephys_simultaneous_recordings``;
+* channels of no headstage as plain ``TimeSeries`` in acquisition;
+* NWB has no field for the LJP or the solutions (nwb-schema #415): the
+  ephys_correct provenance JSON is stored in ``NWBFile.notes`` (after a
+  human-readable summary) and as scratch data ``ephys_correct_provenance``,
+  and written beside the file as ``<name>.nwb.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .errors import MissingDependencyError, ParameterError
+
+__all__ = ["write_nwb", "read_nwb_provenance", "nwb_sidecar_path", "PROVENANCE_SCRATCH_NAME"]
+
+#: name of the scratch dataset holding the provenance JSON
+PROVENANCE_SCRATCH_NAME = "ephys_correct_provenance"
+_NOTES_MARKER = "ephys_correct provenance (JSON):\n"
+
+
+def _need_pynwb():
+    try:
+        import pynwb
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "Writing NWB files needs pynwb, which is not installed: pip install 'ephys_correct[nwb]' "
+            "(or pip install pynwb)."
+        ) from exc
+    return pynwb
+
+
+def nwb_sidecar_path(path: str | os.PathLike) -> Path:
+    """The JSON provenance written beside an NWB file: ``<name>.nwb.json``."""
+    p = Path(path)
+    return p.with_name(p.name + ".json")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "ch"
+
+
+def _electrode_description(corrected, hs) -> str:
+    hc = corrected.headstage_correction(hs)
+    pip = hc.pipette
+    bath = corrected.bath
+    ions = ", ".join(f"{k} {v:g}" for k, v in pip.ions_mm.items())
+    bions = ", ".join(f"{k} {v:g}" for k, v in bath.ions_mm.items())
+    how = ("user-supplied" if hc.ljp_source == "user" else
+           f"computed ({hc.ljp.method}, {'concentrations' if hc.ljp.activity_model is None else hc.ljp.activity_model}"
+           f", {hc.ljp.temperature_c:g} degC)")
+    return (
+        f"pipette solution: {pip.name} (sha256 {pip.sha256}; mM: {ions}). "
+        f"bath at zeroing: {bath.name} (sha256 {bath.sha256}; mM: {bions}). "
+        f"configuration: {corrected.configuration.name}. "
+        f"LJP V_L = {hc.ljp_mv:.6g} mV (bath relative to pipette), {how}; "
+        f"{hc.ljp_applied_online_mv:.6g} mV of it applied online, {hc.applied_offline_mv:.6g} mV by ephys_correct "
+        f"{__version__}. Stored data are LJP-corrected membrane potentials (V_in - V_out) and membrane currents "
+        "(outward positive); see the file notes for the full provenance."
+    )
+
+
+def _summary(corrected) -> str:
+    prov = corrected.provenance
+    lines = [
+        f"LJP-corrected by ephys_correct {__version__} from {os.path.basename(prov['input_file'])} "
+        f"(sha256 {prov['input_sha256']}).",
+        f"Configuration: {corrected.configuration.name} ({corrected.configuration.formula}).",
+        "LJP V_L (bath relative to pipette) per headstage: "
+        + ", ".join(f"{k}: {h.ljp_mv:.6g} mV ({h.ljp_source})" for k, h in corrected.headstage_corrections.items())
+        + ".",
+        f"Temperatures: recording {corrected.temperature_c:g} degC, zeroing {corrected.zeroing_temperature_c:g} degC.",
+        f"Activity model: {corrected.activity_model}.",
+    ]
+    for c in prov.get("caveats", []):
+        lines.append(f"Caveat: {c}.")
+    return "\n".join(lines)
+
+
+def _start_time(rec) -> tuple[_dt.datetime, str]:
+    if rec.start_time is not None:
+        t = rec.start_time
+        if t.tzinfo is None:
+            return t.astimezone(), "acquisition start from the file (naive local time; timezone of the writing machine)"
+        return t, "acquisition start from the file"
+    t = _dt.datetime.fromtimestamp(os.stat(rec.path).st_mtime).astimezone()
+    return t, "the file records no acquisition time: modification time of the input file used"
+
+
+def _build(corrected, pynwb):
+    from pynwb import NWBFile, TimeSeries
+    from pynwb.icephys import (
+        CurrentClampSeries,
+        CurrentClampStimulusSeries,
+        IZeroClampSeries,
+        PatchClampSeries,
+        VoltageClampSeries,
+        VoltageClampStimulusSeries,
+    )
+
+    from .io import CommandUnavailableError
+
+    rec = corrected.recording
+    prov = corrected.provenance
+    start, start_note = _start_time(rec)
+    prov_json = json.dumps({**prov, "nwb": {"session_start_time_source": start_note},
+                            "channel_corrections": [c.as_dict() for c in corrected.channel_corrections],
+                            "command_corrections": [c.as_dict() for c in corrected.command_corrections]},
+                           indent=1)
+    nwb = NWBFile(
+        session_description=f"LJP-corrected patch-clamp recording {os.path.basename(rec.path)}",
+        identifier=str(uuid.uuid4()),
+        session_start_time=start,
+        notes=_summary(corrected) + "\n\n" + _NOTES_MARKER + prov_json,
+        source_script=f"ephys_correct {__version__}",
+        source_script_file_name="ephys_correct.nwb.write_nwb",
+        protocol=rec.protocol or None,
+    )
+    device = nwb.create_device(name="amplifier", description=f"acquired with {rec.creator or 'unknown software'}")
+    electrodes = {}
+    for h in rec.headstages:
+        rs = rec.access_resistance_by_headstage.get(h.index)
+        electrodes[h.index] = nwb.create_icephys_electrode(
+            name=f"headstage{h.index}", device=device, description=_electrode_description(corrected, h.index),
+            initial_access_resistance=None if rs is None else f"{rs:g} MOhm",
+        )
+    rate = float(rec.sample_rate_hz)
+    for s in range(rec.n_sweeps):
+        t0 = float(rec.sweep_start_s[s] + rec.t_start_s)
+        recordings = []
+        stimuli = {}
+        for h in rec.headstages:
+            mode = h.clamp_mode if h.clamp_mode_known else None
+            dac = h.dac
+            if dac is None or not rec.has_command(dac) or mode == "i_zero":
+                continue
+            sc = corrected.command_corrections[dac]
+            try:
+                cmd = corrected.command(s, dac)
+            except CommandUnavailableError:
+                continue
+            units = rec.holding[dac].units
+            kw = dict(name=f"stimulus_sweep{s:04d}_hs{h.index}_dac{dac}", data=cmd, electrode=electrodes[h.index],
+                      starting_time=t0, rate=rate, sweep_number=np.uint32(s), gain=1.0,
+                      description=f"corrected command of DAC {dac} '{rec.holding[dac].name}': {sc.formula}")
+            if units == "mV" and mode in (None, "voltage_clamp"):
+                stimuli[h.index] = VoltageClampStimulusSeries(conversion=1e-3, **kw)
+            elif units == "pA":
+                stimuli[h.index] = CurrentClampStimulusSeries(conversion=1e-12, **kw)
+            else:
+                continue
+            nwb.add_stimulus(stimuli[h.index])
+        for c in rec.channels:
+            data = corrected.sweep_data(s, c.index)
+            sc = corrected.channel_corrections[c.index]
+            name = f"sweep{s:04d}_ch{c.index}_{_safe(c.name)}"
+            desc = f"channel '{c.name}' ({c.kind}, {c.units}): {sc.formula}" + (f"; {sc.note}" if sc.note else "")
+            if c.headstage is None or c.headstage not in electrodes:
+                ts = TimeSeries(name=name, data=data, unit=c.units or "n/a", starting_time=t0, rate=rate,
+                                description=desc)
+                nwb.add_acquisition(ts)
+                continue
+            h = next(hh for hh in rec.headstages if hh.index == c.headstage)
+            mode = h.clamp_mode if h.clamp_mode_known else None
+            kw = dict(name=name, data=data, electrode=electrodes[c.headstage], starting_time=t0, rate=rate,
+                      sweep_number=np.uint32(s), gain=1.0, description=desc)
+            if c.units == "mV" and mode == "current_clamp":
+                series = CurrentClampSeries(conversion=1e-3, **kw)
+            elif c.units == "mV" and mode == "i_zero":
+                series = IZeroClampSeries(conversion=1e-3, **kw)
+            elif c.units == "pA" and mode == "voltage_clamp":
+                series = VoltageClampSeries(conversion=1e-12, **kw)
+            elif c.units == "mV":
+                series = PatchClampSeries(unit="volts", conversion=1e-3, **kw)
+            elif c.units == "pA":
+                series = PatchClampSeries(unit="amperes", conversion=1e-12, **kw)
+            else:
+                ts = TimeSeries(name=name, data=data, unit=c.units or "n/a", starting_time=t0, rate=rate,
+                                description=desc)
+                nwb.add_acquisition(ts)
+                continue
+            nwb.add_acquisition(series)
+            stim = stimuli.get(c.headstage)
+            if stim is not None:
+                idx = nwb.add_intracellular_recording(electrode=electrodes[c.headstage], stimulus=stim,
+                                                      response=series)
+            else:
+                idx = nwb.add_intracellular_recording(electrode=electrodes[c.headstage], response=series)
+            recordings.append(idx)
+        if recordings:
+            nwb.add_icephys_simultaneous_recording(recordings=recordings)
+    nwb.add_scratch(prov_json, name=PROVENANCE_SCRATCH_NAME,
+                    description="ephys_correct provenance of the LJP correction (JSON): LJP and its parts, "
+                                "solutions, temperatures, configuration, activity model, input file sha256")
+    return nwb, prov_json
+
+
+def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a corrected recording to an NWB file, with a JSON provenance sidecar.
+
+    Parameters
+    ----------
+    corrected : CorrectedRecording
+    path : str or os.PathLike
+        Output ``.nwb`` file; the provenance is also written to
+        ``<path>.json`` (:func:`nwb_sidecar_path`).
+    overwrite : bool
+        Replace existing outputs; otherwise :class:`OutputExistsError`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Notes
+    -----
+    Both files are written to temporary files in the destination directory
+    and moved into place; on failure no partial file remains.  The layout is
+    described in the module docstring and ``docs/reports.md``.
+
+    Raises
+    ------
+    ImportError
+        pynwb is not installed.
+    OutputExistsError
+        An output exists and *overwrite* is False.
+    ParameterError
+        *corrected* is not a CorrectedRecording, or the suffix is not ``.nwb``.
+    """
+    from .correction import CorrectedRecording
+    from .report import _atomic
+
+    if not isinstance(corrected, CorrectedRecording):
+        raise ParameterError(
+            f"Invalid value for the 'corrected' parameter: expected a CorrectedRecording, got "
+            f"{type(corrected).__name__}."
+        )
+    if not isinstance(overwrite, bool):
+        raise ParameterError(f"Invalid value for the 'overwrite' parameter: expected True or False, got {overwrite!r}.")
+    dest = Path(os.fspath(path))
+    if dest.suffix.lower() != ".nwb":
+        raise ParameterError(f"Invalid value for the 'path' parameter: {str(dest)!r} must end in '.nwb'.")
+    pynwb = _need_pynwb()
+    nwbfile, prov_json = _build(corrected, pynwb)
+
+    def w_nwb(t: Path) -> None:
+        with pynwb.NWBHDF5IO(str(t), "w") as io:
+            io.write(nwbfile)
+
+    def w_json(t: Path) -> None:
+        t.write_text(prov_json + "\n", encoding="utf-8")
+
+    _atomic([dest, nwb_sidecar_path(dest)], [w_nwb, w_json], overwrite)
+    return dest
+
+
+def _scratch_text(data) -> str:
+    """The JSON string of the scratch dataset (a scalar string, or a 1-element array)."""
+    if isinstance(data, bytes):
+        return data.decode("utf-8")
+    if isinstance(data, str):
+        return data
+    value = data[()] if getattr(data, "shape", None) == () else data[0]
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def read_nwb_provenance(path: str | os.PathLike) -> dict[str, Any]:
+    """The ephys_correct provenance stored in an NWB file written by :func:`write_nwb`.
+
+    Raises
+    ------
+    ParameterError
+        The file holds no ephys_correct provenance.
+    """
+    pynwb = _need_pynwb()
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        if PROVENANCE_SCRATCH_NAME in nwb.scratch:
+            return json.loads(_scratch_text(nwb.scratch[PROVENANCE_SCRATCH_NAME].data))
+        notes = nwb.notes or ""
+    if _NOTES_MARKER in notes:
+        return json.loads(notes.split(_NOTES_MARKER, 1)[1])
+    raise ParameterError(f"{path}: no ephys_correct provenance in this NWB file")
