@@ -8,6 +8,8 @@ Derived constants (R, F) are products of exact numbers and so are exact too.
 
 from __future__ import annotations
 
+import math
+
 #: elementary charge, C (exact)
 ELEMENTARY_CHARGE = 1.602176634e-19
 #: Avogadro constant, 1/mol (exact)
@@ -24,10 +26,13 @@ ZERO_CELSIUS_K = 273.15
 
 def kelvin(temperature_c: float) -> float:
     """Convert a Celsius temperature to kelvin (the only place this is done)."""
-    t = float(temperature_c)
-    if not (t == t) or t <= -ZERO_CELSIUS_K:
-        from .errors import ParameterError
+    from .errors import ParameterError
 
+    try:
+        t = float(temperature_c)
+    except (TypeError, ValueError):
+        t = math.nan
+    if isinstance(temperature_c, bool) or not math.isfinite(t) or t <= -ZERO_CELSIUS_K:
         raise ParameterError(
             f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
             "it must be a finite temperature above absolute zero (degC)."

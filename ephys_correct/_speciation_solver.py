@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from ._resources import read_toml
-from .errors import EphysCorrectError, UnknownCompoundError, suggest
+from .errors import ConvergenceError, DataFileError, EphysCorrectError, UnknownCompoundError, suggest
 from .ions import normalize_key
 
 __all__ = ["Species", "Reaction", "Ligand", "LigandTable", "load_ligand_table", "METAL_CHARGES"]
@@ -153,7 +153,7 @@ class Ligand:
         for r in self.reactions:
             if r.product == name:
                 return r
-        raise EphysCorrectError(f"{_FILE}: no reaction forms {name!r} (ligand {self.name!r}).")
+        raise DataFileError(f"{_FILE}: no reaction forms {name!r} (ligand {self.name!r}).")
 
 
 class LigandTable(Mapping[str, Ligand]):
@@ -168,12 +168,12 @@ class LigandTable(Mapping[str, Ligand]):
                 k = normalize_key(key)
                 other = self._lookup.get(k)
                 if other is not None and other != lig.name:
-                    raise EphysCorrectError(f"{_FILE}: alias {key!r} names both {other!r} and {lig.name!r}.")
+                    raise DataFileError(f"{_FILE}: alias {key!r} names both {other!r} and {lig.name!r}.")
                 self._lookup[k] = lig.name
             for s in lig.species:
                 k = normalize_key(s.name)
                 if k in self._species:
-                    raise EphysCorrectError(f"{_FILE}: species {s.name!r} is listed twice.")
+                    raise DataFileError(f"{_FILE}: species {s.name!r} is listed twice.")
                 self._species[k] = s
 
     def __getitem__(self, name: str) -> Ligand:
@@ -224,9 +224,9 @@ def _num(entry: Mapping, key: str, where: str) -> float:
     try:
         v = float(entry[key])
     except (KeyError, TypeError, ValueError):
-        raise EphysCorrectError(f"{_FILE}, {where}: {key!r} missing or not a number.") from None
+        raise DataFileError(f"{_FILE}, {where}: {key!r} missing or not a number.") from None
     if not math.isfinite(v):
-        raise EphysCorrectError(f"{_FILE}, {where}: {key!r} = {v!r} is not finite.")
+        raise DataFileError(f"{_FILE}, {where}: {key!r} = {v!r} is not finite.")
     return v
 
 
@@ -247,20 +247,20 @@ def _parse_ligand(name: str, entry: Mapping) -> Ligand:
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise EphysCorrectError(f"{_FILE}, {where} species #{i}: {exc!r}") from None
+            raise DataFileError(f"{_FILE}, {where} species #{i}: {exc!r}") from None
     by_name = {s.name: s for s in species}
     base = str(entry.get("base", ""))
     if base not in by_name or by_name[base].h != 0 or by_name[base].metal is not None:
-        raise EphysCorrectError(f"{_FILE}, {where}: base {base!r} must be a listed metal-free form with h = 0.")
+        raise DataFileError(f"{_FILE}, {where}: base {base!r} must be a listed metal-free form with h = 0.")
     reactions = []
     for i, r in enumerate(entry.get("reactions", [])):
         w = f"{where} reaction #{i}"
         m = _EQ.match(str(r.get("equation", "")))
         if not m:
-            raise EphysCorrectError(f"{_FILE}, {w}: equation {r.get('equation')!r} is not 'A + B = P'.")
+            raise DataFileError(f"{_FILE}, {w}: equation {r.get('equation')!r} is not 'A + B = P'.")
         a, b, p = m["a"], m["b"], m["p"]
         if "delta_h_kj_mol" in r and "delta_h_kcal_mol" in r:
-            raise EphysCorrectError(f"{_FILE}, {w}: give delta_h_kj_mol or delta_h_kcal_mol, not both.")
+            raise DataFileError(f"{_FILE}, {w}: give delta_h_kj_mol or delta_h_kcal_mol, not both.")
         dh = None
         if "delta_h_kj_mol" in r:
             dh = _num(r, "delta_h_kj_mol", w)
@@ -268,7 +268,7 @@ def _parse_ligand(name: str, entry: Mapping) -> Ligand:
             dh = _num(r, "delta_h_kcal_mol", w) * _KCAL_TO_KJ
         for key in ("source", "locator"):
             if not r.get(key):
-                raise EphysCorrectError(f"{_FILE}, {w}: {key!r} is required.")
+                raise DataFileError(f"{_FILE}, {w}: {key!r} is required.")
         rx = Reaction(
             equation=str(r["equation"]),
             product=p,
@@ -284,7 +284,7 @@ def _parse_ligand(name: str, entry: Mapping) -> Ligand:
         partner = [x for x in (a, b) if x == "H+" or x in METAL_CHARGES]
         lig_r = [x for x in (a, b) if x in by_name]
         if len(partner) != 1 or len(lig_r) != 1 or p not in by_name:
-            raise EphysCorrectError(f"{_FILE}, {w}: {rx.equation!r} must combine one form of {name} with H+ or one metal.")
+            raise DataFileError(f"{_FILE}, {w}: {rx.equation!r} must combine one form of {name} with H+ or one metal.")
         src, prod = by_name[lig_r[0]], by_name[p]
         if partner[0] == "H+":
             ok = prod.h == src.h + 1 and prod.charge == src.charge + 1 and prod.metal == src.metal
@@ -292,17 +292,17 @@ def _parse_ligand(name: str, entry: Mapping) -> Ligand:
             ok = (src.metal is None and prod.metal == partner[0] and prod.h == src.h
                   and prod.charge == src.charge + METAL_CHARGES[partner[0]])
         if not ok or prod.lumped or src.lumped:
-            raise EphysCorrectError(f"{_FILE}, {w}: {rx.equation!r} does not balance charge/protons/metal "
+            raise DataFileError(f"{_FILE}, {w}: {rx.equation!r} does not balance charge/protons/metal "
                                     "or involves a lumped (unmodelled) form.")
         reactions.append(rx)
     products = [r.product for r in reactions]
     if len(set(products)) != len(products):
-        raise EphysCorrectError(f"{_FILE}, {where}: a species is formed by two reactions.")
+        raise DataFileError(f"{_FILE}, {where}: a species is formed by two reactions.")
     for s in species:
         if s.lumped or s.name == base:
             continue
         if s.name not in products:
-            raise EphysCorrectError(f"{_FILE}, {where}: modelled species {s.name!r} has no formation reaction.")
+            raise DataFileError(f"{_FILE}, {where}: modelled species {s.name!r} has no formation reaction.")
     return Ligand(
         name=name,
         description=str(entry.get("description", "")),
@@ -320,7 +320,7 @@ def load_ligand_table() -> LigandTable:
     """Parse and check ``data/ligands.toml`` (cached)."""
     data = read_toml("ligands.toml")
     if data.get("schema_version") != 1:
-        raise EphysCorrectError(f"{_FILE}: unsupported schema_version {data.get('schema_version')!r}.")
+        raise DataFileError(f"{_FILE}: unsupported schema_version {data.get('schema_version')!r}.")
     return LigandTable([_parse_ligand(n, e) for n, e in data.get("ligands", {}).items()])
 
 
@@ -374,7 +374,7 @@ class ActivityCache:
             value, info = self._function()(charge, i_m, t, model, ion=name)
             value = float(value)
             if not math.isfinite(value):
-                raise EphysCorrectError(f"log10_gamma({name!r}) returned {value!r}.")
+                raise ConvergenceError(f"log10_gamma({name!r}) returned {value!r}.")
             out = (value, dict(info) if isinstance(info, Mapping) else {"model": model, "info": info})
         self._cache[key] = out
         return out
@@ -434,7 +434,7 @@ def species_charge(name: str, table: LigandTable) -> int:
         return METAL_CHARGES[name]
     sp = table.find_species(name)
     if sp is None:
-        raise EphysCorrectError(f"unknown species {name!r} in a reaction.")
+        raise DataFileError(f"unknown species {name!r} in a reaction.")
     return sp.charge
 
 
@@ -473,7 +473,7 @@ def log_beta0(ligand: Ligand, temperature_c: float, table: LigandTable, lg) -> d
                 pending.remove(rx)
                 progressed = True
         if not progressed:
-            raise EphysCorrectError(f"{_FILE}, [ligands.{ligand.name}]: reactions do not chain to {ligand.base!r}.")
+            raise DataFileError(f"{_FILE}, [ligands.{ligand.name}]: reactions do not chain to {ligand.base!r}.")
     return out
 
 

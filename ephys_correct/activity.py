@@ -64,6 +64,7 @@ from ._constants import kelvin
 from ._resources import read_csv_rows
 from .errors import (
     ConcentrationError,
+    DataFileError,
     EphysCorrectError,
     ModelValidityWarning,
     ParameterError,
@@ -155,17 +156,17 @@ def _check_temperature(temperature_c: Any) -> float:
     return t
 
 
-def _check_ionic_strength_m(ionic_strength_m: Any) -> float:
+def _check_ionic_strength_m(ionic_strength_m: Any, parameter: str = "ionic_strength_m") -> float:
     try:
         i = float(ionic_strength_m)
     except (TypeError, ValueError):
         raise ParameterError(
-            f"Invalid value for the 'ionic_strength_m' parameter: got {ionic_strength_m!r}; "
+            f"Invalid value for the {parameter!r} parameter: got {ionic_strength_m!r}; "
             "expected a number (mol/kg)."
         ) from None
     if not math.isfinite(i) or i < 0:
         raise ConcentrationError(
-            f"Invalid value for the 'ionic_strength_m' parameter: got {ionic_strength_m!r}; "
+            f"Invalid value for the {parameter!r} parameter: got {ionic_strength_m!r}; "
             "it must be finite and >= 0 (mol/kg)."
         )
     return i
@@ -279,9 +280,9 @@ def _num(row: dict[str, str], col: str, where: str) -> float | None:
     try:
         x = float(v)
     except ValueError:
-        raise EphysCorrectError(f"{where}: column {col!r} = {v!r} is not a number.") from None
+        raise DataFileError(f"{where}: column {col!r} = {v!r} is not a number.") from None
     if not math.isfinite(x):
-        raise EphysCorrectError(f"{where}: column {col!r} = {v!r} is not finite.")
+        raise DataFileError(f"{where}: column {col!r} = {v!r} is not finite.")
     return x
 
 
@@ -295,19 +296,19 @@ def _parameter_table() -> Mapping[str, IonActivityParameters]:
         name = (row.get("ion") or "").strip()
         canon = table.canonical(name)  # UnknownIonError for a bad data file
         if canon != name:
-            raise EphysCorrectError(f"{where}: use the canonical name {canon!r}.")
+            raise DataFileError(f"{where}: use the canonical name {canon!r}.")
         if canon in out:
-            raise EphysCorrectError(f"{where}: duplicate row.")
+            raise DataFileError(f"{where}: duplicate row.")
         ka = _num(row, "kielland_a_angstrom", where)
         ta = _num(row, "tj_a_angstrom", where)
         tb = _num(row, "tj_b_kg_mol", where)
         if (ta is None) != (tb is None):
-            raise EphysCorrectError(f"{where}: tj_a_angstrom and tj_b_kg_mol go together.")
+            raise DataFileError(f"{where}: tj_a_angstrom and tj_b_kg_mol go together.")
         for val, src in ((ka, "kielland_source"), (ta, "tj_source")):
             if val is not None and not (row.get(src) or "").strip():
-                raise EphysCorrectError(f"{where}: a value without {src}.")
+                raise DataFileError(f"{where}: a value without {src}.")
         if (ka is not None and ka <= 0) or (ta is not None and ta <= 0):
-            raise EphysCorrectError(f"{where}: ion sizes must be > 0.")
+            raise DataFileError(f"{where}: ion sizes must be > 0.")
         out[canon] = IonActivityParameters(
             ion=canon, charge=table[canon].charge,
             kielland_a_angstrom=ka, kielland_source=(row.get("kielland_source") or "").strip(),
@@ -496,7 +497,8 @@ def log10_gamma(charge: int, ionic_strength_m: float, temperature_c: float, mode
                 "The 'ion_size_angstrom' parameter applies to model='extended-debye-huckel' only; "
                 f"got model={model!r}."
             )
-        if not (isinstance(ion_size_angstrom, (int, float)) and math.isfinite(ion_size_angstrom)
+        if not (isinstance(ion_size_angstrom, (int, float))
+                and not isinstance(ion_size_angstrom, bool) and math.isfinite(ion_size_angstrom)
                 and ion_size_angstrom > 0):
             raise ParameterError(
                 f"Invalid value for the 'ion_size_angstrom' parameter: got {ion_size_angstrom!r}; "
@@ -757,7 +759,7 @@ def mean_activity_coefficient(salt: Mapping[str, int], molality_mol_kg: float, *
     """
     check_model(model)
     ions = _salt_ions(salt)
-    m = _check_ionic_strength_m(molality_mol_kg)
+    m = _check_ionic_strength_m(molality_mol_kg, "molality_mol_kg")
     i_m = 0.5 * sum(nu * m * z * z for _, nu, z in ions)
     total = sum(nu for _, nu, _ in ions)
     lg = 0.0
@@ -792,10 +794,10 @@ def _pitzer_table() -> Mapping[str, _PitzerSalt]:
                             int(row["nu_cation"]), int(row["nu_anion"]), float(row["pitzer_beta0"]),
                             float(row["pitzer_beta1"]), float(row["pitzer_cphi"]))
         except (KeyError, ValueError) as exc:
-            raise EphysCorrectError(f"{where}: {exc}") from None
+            raise DataFileError(f"{where}: {exc}") from None
         zc, za = table[s.cation].charge, table[s.anion].charge
         if zc <= 0 or za >= 0 or s.nu_cation * zc + s.nu_anion * za != 0:
-            raise EphysCorrectError(f"{where}: {s.salt} is not a neutral cation-anion salt.")
+            raise DataFileError(f"{where}: {s.salt} is not a neutral cation-anion salt.")
         out[s.salt] = s
     return MappingProxyType(out)
 
@@ -859,7 +861,7 @@ def osmotic_coefficient(salt: str, molality_mol_kg: float) -> float:
             f"Invalid value for the 'salt' parameter: {salt!r} has no Pitzer parameters. "
             f"Allowed values are {', '.join(map(repr, tab))}." + suggest(str(salt), tab)
         )
-    m = _check_ionic_strength_m(molality_mol_kg)
+    m = _check_ionic_strength_m(molality_mol_kg, "molality_mol_kg")
     return _pitzer(tab[salt], m)[0]
 
 

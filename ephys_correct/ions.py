@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ._constants import FARADAY, GAS_CONSTANT, kelvin
 from ._resources import list_data_files, read_csv_rows
-from .errors import EphysCorrectError, UnknownIonError, suggest
+from .errors import DataFileError, UnknownIonError, suggest
 
 __all__ = ["Ion", "IonTable", "load_ion_table", "get_ion", "canonical_ion_name", "normalize_key"]
 
@@ -73,7 +73,7 @@ class Ion:
         """Barry's mobility relative to K+: u = lambda_eq / (|z| lambda_eq,K+)."""
         return lambda_eq_to_relative_mobility(self.lambda_eq, self.charge, self.lambda_eq_reference)
 
-    def diffusion_coefficient_m2_s(self, temperature_c: float = 25.0) -> float:
+    def diffusion_coefficient_m2_s(self, temperature_c: float) -> float:
         """Nernst-Einstein diffusion coefficient D = R T lambda_eq / (|z| F^2), m^2/s.
 
         The conductivity is the 25 degC value; *temperature_c* only enters
@@ -101,7 +101,7 @@ class IonTable(Mapping[str, Ion]):
         self._ions: dict[str, Ion] = {}
         for ion in ions:
             if ion.name in self._ions:
-                raise EphysCorrectError(f"{origin}: ion {ion.name!r} is defined twice.")
+                raise DataFileError(f"{origin}: ion {ion.name!r} is defined twice.")
             self._ions[ion.name] = ion
         self.origin = origin
         self._lookup: dict[str, str] = {}
@@ -110,7 +110,7 @@ class IonTable(Mapping[str, Ion]):
                 k = normalize_key(key)
                 other = self._lookup.get(k)
                 if other is not None and other != ion.name:
-                    raise EphysCorrectError(
+                    raise DataFileError(
                         f"{origin}: alias {key!r} names both {other!r} and {ion.name!r}."
                     )
                 self._lookup[k] = ion.name
@@ -151,14 +151,14 @@ def _parse_rows(rows: list[dict[str, str]], origin: str) -> list[Ion]:
     for i, row in enumerate(rows, start=2):
         missing = required - {k for k, v in row.items() if v not in (None, "")}
         if missing:
-            raise EphysCorrectError(f"{origin}, line {i}: missing {sorted(missing)}.")
+            raise DataFileError(f"{origin}, line {i}: missing {sorted(missing)}.")
         try:
             z = int(row["charge"])
             lam = float(row["lambda_eq_S_cm2_mol"])
         except ValueError as exc:
-            raise EphysCorrectError(f"{origin}, line {i} ({row['name']!r}): {exc}") from None
+            raise DataFileError(f"{origin}, line {i} ({row['name']!r}): {exc}") from None
         if z == 0 or not math.isfinite(lam) or lam <= 0:
-            raise EphysCorrectError(
+            raise DataFileError(
                 f"{origin}, line {i} ({row['name']!r}): charge {z} / lambda_eq {lam} invalid."
             )
         aliases = tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip())
@@ -169,7 +169,7 @@ def _parse_rows(rows: list[dict[str, str]], origin: str) -> list[Ion]:
         if row["name"] == _REFERENCE_ION:
             k_row = lam
     if k_row is None:
-        raise EphysCorrectError(f"{origin}: the reference ion {_REFERENCE_ION!r} is missing.")
+        raise DataFileError(f"{origin}: the reference ion {_REFERENCE_ION!r} is missing.")
     return [Ion(**{**ion.__dict__, "lambda_eq_reference": k_row}) for ion in ions]
 
 

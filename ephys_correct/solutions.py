@@ -47,6 +47,7 @@ from typing import Any
 from ._resources import read_toml, tomllib
 from .errors import (
     ConcentrationError,
+    DataFileError,
     ElectroneutralityError,
     EphysCorrectError,
     ParameterError,
@@ -128,7 +129,7 @@ class _CompoundTable(Mapping[str, Compound]):
             for key in (c.name, *c.aliases):
                 k = _cnorm(key)
                 if k in self._lookup and self._lookup[k] != c.name:
-                    raise EphysCorrectError(
+                    raise DataFileError(
                         f"compounds.toml: {key!r} names both {self._lookup[k]!r} and {c.name!r}."
                     )
                 self._lookup[k] = c.name
@@ -162,7 +163,7 @@ def load_compounds() -> _CompoundTable:
         for ion, n in d.get("releases", {}).items():
             canon = ions.canonical(ion)  # unknown ion in the data file -> error
             if canon != ion:
-                raise EphysCorrectError(f"compounds.toml [{name}]: use canonical {canon!r}, not {ion!r}.")
+                raise DataFileError(f"compounds.toml [{name}]: use canonical {canon!r}, not {ion!r}.")
             releases[canon] = float(n)
         out.append(
             Compound(
@@ -798,12 +799,19 @@ def _recipe_error(path: str, msg: str) -> RecipeError:
     return RecipeError(f"{path}: {msg}")
 
 
-def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", sha256: str = "") -> Recipe:
-    """Validate a recipe mapping (as parsed from TOML) and build a :class:`Recipe`."""
+def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", sha256: str = "",
+                 require_schema: bool = False) -> Recipe:
+    """Validate a recipe mapping (as parsed from TOML) and build a :class:`Recipe`.
+
+    Recipe *files* must state ``schema_version`` (``require_schema=True`` in
+    :func:`load_recipe`); a mapping built in code may omit it (version 1).
+    """
     unknown = set(data) - _TOP_KEYS
     if unknown:
         key = sorted(unknown)[0]
         raise _recipe_error(path, f"unknown key {key!r}." + suggest(key, _TOP_KEYS))
+    if require_schema and "schema_version" not in data:
+        raise _recipe_error(path, f"'schema_version' is missing (this version reads {SCHEMA_VERSION}).")
     version = data.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
         raise _recipe_error(path, f"unsupported schema_version {version!r} (this version reads {SCHEMA_VERSION}).")
@@ -903,7 +911,7 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RecipeError(f"{p}: not valid TOML: {exc}") from None
-    return parse_recipe(data, path=str(p), sha256=hashlib.sha256(raw).hexdigest())
+    return parse_recipe(data, path=str(p), sha256=hashlib.sha256(raw).hexdigest(), require_schema=True)
 
 
 # --------------------------------------------------------------------------- database
@@ -967,11 +975,12 @@ def load_solution(name_or_path: str | os.PathLike, *, activity_model: str = DEFA
     index = _db_index()
     if key not in index:
         by_name = {}
+        broken = []
         for f in index.values():
             try:
                 by_name[_cnorm(load_recipe(f).name)] = f
-            except EphysCorrectError:
-                continue
+            except EphysCorrectError as exc:  # reported below, never silently dropped
+                broken.append(f"{f.name}: {exc}")
         if key in by_name:
             return load_recipe(by_name[key]).to_solution(activity_model=activity_model,
                                                          rebalance_with=rebalance_with)
@@ -979,6 +988,7 @@ def load_solution(name_or_path: str | os.PathLike, *, activity_model: str = DEFA
             f"No recipe file or solutions_db entry called {str(name_or_path)!r} "
             f"(searched {[str(d) for d in solutions_db_dirs()]})."
             + suggest(str(name_or_path), [f.stem for f in index.values()])
+            + ("" if not broken else " Recipes that could not be read: " + "; ".join(broken))
         )
     return load_recipe(index[key]).to_solution(activity_model=activity_model,
                                                rebalance_with=rebalance_with)

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ._resources import list_data_files, read_toml
-from .errors import EphysCorrectError, suggest
+from .errors import DataFileError, EphysCorrectError, suggest
 
 __all__ = ["load_sources", "resolve", "UnknownSourceError"]
 
@@ -32,11 +32,11 @@ def load_sources() -> Mapping[str, Mapping[str, str]]:
         table = read_toml(fname).get("sources", {})
         for key, entry in table.items():
             if key in merged:
-                raise EphysCorrectError(
+                raise DataFileError(
                     f"Source key {key!r} is defined in both {origin[key]} and {fname}."
                 )
             if "citation" not in entry:
-                raise EphysCorrectError(f"Source {key!r} in {fname} has no 'citation'.")
+                raise DataFileError(f"Source {key!r} in {fname} has no 'citation'.")
             merged[key] = MappingProxyType(dict(entry))
             origin[key] = fname
     return MappingProxyType(merged)

@@ -193,7 +193,19 @@ def _check_ph(pH: Any, *, warn_for: Ligand | None = None) -> float:
 
 
 def _check_temperature(temperature_c: Any) -> float:
-    t = kelvin(temperature_c) - kelvin(0.0)  # raises ParameterError for bad input
+    # bools, strings, None and +/-inf/NaN are rejected here: kelvin() alone lets +inf through and
+    # raises bare ValueError/TypeError for non-numbers; with activity_model="ideal" nothing
+    # downstream would catch them.
+    try:
+        t = float(temperature_c)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if isinstance(temperature_c, bool) or not math.isfinite(t):
+        raise ParameterError(
+            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; it must be "
+            "a finite temperature in degC."
+        )
+    kelvin(t)  # raises ParameterError below absolute zero
     lo, hi = TEMPERATURE_VALID_RANGE_C
     if not lo <= t <= hi:
         warnings.warn(

@@ -517,3 +517,18 @@ def test_acsf_free_ion_gammas_match_phreeqc_oracle(t, expected):
     res = act.activity_coefficients(acsf, temperature_c=t)
     for ion, g in expected.items():
         assert res[ion] == pytest.approx(g, abs=0.002 if abs(res.per_ion[ion]["charge"]) == 1 else 0.003)
+
+
+# --------------------------------------------------------------------------- review regressions
+def test_molality_errors_name_the_molality_parameter():
+    # the message used to name 'ionic_strength_m', a parameter these functions do not have
+    with pytest.raises(ConcentrationError, match="'molality_mol_kg'"):
+        act.mean_activity_coefficient(NACL, -0.1, temperature_c=T25)
+    with pytest.raises(ConcentrationError, match="'molality_mol_kg'"):
+        act.osmotic_coefficient("NaCl", float("nan"))
+
+
+def test_ion_size_must_not_be_a_bool():
+    # True used to be accepted as a = 1 Angstrom
+    with pytest.raises(ParameterError, match="ion_size_angstrom"):
+        act.log10_gamma(1, 0.1, T25, "extended-debye-huckel", ion_size_angstrom=True)

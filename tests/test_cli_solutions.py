@@ -9,7 +9,7 @@ from ephys_correct.cli import main
 
 def test_show_user_file_json(tmp_path, capsys):
     p = tmp_path / "k.toml"
-    p.write_text('name = "KCl 140"\nrole = "pipette"\n[components_mm]\nKCl = 140\n', encoding="utf-8")
+    p.write_text('schema_version = 1\nname = "KCl 140"\nrole = "pipette"\n[components_mm]\nKCl = 140\n', encoding="utf-8")
     assert main(["solutions", "show", str(p), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["name"] == "KCl 140"
@@ -20,7 +20,7 @@ def test_show_user_file_json(tmp_path, capsys):
 
 def test_show_text(tmp_path, capsys):
     p = tmp_path / "k.toml"
-    p.write_text('name = "KCl 140"\n[components_mm]\nKCl = 140\n', encoding="utf-8")
+    p.write_text('schema_version = 1\nname = "KCl 140"\n[components_mm]\nKCl = 140\n', encoding="utf-8")
     assert main(["solutions", "show", str(p)]) == 0
     out = capsys.readouterr().out
     assert "KCl 140" in out and "charge balance: +0.000" in out and "ionic strength: 140.0 mM" in out
@@ -28,7 +28,7 @@ def test_show_text(tmp_path, capsys):
 
 def test_show_bad_file_reports_error(tmp_path, capsys):
     p = tmp_path / "bad.toml"
-    p.write_text('name = "bad"\n[components_mm]\nKCl = -1\n', encoding="utf-8")
+    p.write_text('schema_version = 1\nname = "bad"\n[components_mm]\nKCl = -1\n', encoding="utf-8")
     assert main(["solutions", "show", str(p)]) == 1
     err = capsys.readouterr().err
     assert "negative" in err and str(p) in err and "Traceback" not in err

@@ -35,7 +35,7 @@ def test_decade_slopes():
     assert C.thermal_voltage_mv(20) * math.log(10) == pytest.approx(58.167, abs=5e-4)
 
 
-@pytest.mark.parametrize("bad", [-273.15, -300, float("nan")])
+@pytest.mark.parametrize("bad", [-273.15, -300, float("nan"), float("inf"), "warm", None, True])
 def test_bad_temperature(bad):
     with pytest.raises(ParameterError, match="temperature_c"):
         C.kelvin(bad)

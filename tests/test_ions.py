@@ -77,3 +77,16 @@ def test_mobility_proportional_to_diffusion(name):
     k = get_ion("K+")
     ratio = ion.diffusion_coefficient_m2_s(25) / k.diffusion_coefficient_m2_s(25)
     assert ratio == pytest.approx(ion.relative_mobility, rel=1e-12)
+
+
+def test_hpo4_mobility_unsw_not_h2po4_value():
+    # UNSW/JPCalc u = 0.39 (CRC: 1/2 HPO4 2- lambda = 57); LJPcalc's Lange transcription
+    # repeated the H2PO4- value 33 (u = 0.224) for HPO4 2-.
+    assert get_ion("HPO4 2-").relative_mobility == pytest.approx(0.39, abs=1e-9)
+
+
+@pytest.mark.parametrize("neutral_name", ["meglumine", "N-methyl-D-glucamine", "MES"])
+def test_neutral_buffer_names_are_not_ion_aliases(neutral_name):
+    # the neutral base / zwitterion must not be read silently as the charged form
+    with pytest.raises(UnknownIonError):
+        canonical_ion_name(neutral_name)

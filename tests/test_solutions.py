@@ -37,7 +37,9 @@ NaCl = 8
 """
 
 
-def write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
+def write(tmp_path: Path, text: str, name: str = "r.toml", *, raw: bool = False) -> Path:
+    if not raw and "schema_version" not in text:
+        text = "schema_version = 1\n" + text
     p = tmp_path / name
     p.write_text(text, encoding="utf-8")
     return p
@@ -92,6 +94,7 @@ BAD = {
     "unbalanced": ('[ions_mm]\n"K+" = 140\n"Cl-" = 120', ElectroneutralityError, r"net \+20\.000"),
     "bad role": ('role = "cytoplasm"\n[components_mm]\nKCl = 5', RecipeError, r"'role'.*pipette.*'cytoplasm'"),
     "schema": ('schema_version = 9\n[components_mm]\nKCl = 5', RecipeError, r"schema_version 9"),
+    "no schema": ('name = "x"\n[components_mm]\nKCl = 5', RecipeError, r"'schema_version' is missing"),
     "empty": ('source = "x"', RecipeError, r"empty"),
     "ph out of range": ('[components_mm]\nHEPES = 10\n[ph]\nvalue = 17\ntitrant = "KOH"\ntemperature_c = 22', RecipeError, r"value 17"),
     "ph without temperature": ('[components_mm]\nHEPES = 10\n[ph]\nvalue = 7.3\ntitrant = "KOH"', RecipeError, r"temperature_c is required"),
@@ -104,7 +107,7 @@ BAD = {
 def test_bad_recipes(tmp_path, case):
     body, exc, pattern = BAD[case]
     text = body if "name =" in body else 'name = "bad"\n' + body
-    p = write(tmp_path, text)
+    p = write(tmp_path, text, raw=(case == "no schema"))
     before = sorted(tmp_path.iterdir())
     with pytest.raises(exc, match=pattern) as info:
         load_solution(p)

@@ -429,3 +429,54 @@ def test_no_binding_means_free_equals_total():
 def test_docstring_examples():
     result = doctest.testmod(sp, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 4
+
+
+# ------------------------------------------------------------------ review regressions
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan"), "warm", None, True])
+@pytest.mark.parametrize("model", ["ideal", TJ])
+def test_non_finite_or_non_numeric_temperature_raises_parameter_error(bad, model):
+    # inf used to be accepted with only a ModelValidityWarning (activity_model="ideal" never
+    # reached the activity module's check), and strings/None raised bare ValueError/TypeError
+    # without naming the parameter.
+    with pytest.raises(ParameterError, match="'temperature_c'"):
+        sp.protonation_fractions("HEPES", pH=7.3, temperature_c=bad, ionic_strength_mm=150.0,
+                                 activity_model=model)
+    with pytest.raises(ParameterError, match="'temperature_c'"):
+        sp.speciate(ligands_mm={"EGTA": 1.0}, metals_mm={"Ca2+": 0.5}, pH=7.2, temperature_c=bad,
+                    ionic_strength_mm=100.0, activity_model=model)
+
+
+def test_stored_constants_round_trip_at_their_own_conditions():
+    """The I = 0 / van 't Hoff machinery must give back each stored constant at the ionic
+    strength and temperature it was measured at (pins the *direction* of the ionic-strength
+    correction: a sign error would shift Ca-EGTA by ~2 x 0.9 log units at I = 0.1).
+
+    Metal complexes: the conditional constant of ML at (I_ref, T_ref) is the stored
+    concentration quotient.  Protonation: the apparent pK on the pH-meter scale is the stored
+    concentration constant minus log10 gamma(H+) (a_H from the meter, [L], [HL] as
+    concentrations).
+    """
+    from ephys_correct import activity as act
+    from ephys_correct._speciation_solver import ActivityCache, EquilibriumSystem, load_ligand_table
+
+    table = load_ligand_table()
+    for lig_name in ("EGTA", "ATP"):
+        lig = table[lig_name]
+        for rx in lig.reactions:
+            i_ref, t_ref = rx.ionic_strength_m, rx.temperature_c
+            metal = next((x for x in rx.reactants if x != "H+" and x in ("Ca2+", "Mg2+")), None)
+            if metal is None:
+                continue
+            system = EquilibriumSystem({lig_name: 1e-3}, {metal: 1e-3}, pH=7.0, temperature_c=t_ref,
+                                       lg=ActivityCache(TJ), table=table)
+            lk = dict(zip((r.name for r in system.rows), system.conditional_log_k(i_ref)))
+            src = next(x for x in rx.reactants if x != metal)
+            # c(P) = K_c c(src) c(M): difference of the rows' conditional constants
+            assert lk[rx.product] - lk[src] - lk[metal] == pytest.approx(rx.log_k, abs=1e-9), rx.equation
+        lg_h = act.log10_gamma(1, 0.1, 25.0, TJ, ion="H+")[0]
+        state = sp.protonation_state(lig_name, pH=7.0, temperature_c=25.0, ionic_strength_mm=100.0,
+                                     activity_model=TJ)
+        for rx in lig.reactions:
+            if "H+" in rx.reactants and rx.product in state.apparent_pka:
+                assert state.apparent_pka[rx.product] == pytest.approx(rx.log_k - lg_h, abs=1e-9)
+    assert lg_h < 0  # so the apparent pK is *above* the concentration constant
