@@ -1519,9 +1519,11 @@ def _as_sol(obj: Any, name: str, as_solution):
 
 
 def _lookup_new_bath(change, as_solution):
-    """The new bath of a single BathChange, when it is a solutions_db recipe (else None)."""
+    """The new bath of a single BathChange (carried by it, or a solutions_db recipe; else None)."""
     from .errors import EphysCorrectError
 
+    if getattr(change, "new_bath", None) is not None:
+        return change.new_bath
     try:
         sol = as_solution(change.new_bath_name)
     except (EphysCorrectError, OSError):

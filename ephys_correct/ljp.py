@@ -819,6 +819,8 @@ class BathChange:
     temperature_c : float
     activity_model : str or None
     old_bath_name, new_bath_name, old_bath_sha256, new_bath_sha256 : str
+    new_bath : Solution
+        The new bath itself, so reversal potentials can follow the change.
     cl_activity_old_mm, cl_activity_new_mm : float or None
         Ag/AgCl only: Cl- activities (gamma c, mM) used.
     bridge_ljp_old, bridge_ljp_new : LJPResult or None
@@ -844,6 +846,7 @@ class BathChange:
     bridge_ljp_new: LJPResult | None = None
     pipette_ljp: LJPResult | None = None
     package_version: str = __version__
+    new_bath: Any = field(default=None, repr=False, compare=False)
 
     @property
     def total_offset_mv(self) -> float | None:
@@ -967,6 +970,7 @@ def bath_change_offset(
         new_bath_name=new.name,
         old_bath_sha256=old.sha256 or "",
         new_bath_sha256=new.sha256 or "",
+        new_bath=new,
     )
     if reference == "ag_agcl":
         if bridge is not None:

@@ -954,6 +954,24 @@ def list_solutions() -> list[dict[str, Any]]:
     return out
 
 
+def _solution_from_file(path: Path, activity_model: str, rebalance_with: str | None) -> Solution:
+    try:
+        st = path.stat()
+    except OSError:
+        return load_recipe(path).to_solution(activity_model=activity_model,
+                                             rebalance_with=rebalance_with)
+    return _cached_solution(str(path.resolve()), st.st_mtime_ns, st.st_size, activity_model,
+                            rebalance_with)
+
+
+@lru_cache(maxsize=256)
+def _cached_solution(path: str, mtime_ns: int, size: int, activity_model: str,
+                     rebalance_with: str | None) -> Solution:
+    # Solutions are immutable, so a file unchanged since the last load (same path, size and
+    # modification time) gives the same Solution; batch runs load each recipe once.
+    return load_recipe(path).to_solution(activity_model=activity_model, rebalance_with=rebalance_with)
+
+
 def load_solution(name_or_path: str | os.PathLike, *, activity_model: str = DEFAULT_ACTIVITY_MODEL,
                   rebalance_with: str | None = None) -> Solution:
     """Load a recipe by file path or by database name and return its :class:`Solution`.
@@ -970,7 +988,7 @@ def load_solution(name_or_path: str | os.PathLike, *, activity_model: str = DEFA
     """
     p = Path(name_or_path)
     if p.suffix.lower() == ".toml" or p.exists() or os.sep in str(name_or_path):
-        return load_recipe(p).to_solution(activity_model=activity_model, rebalance_with=rebalance_with)
+        return _solution_from_file(p, activity_model, rebalance_with)
     key = _cnorm(str(name_or_path))
     index = _db_index()
     if key not in index:
@@ -982,16 +1000,14 @@ def load_solution(name_or_path: str | os.PathLike, *, activity_model: str = DEFA
             except EphysCorrectError as exc:  # reported below, never silently dropped
                 broken.append(f"{f.name}: {exc}")
         if key in by_name:
-            return load_recipe(by_name[key]).to_solution(activity_model=activity_model,
-                                                         rebalance_with=rebalance_with)
+            return _solution_from_file(by_name[key], activity_model, rebalance_with)
         raise UnknownSolutionError(
             f"No recipe file or solutions_db entry called {str(name_or_path)!r} "
             f"(searched {[str(d) for d in solutions_db_dirs()]})."
             + suggest(str(name_or_path), [f.stem for f in index.values()])
             + ("" if not broken else " Recipes that could not be read: " + "; ".join(broken))
         )
-    return load_recipe(index[key]).to_solution(activity_model=activity_model,
-                                               rebalance_with=rebalance_with)
+    return _solution_from_file(index[key], activity_model, rebalance_with)
 
 
 def as_solution(obj: Any, *, name: str | None = None) -> Solution:

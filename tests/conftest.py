@@ -39,13 +39,28 @@ def shared_available() -> bool:
     )
 
 
+#: where copies of shared files live when ../shared is absent
+_COPIES = (TEST_DATA, ROOT / "ephys_correct" / "data" / "examples")
+
+
 def shared_path(*parts: str) -> Path:
-    """Path under ../shared, failing loudly when the folder is missing."""
-    shared_available()
-    p = SHARED.joinpath(*parts)
-    if not p.exists():
-        raise FileNotFoundError(f"expected shared file {p} is missing")
-    return p
+    """Path under ../shared, failing loudly when the folder is missing.
+
+    With EPHYS_CORRECT_NO_SHARED=1 and no ../shared, a copy of the same file in
+    tests/data (or the bundled examples) is used; a file with no copy fails.
+    """
+    if shared_available():
+        p = SHARED.joinpath(*parts)
+        if not p.exists():
+            raise FileNotFoundError(f"expected shared file {p} is missing")
+        return p
+    for folder in _COPIES:
+        copy = folder / parts[-1]
+        if copy.exists():
+            return copy
+    raise FileNotFoundError(
+        f"{'/'.join(parts)}: ../shared is absent and tests/data has no copy of this file"
+    )
 
 
 @pytest.fixture

@@ -200,3 +200,12 @@ def test_titration_wrong_direction(tmp_path):
     text = HEPES_TARGET.replace('titrant = "KOH"', 'titrant = "HCl"')
     with pytest.raises(ElectroneutralityError, match="base"):
         load_solution(write(tmp_path, text))
+
+
+def test_cached_load_sees_edits(tmp_path):
+    p = write(tmp_path, KCL_RECIPE)
+    first = load_solution(p)
+    assert load_solution(p) is first  # unchanged file: loaded once
+    p.write_text(KCL_RECIPE.replace("KCl = 140", "KCl = 130"), encoding="utf-8")
+    second = load_solution(p)
+    assert second.ions_mm["K+"] == 130.0 and second.sha256 != first.sha256
