@@ -1334,13 +1334,11 @@ def correct_recording(
         sols = [bath_sol, *pipettes.values()]
         if isinstance(bath_change, BathSchedule):
             sols += [b for _s, b in bath_change.entries]
-        for sol in sols:
-            if sol.ph is None:
-                raise ParameterError(
-                    f"free_ions=True needs the pH of every solution for speciation, but solution {sol.name!r} "
-                    "has none; give it a pH (recipe [ph] value, or Solution.from_ions(..., ph=)) or use "
-                    "free_ions=False."
-                )
+        from .speciation import free_ion_solution
+
+        for sol in sols:  # fail early: a buffered solution without a pH cannot be speciated
+            free_ion_solution(sol, temperature_c=temperature_c,
+                              activity_model="truesdell-jones" if activity_model == "ideal" else activity_model)
 
     ljp_model = ljp_activity_model if ljp_method == "henderson" else None
     cache: dict[tuple[str, str], Any] = {}
@@ -1353,7 +1351,7 @@ def correct_recording(
         key = (sol.sha256, bath_sol.sha256)
         if key not in cache:
             cache[key] = liquid_junction_potential(sol, bath_sol, temperature_c=t_zero, method=ljp_method,
-                                                   activity_model=ljp_model)
+                                                   activity_model=ljp_model, free_ions=free_ions)
         res = cache[key]
         hcs[h] = HeadstageCorrection(h, sol, float(res.ljp_mv), on, "computed", res)
 

@@ -509,6 +509,7 @@ class LJPResult:
     solver: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     package_version: str = __version__
     contribution_definition: str = CONTRIBUTION_DEFINITION
+    free_ions: bool = False
 
     def __float__(self) -> float:
         return float(self.ljp_mv)
@@ -521,10 +522,12 @@ class LJPResult:
     def corrected_vm_mv(self, measured_mv):
         """Whole-cell / outside-out membrane potential ``V_p - V_L`` (mV).
 
-        Convenience only; configuration-aware corrections live in
-        :mod:`ephys_correct.correction`.
+        Convenience only: delegates to :func:`ephys_correct.correction.apply_ljp`,
+        the one place the sign convention is applied.
         """
-        return np.asarray(measured_mv, dtype=float) - self.ljp_mv
+        from .correction import apply_ljp
+
+        return apply_ljp(measured_mv, ljp_mv=self.ljp_mv, configuration="whole-cell")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (plain floats, strings and lists)."""
@@ -542,6 +545,7 @@ class LJPResult:
             "ljp_mv": float(self.ljp_mv),
             "sign_convention": "V_L = V(bath) - V(pipette); whole-cell Vm = Vp - V_L",
             "method": self.method,
+            "free_ions": self.free_ions,
             "temperature_c": self.temperature_c,
             "activity_model": self.activity_model,
             "thermal_voltage_mv": self.thermal_voltage_mv,
@@ -628,6 +632,7 @@ def liquid_junction_potential(
     temperature_c: float,
     method: str = "henderson",
     activity_model: str | None = None,
+    free_ions: bool = False,
 ) -> LJPResult:
     """Liquid junction potential between a pipette solution and a bath.
 
@@ -688,6 +693,11 @@ def liquid_junction_potential(
         )
     psol = _as_solution(pipette, "pipette")
     bsol = _as_solution(bath, "bath")
+    if free_ions:
+        from .speciation import free_ion_solution
+
+        psol = free_ion_solution(psol, temperature_c=t)
+        bsol = free_ion_solution(bsol, temperature_c=t)
     _check_solution_balance(psol, "pipette")
     _check_solution_balance(bsol, "bath")
     names, zi, u, c = ion_arrays([psol, bsol])
@@ -744,6 +754,7 @@ def liquid_junction_potential(
         bath_sha256=bsol.sha256 or "",
         thermal_voltage_mv=vt,
         solver=MappingProxyType(solver),
+        free_ions=bool(free_ions),
     )
 
 

@@ -127,10 +127,11 @@ def _direction(df: float, charge: int) -> tuple[str, str]:
 def _speciated(sol, corrected, cache):
     key = sol.sha256
     if key not in cache:
-        from .speciation import speciate_solution
+        from .speciation import free_ion_solution
 
-        cache[key] = speciate_solution(sol, temperature_c=corrected.temperature_c,
-                                       activity_model=corrected.activity_model)
+        model = "truesdell-jones" if corrected.activity_model == "ideal" else corrected.activity_model
+        cache[key] = free_ion_solution(sol, temperature_c=corrected.temperature_c,
+                                       activity_model=model)
     return cache[key]
 
 

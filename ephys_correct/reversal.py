@@ -79,12 +79,17 @@ class _Side:
     speciated: bool
 
 
-def _side(obj: Any, label: str) -> _Side:
+def _side(obj: Any, label: str, *, free_ions: bool = False, temperature_c: float | None = None,
+          activity_model: str = _act.DEFAULT_MODEL) -> _Side:
     from .solutions import as_solution  # lazy: solutions imports activity
 
     if obj is None:
         raise ParameterError(f"The {label!r} solution is required (got None).")
     sol = as_solution(obj)
+    if free_ions:
+        from .speciation import free_ion_solution
+
+        sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
     ions = _act._canonical_ions(sol.ions_mm, label)
     neutrals = tuple(str(k) for k in getattr(sol, "neutrals_mm", {}) or {})
     return _Side(sol.name, MappingProxyType(ions), neutrals, getattr(sol, "speciation", None) is not None)
@@ -201,7 +206,8 @@ def _package_version() -> str:
 def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
                         activity_model: str = _act.DEFAULT_MODEL,
                         inside_override_mm: Mapping[str, float] | None = None,
-                        ions: Iterable[str] | None = None):
+                        ions: Iterable[str] | None = None,
+                        free_ions: bool = False):
     """Per-ion reversal potentials (ideal and activity-corrected) as a DataFrame.
 
     Parameters
@@ -219,6 +225,10 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
     ions : iterable of str, optional
         Only these ions (each must be present on both sides); default: every
         ion present (> 0 mM) on both sides.
+    free_ions : bool
+        Speciate both solutions first (free Ca2+, Mg2+ after binding to EGTA,
+        ATP, ...; :func:`ephys_correct.speciation.free_ion_solution`), at their
+        recipe pH and *temperature_c*; recorded in ``attrs["free_ions"]``.
 
     Returns
     -------
@@ -250,7 +260,10 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
 
     _act.check_model(activity_model, "activity_model")
     t = _act._check_temperature(temperature_c)
-    s_in, s_out = _side(inside, "inside"), _side(outside, "outside")
+    # speciation needs an activity model for its constants even when E is computed ideally
+    model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
+    s_in = _side(inside, "inside", free_ions=free_ions, temperature_c=t, activity_model=model)
+    s_out = _side(outside, "outside", free_ions=free_ions, temperature_c=t, activity_model=model)
     table = load_ion_table()
     c_in_all = dict(s_in.ions_mm)
     override = {}
@@ -328,6 +341,7 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
         "units": dict(_COLUMN_UNITS),
         "temperature_c": t,
         "activity_model": activity_model,
+        "free_ions": bool(free_ions),
         "applied_to": "concentrations" if activity_model == "ideal" else "activities",
         "inside": s_in.name,
         "outside": s_out.name,

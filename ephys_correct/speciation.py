@@ -1061,3 +1061,74 @@ def apparent_kd(
     bound = sum(10.0 ** (v - top) for row, v in zip(system.rows, lk) if row.ligand and row.metal == m)
     free = sum(10.0 ** (v - top) for row, v in zip(system.rows, lk) if row.ligand and row.metal is None)
     return float(1000.0 * free / bound)
+
+
+def free_ion_solution(solution: Any, *, temperature_c: float,
+                      activity_model: str = DEFAULT_ACTIVITY_MODEL):
+    """The solution as free ions + complexes: speciated once, never twice.
+
+    The switch behind ``free_ions=True`` in the LJP, reversal-potential and
+    correction functions.  A solution that is already speciated is returned
+    unchanged; one without acid-base or metal-binding components needs no pH and
+    is returned unchanged too; otherwise its recipe pH is required.
+    """
+    from .solutions import as_solution
+
+    sol = as_solution(solution)
+    if sol.speciation is not None:
+        return sol
+    names = set(sol.ions_mm) | set(sol.neutrals_mm)
+    if not any(_is_ligand_species(n) for n in names):
+        return sol
+    if sol.ph is None:
+        raise ParameterError(
+            f"free_ions=True needs the pH of solution {sol.name!r} (its recipe has no [ph]): "
+            "give the pH in the recipe, or speciate it yourself with Solution.speciate(pH=...)."
+        )
+    out = speciate_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
+    return _retitrate(sol, out)
+
+
+def _retitrate(original, speciated):
+    """Account for protons released by metal binding when the pH was set by titration.
+
+    The speciation holds the pH fixed, so protons released when Mg2+/Ca2+ bind
+    (e.g. Ca2+ + H2EGTA2- -> CaEGTA2- + 2 H+) leave a charge deficit.  A recipe
+    whose pH was set with a titrant after everything was dissolved contains that
+    much more titrant; the titrant's strong ion is adjusted by the deficit and the
+    change recorded in ``speciation["titrant_adjustment_mm"]``.  Without a titrant
+    the solution is returned as speciated (its charge balance says what is off).
+    """
+    import dataclasses
+
+    from .ions import get_ion
+    from .solutions import get_compound
+
+    t = original.titration
+    if t is None or not t.titrant or t.mode != "target":
+        return speciated
+    net = speciated.charge_balance_meq()
+    if net == 0.0:
+        return speciated
+    releases = get_compound(t.titrant).releases
+    if len(releases) != 1:
+        return speciated
+    (ion, n), = releases.items()
+    delta = -net / (get_ion(ion).charge * n)  # mM of titrant
+    ions = dict(speciated.ions_mm)
+    ions[ion] = ions.get(ion, 0.0) + n * delta
+    if ions[ion] < 0:
+        return speciated
+    record = dict(speciated.speciation or {})
+    record["titrant_adjustment_mm"] = {"titrant": t.titrant, "delta_mm": delta}
+    return dataclasses.replace(speciated, ions_mm=ions, speciation=MappingProxyType(record),
+                               sha256="")
+
+
+def _is_ligand_species(name: str) -> bool:
+    try:
+        species_info(name)
+    except UnknownCompoundError:
+        return False
+    return True
+

@@ -47,3 +47,61 @@ def test_recipe_to_table_whole_chain():
     row = df[(df["ion"] == "K+") & (df["sweep"] == 0) & (df["headstage"] == df["headstage"].min())].iloc[0]
     assert row["driving_force_mV"] == pytest.approx(row["V_m_mV"] - row["E_rev_mV"], abs=1e-12)
     assert df.attrs["configuration"] == "whole-cell"
+
+
+def test_free_ions_switch_changes_mg_and_is_recorded():
+    """Issue 6: one switch speciates both sides for the LJP and E_rev (docs/speciation.md:
+    4 mM Mg-ATP leaves ~0.5-0.7 mM free Mg2+; counting MgATP2- instead of Mg2+ + ATP4-
+    moves the LJP of a standard internal by a few tenths of a mV)."""
+    from ephys_correct.reversal import reversal_potentials
+
+    pip, bath = "internal_k_gluconate", "acsf_carbogen_standard"
+    total = reversal_potentials(pip, bath, temperature_c=22)
+    free = reversal_potentials(pip, bath, temperature_c=22, free_ions=True)
+    mg_total = total.set_index("ion").loc["Mg2+"]
+    mg_free = free.set_index("ion").loc["Mg2+"]
+    assert mg_total["c_in_mM"] == pytest.approx(4.0)
+    assert 0.3 < mg_free["c_in_mM"] < 1.0
+    assert mg_free["E_rev_mV"] > mg_total["E_rev_mV"] + 5  # less free Mg inside -> E_Mg up
+    assert mg_total["bound_total_warning"] and not mg_free["bound_total_warning"]
+    assert free.attrs["free_ions"] is True and total.attrs["free_ions"] is False
+    l_total = liquid_junction_potential(pip, bath, temperature_c=22)
+    l_free = liquid_junction_potential(pip, bath, temperature_c=22, free_ions=True)
+    assert l_free.free_ions and not l_total.free_ions
+    assert 0.05 < abs(float(l_free) - float(l_total)) < 1.0
+    # idempotent: an already speciated solution is not speciated again
+    from ephys_correct.speciation import free_ion_solution
+
+    sp = free_ion_solution(load_solution(pip), temperature_c=22)
+    assert free_ion_solution(sp, temperature_c=22) is sp
+
+
+def test_free_ions_needs_ph_for_buffered_inline_solution():
+    from ephys_correct.errors import ParameterError
+
+    inline = Solution.from_ions({"K+": 140, "Mg2+": 4, "ATP4-": 4, "Cl-": 132}, name="no pH")
+    with pytest.raises(ParameterError, match="needs the pH"):
+        liquid_junction_potential(inline, BATH, temperature_c=22, free_ions=True)
+    # nothing to speciate -> no pH needed
+    kcl, nacl = {"K+": 140, "Cl-": 140}, {"Na+": 150, "Cl-": 150}
+    assert liquid_junction_potential(kcl, nacl, temperature_c=20, free_ions=True).ljp_mv == \
+        float(liquid_junction_potential(kcl, nacl, temperature_c=20))
+
+
+def test_free_ions_retitrates_protons_released_by_binding(tmp_path):
+    # 10 mM EGTA + 5 mM CaCl2 titrated to pH 7.2 with KOH: Ca2+ + H2EGTA2- -> CaEGTA2- + 2 H+,
+    # so ~2 x 5 mM protons are released. The pH was set after everything was dissolved, so
+    # the real solution holds that much more KOH; free_ion_solution restores electroneutrality.
+    from ephys_correct.speciation import free_ion_solution
+
+    p = tmp_path / "egta_ca.toml"
+    p.write_text('schema_version = 1\nname = "EGTA/Ca"\n[components_mm]\nKCl = 120\nEGTA = 10\n'
+                 'CaCl2 = 5\nHEPES = 10\n[ph]\nvalue = 7.2\ntitrant = "KOH"\ntemperature_c = 22\n',
+                 encoding="utf-8")
+    sol = load_solution(p)
+    free = free_ion_solution(sol, temperature_c=22)
+    adj = free.speciation["titrant_adjustment_mm"]
+    assert adj["titrant"] == "KOH"
+    assert 8.0 < adj["delta_mm"] < 10.5
+    assert abs(free.charge_balance_meq()) < 1e-6
+    assert free.ions_mm["Ca2+"] < 1e-3  # free Ca in the 100 nM range (in mM)

@@ -180,8 +180,11 @@ def test_cell_attached(pip, bath):
 
 
 def test_free_ions_from_speciation():
-    pip = Solution.from_ions({"K+": 130, "Na+": 8, "Mg2+": 2, "Ca2+": 0.5, "Cl-": 10, "gluconate-": 124,
-                              "EGTA4-": 1, "HEPES-": 5}, name="K-gluconate EGTA", ph=7.3, ph_temperature_c=22)
+    # charge forms consistent with pH 7.3 (EGTA mostly H2EGTA2-, HEPES ~40 % anion), so the
+    # speciated solution stays electroneutral for the free-ion LJP as well
+    pip = Solution.from_ions({"K+": 130, "Na+": 8, "Mg2+": 2, "Ca2+": 0.1, "Cl-": 10, "gluconate-": 128.2,
+                              "H2EGTA2-": 1, "HEPES-": 2}, neutrals_mm={"HEPES": 3},
+                             name="K-gluconate EGTA", ph=7.3, ph_temperature_c=22)
     bath = Solution.from_ions({"Na+": 145, "K+": 2.5, "Ca2+": 2, "Mg2+": 1, "Cl-": 153.5}, name="saline",
                               ph=7.4, ph_temperature_c=22)
     total = driving_force_table(correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=22),

@@ -41,6 +41,8 @@ def register(sub) -> None:
                    metavar="ION=MM",
                    help="replace the inside concentration of one ion, e.g. --inside Cl-=10 "
                    "(gramicidin perforated patch); repeatable")
+    p.add_argument("--free-ions", action="store_true",
+                   help="speciate both solutions first (free Ca2+/Mg2+ after EGTA/ATP binding; needs the recipe pH)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -72,7 +74,8 @@ def run(args) -> int:
     inside, outside = (args.pipette, args.bath) if inside_is == "pipette" else (args.bath, args.pipette)
     df = reversal_potentials(inside, outside, temperature_c=args.temperature_c,
                              activity_model=args.activity_model,
-                             inside_override_mm=_parse_overrides(args.inside_override) or None)
+                             inside_override_mm=_parse_overrides(args.inside_override) or None,
+                             free_ions=args.free_ions)
     if args.json:
         print_json({
             "configuration": args.configuration,

@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--activity-model", default=None, metavar="MODEL",
                    help="Henderson with activities (e.g. truesdell-jones, davies); default: "
                    "concentrations. Nernst-Planck is ideal.")
+    p.add_argument("--free-ions", action="store_true",
+                   help="speciate both solutions first (MgATP2- rather than Mg2+ + ATP4-; needs the recipe pH)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -65,8 +67,10 @@ def _parse_solution(text: str) -> Any:
 
 def whole_cell_sentence(ljp_mv: float) -> str:
     """What V_L means for whole-cell data, in words (Vm = Vp - V_L)."""
+    from ..correction import apply_ljp
+
     op = "-" if ljp_mv >= 0 else "+"
-    example = _EXAMPLE_VP_MV - ljp_mv
+    example = float(apply_ljp(_EXAMPLE_VP_MV, ljp_mv=ljp_mv, configuration="whole-cell"))
     return (f"whole-cell / outside-out: true Vm = measured {op} {abs(ljp_mv):.2f} mV "
             f"(e.g. measured {_EXAMPLE_VP_MV:.2f} mV -> {example:.2f} mV)")
 
@@ -108,7 +112,8 @@ def run(args) -> int:
         # with --method nernst-planck alone it is passed on and refused
         model = None if (m == "nernst-planck" and args.method == "both") else args.activity_model
         results[m] = liquid_junction_potential(pipette, bath, temperature_c=args.temperature,
-                                               method=m, activity_model=model)
+                                               method=m, activity_model=model,
+                                               free_ions=args.free_ions)
     if args.json:
         if len(results) == 1:
             r = next(iter(results.values()))
