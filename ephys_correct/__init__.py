@@ -43,6 +43,8 @@ _EXPORTS = {
     "get_configuration": "correction",
     "driving_force_table": "report", "write_table": "report", "read_table": "report",
     "write_nwb": "nwb",
+    # batch runs and planning
+    "run_batch": "batch", "plan_solutions": "plan", "solve_target": "plan",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

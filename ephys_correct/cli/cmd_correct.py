@@ -1,0 +1,149 @@
+"""``ephys-correct correct RECORDING_OR_FOLDER... --out DIR``: correct many recordings.
+
+A thin wrapper around :func:`ephys_correct.batch.run_batch`: per file the
+corrected traces (``<stem>.corrected.npz``), the driving-force table, optional
+NWB and figures, and one ``summary.<fmt>`` for the run.  Exit status 1 when
+any file failed (the others are still done); re-running skips finished files
+unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from ..batch import DEFAULT_EXTENSIONS, TABLE_FORMATS, run_batch
+from ..errors import ParameterError
+from .cmd_ljp import _parse_solution
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "correct",
+        help="LJP-correct recordings (files or folders) and write tables, traces and a summary",
+        description="Correct every recording (folders are searched recursively for "
+        f"{', '.join(DEFAULT_EXTENSIONS)}) and write per file <stem>.corrected.npz, "
+        "<stem>.driving_force.<fmt> (and <stem>.nwb with --nwb, PNG figures with --plots), plus "
+        "summary.<fmt> for the run. Solutions and temperature come from the options or, per file, "
+        "from an experiment sheet (--sheet; first matching row wins). A file that fails is "
+        "reported in the summary with its reason and the run goes on; exit status 1 if any "
+        "failed. Re-running over the same --out skips finished files (same input SHA-256 and "
+        "options) unless --force.",
+    )
+    p.add_argument("inputs", metavar="RECORDING_OR_FOLDER", nargs="+", help="recording files and/or folders")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--pipette", metavar="SOLUTION", default=None,
+                   help="pipette solution: solutions_db name, recipe file or inline 'K=145,Cl=10,...'")
+    p.add_argument("--bath", metavar="SOLUTION", default=None, help="bath solution (same forms)")
+    p.add_argument("--temperature", "-T", dest="temperature_c", type=float, default=None, metavar="DEGC",
+                   help="recording temperature, degC (no default; or per file from --sheet)")
+    p.add_argument("--zeroing-temperature", dest="zeroing_temperature_c", type=float, default=None,
+                   metavar="DEGC", help="temperature at which the pipette offset was zeroed (LJP); "
+                   "default --temperature")
+    p.add_argument("--configuration", "-c", default="whole-cell", metavar="CONFIG",
+                   help="whole-cell (default), perforated, outside-out, inside-out, cell-attached")
+    p.add_argument("--ljp-method", choices=("henderson", "nernst-planck"), default="henderson",
+                   help="LJP method (default henderson)")
+    p.add_argument("--ljp", dest="ljp_mv", type=float, default=None, metavar="MV",
+                   help="use this V_L (mV, bath relative to pipette) instead of computing it; "
+                   "a measured junction reads -V_L")
+    p.add_argument("--perforating-agent", default=None, metavar="AGENT",
+                   help="perforated patch: gramicidin, amphotericin, nystatin, escin")
+    p.add_argument("--clamp-mode", default=None, metavar="MODE",
+                   help="clamp mode for files whose header does not establish it: voltage_clamp, "
+                   "current_clamp or i_zero for every headstage, or per headstage "
+                   "'0=voltage_clamp,1=current_clamp'")
+    p.add_argument("--sheet", metavar="SHEET", default=None,
+                   help="experiment sheet (CSV or TOML): file glob pattern -> pipette, bath, "
+                   "temperature_c, configuration, ... (see docs/cli.md)")
+    p.add_argument("--format", "-f", choices=TABLE_FORMATS, default="csv",
+                   help="format of the driving-force tables and the summary (default csv)")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
+    p.add_argument("--force", action="store_true",
+                   help="redo finished files and overwrite existing outputs")
+    p.add_argument("--nwb", action="store_true", help="also write <stem>.nwb (slow)")
+    p.add_argument("--plots", action="store_true", help="also write <stem>.sweep0.png and <stem>.driving_force.png")
+    p.add_argument("--ext", action="append", default=[], metavar=".EXT",
+                   help="also collect files with this extension from folders (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
+    p.set_defaults(func=run)
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent in pipes, files and CI.
+
+    Parameters
+    ----------
+    stream : file
+        Where to draw (stderr).
+    enabled : bool, optional
+        Default: *stream* is a terminal and ``$CI`` is not set.
+    """
+
+    def __init__(self, stream=None, enabled: bool | None = None, width: int = 28):
+        self.stream = stream or sys.stderr
+        if enabled is None:
+            isatty = getattr(self.stream, "isatty", lambda: False)
+            enabled = bool(isatty()) and not os.environ.get("CI")
+        self.enabled = enabled
+        self.width = width
+        self.t0 = time.perf_counter()
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0}
+        self._drawn = False
+
+    def __call__(self, done: int, total: int, row: dict) -> None:
+        self.counts[row.get("status", "failed")] = self.counts.get(row.get("status", "failed"), 0) + 1
+        if not self.enabled:
+            return
+        frac = done / total if total else 1.0
+        fill = int(round(frac * self.width))
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        c = self.counts
+        line = (f"\r[{'#' * fill}{'.' * (self.width - fill)}] {done}/{total}  ok {c['ok']}  "
+                f"failed {c['failed']}  skipped {c['skipped']}  {rate:.1f} files/s")
+        self.stream.write(line)
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        """End the line."""
+        if self.enabled and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run(args) -> int:
+    if args.sheet is None and (args.pipette is None or args.bath is None or args.temperature_c is None):
+        missing = [o for o, v in (("--pipette", args.pipette), ("--bath", args.bath),
+                                  ("--temperature", args.temperature_c)) if v is None]
+        raise ParameterError(f"give {', '.join(missing)} (or an experiment sheet with --sheet).")
+    bar = ProgressBar(enabled=False if args.no_progress else None)
+    try:
+        result = run_batch(
+            args.inputs, out_dir=args.out,
+            pipette=None if args.pipette is None else _parse_solution(args.pipette),
+            bath=None if args.bath is None else _parse_solution(args.bath),
+            temperature_c=args.temperature_c, zeroing_temperature_c=args.zeroing_temperature_c,
+            configuration=args.configuration, ljp_method=args.ljp_method, ljp_mv=args.ljp_mv,
+            perforating_agent=args.perforating_agent, clamp_mode=args.clamp_mode, sheet=args.sheet,
+            format=args.format, jobs=args.jobs, force=args.force, nwb=args.nwb, plots=args.plots,
+            extensions=(*DEFAULT_EXTENSIONS, *args.ext), scheduler=args.scheduler, progress=bar,
+        )
+    finally:
+        bar.close()
+    total = len(result.rows)
+    if total == 0:
+        print(f"ephys-correct correct: no recordings found in {', '.join(args.inputs)} "
+              f"(extensions {', '.join((*DEFAULT_EXTENSIONS, *args.ext))})", file=sys.stderr)
+    for row in result.rows:
+        if row["status"] == "failed":
+            print(f"FAILED {row['file']}: {row['reason']}", file=sys.stderr)
+    secs = sum(float(r.get("seconds") or 0) for r in result.rows)
+    print(f"{total} recordings: {result.n_ok} corrected, {result.n_skipped} skipped (already done), "
+          f"{result.n_failed} failed; {secs:.1f} s of work")
+    print(f"summary: {result.summary_path}")
+    return 1 if result.n_failed or total == 0 else 0
