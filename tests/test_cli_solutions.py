@@ -40,3 +40,12 @@ def test_list_json(capsys):
     assert isinstance(items, list)
     for item in items:
         assert {"name", "role", "id", "path"} <= set(item)
+
+
+def test_speciate_cli_standard_internal(capsys):
+    # docs/speciation.md: 4 mM Mg-ATP in a K-gluconate internal leaves ~0.5-0.7 mM free Mg2+
+    assert main(["speciate", "internal_k_gluconate", "--temperature", "22", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert 0.3 < d["free_mM"]["Mg2+"] < 1.0
+    assert d["total_or_input_mM"]["Mg2+"] == 4.0
+    assert d["free_mM"]["MgATP2-"] > 3.0

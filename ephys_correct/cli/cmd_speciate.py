@@ -1,0 +1,60 @@
+"""``ephys-correct speciate``: free Ca2+, Mg2+ and complexes of a solution."""
+
+from __future__ import annotations
+
+from ..solutions import load_solution
+from ._common import format_table, print_json
+
+_METALS = ("Ca2+", "Mg2+")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("speciate", help="free Ca2+/Mg2+ and metal-ligand complexes of a solution")
+    p.add_argument("solution", metavar="SOLUTION", help="solutions_db name or recipe file")
+    p.add_argument("--temperature", dest="temperature_c", type=float, required=True, metavar="T",
+                   help="temperature in degC (binding constants are corrected to it)")
+    p.add_argument("--ph", dest="ph", type=float, default=None,
+                   help="pH (default: the recipe's pH)")
+    p.add_argument("--activity-model", default="truesdell-jones", metavar="MODEL",
+                   help="activity model for the ionic-strength correction (default truesdell-jones)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..speciation import _retitrate, speciate_solution
+
+    total = load_solution(args.solution)
+    free = speciate_solution(total, pH=args.ph, temperature_c=args.temperature_c,
+                             activity_model=args.activity_model)
+    if args.ph is None:
+        free = _retitrate(total, free)
+    rows = []
+    for name in sorted(set(total.ions_mm) | set(free.ions_mm) | set(free.neutrals_mm)):
+        before = total.ions_mm.get(name, total.neutrals_mm.get(name, 0.0))
+        after = free.ions_mm.get(name, free.neutrals_mm.get(name, 0.0))
+        if before == after and name not in _METALS:
+            continue  # spectators
+        rows.append((name, before, after))
+    if args.json:
+        print_json({
+            "solution": total.name,
+            "temperature_c": args.temperature_c,
+            "ph": args.ph if args.ph is not None else total.ph,
+            "activity_model": args.activity_model,
+            "free_mM": {n: a for n, _b, a in rows},
+            "total_or_input_mM": {n: b for n, b, _a in rows},
+            "speciation": dict(free.speciation or {}),
+        })
+        return 0
+    print(f"{total.name}: speciated at {args.temperature_c:g} degC, pH "
+          f"{args.ph if args.ph is not None else total.ph}, activity model {args.activity_model}")
+    print(format_table(["species", "as entered mM", "at equilibrium mM"], rows, floatfmt=".6g"))
+    for metal in _METALS:
+        if metal in free.ions_mm:
+            print(f"free {metal}: {free.ions_mm[metal] * 1e6:.4g} nM" if free.ions_mm[metal] < 1e-3
+                  else f"free {metal}: {free.ions_mm[metal]:.4g} mM")
+    adj = (free.speciation or {}).get("titrant_adjustment_mm")
+    if adj:
+        print(f"protons released by binding re-titrated: {adj['delta_mm']:+.3f} mM {adj['titrant']}")
+    return 0
