@@ -47,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # output piped into e.g. `head`: stop quietly, like other command-line tools
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except EphysCorrectError as exc:
         print(f"ephys-correct {args.command}: error: {exc}", file=sys.stderr)
         return 1
