@@ -40,6 +40,12 @@ def kelvin(temperature_c: float) -> float:
     return t + ZERO_CELSIUS_K
 
 
+def check_temperature_c(temperature_c) -> float:
+    """Validated Celsius temperature as a float (ParameterError otherwise; see :func:`kelvin`)."""
+    kelvin(temperature_c)  # raises ParameterError for non-numbers, bools, NaN, inf, <= 0 K
+    return float(temperature_c)
+
+
 def thermal_voltage_mv(temperature_c: float) -> float:
     """RT/F in millivolts at *temperature_c* (25.6926 mV at 25 degC)."""
     return GAS_CONSTANT * kelvin(temperature_c) / FARADAY * 1e3

@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from ._resources import read_toml
-from .errors import ConvergenceError, DataFileError, EphysCorrectError, UnknownCompoundError, suggest
+from .errors import ConvergenceError, DataFileError, UnknownCompoundError, suggest
 from .ions import normalize_key
 
 __all__ = ["Species", "Reaction", "Ligand", "LigandTable", "load_ligand_table", "METAL_CHARGES"]

@@ -60,12 +60,12 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from ._constants import kelvin
+from ._constants import check_temperature_c, kelvin
 from ._resources import read_csv_rows
 from .errors import (
+    check_option,
     ConcentrationError,
     DataFileError,
-    EphysCorrectError,
     ModelValidityWarning,
     ParameterError,
     UnknownIonError,
@@ -122,25 +122,13 @@ def check_model(model: Any, parameter: str = "model") -> str:
     The message has the shape "Invalid value for the 'model' parameter.
     Allowed values are ..., but got ... instead." (MNE style).
     """
-    if isinstance(model, str) and model in MODELS:
-        return model
-    allowed = ", ".join(repr(m) for m in MODELS)
-    raise ParameterError(
-        f"Invalid value for the {parameter!r} parameter. Allowed values are {allowed}, "
-        f"but got {model!r} instead."
-    )
+    check_option(parameter, model, MODELS)
+    return model
 
 
 def _check_temperature(temperature_c: Any) -> float:
-    try:
-        t = float(temperature_c)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
-            "expected a number in degC."
-        ) from None
-    kelvin(t)  # NaN, inf-less checks and absolute zero
-    if not math.isfinite(t) or t < _T_FITTED_C[0] or t > _T_HARD_MAX_C:
+    t = check_temperature_c(temperature_c)
+    if t < _T_FITTED_C[0] or t > _T_HARD_MAX_C:
         raise ParameterError(
             f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r} degC; "
             f"the water density and dielectric correlations cover liquid water from "

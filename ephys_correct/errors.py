@@ -31,6 +31,7 @@ __all__ = [
     "OutputExistsError",
     "MissingDependencyError",
     "suggest",
+    "check_option",
 ]
 
 
@@ -113,6 +114,20 @@ class MissingDependencyError(EphysCorrectError, ImportError):
 
 class ModelValidityWarning(UserWarning):
     """A model is used outside the range its parameters were fitted for."""
+
+
+def check_option(parameter: str, value, allowed) -> None:
+    """Raise ParameterError unless *value* is one of *allowed* (MNE-style message).
+
+    "Invalid value for the 'method' parameter. Allowed values are 'a', 'b', but
+    got 'x' instead."
+    """
+    if isinstance(value, str) and value in allowed:
+        return
+    raise ParameterError(
+        f"Invalid value for the {parameter!r} parameter. Allowed values are "
+        f"{', '.join(repr(a) for a in allowed)}, but got {value!r} instead."
+    )
 
 
 def suggest(name: str, candidates: Iterable[str], n: int = 5) -> str:

@@ -66,7 +66,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from ._constants import thermal_voltage_mv
+from ._constants import check_temperature_c, thermal_voltage_mv
 from ._nernst_planck import solve_nernst_planck
 from .errors import (
     ConcentrationError,
@@ -119,29 +119,11 @@ CONTRIBUTION_DEFINITION = (
 # =============================================================================
 
 
-def _check_option(param: str, value: Any, allowed: Sequence[Any]) -> None:
-    if value not in allowed:
-        raise ParameterError(
-            f"Invalid value for the {param!r} parameter. Allowed values are "
-            f"{', '.join(repr(a) for a in allowed)}, but got {value!r} instead."
-        )
+from .errors import check_option as _check_option  # noqa: E402  (one message shape everywhere)
 
 
 def _check_temperature(temperature_c: Any) -> float:
-    try:
-        t = float(temperature_c)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
-            "expected a number in degC."
-        ) from None
-    if not math.isfinite(t):
-        raise ParameterError(
-            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
-            "it must be finite (degC)."
-        )
-    thermal_voltage_mv(t)  # raises below absolute zero
-    return t
+    return check_temperature_c(temperature_c)
 
 
 def _charge_tolerance(half_total):

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._constants import kelvin
+from ._constants import check_temperature_c
 from ._speciation_solver import (
     METAL_CHARGES,
     ActivityCache,
@@ -193,19 +193,7 @@ def _check_ph(pH: Any, *, warn_for: Ligand | None = None) -> float:
 
 
 def _check_temperature(temperature_c: Any) -> float:
-    # bools, strings, None and +/-inf/NaN are rejected here: kelvin() alone lets +inf through and
-    # raises bare ValueError/TypeError for non-numbers; with activity_model="ideal" nothing
-    # downstream would catch them.
-    try:
-        t = float(temperature_c)
-    except (TypeError, ValueError):
-        t = float("nan")
-    if isinstance(temperature_c, bool) or not math.isfinite(t):
-        raise ParameterError(
-            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; it must be "
-            "a finite temperature in degC."
-        )
-    kelvin(t)  # raises ParameterError below absolute zero
+    t = check_temperature_c(temperature_c)  # bools, strings, None, NaN, inf, <= 0 K rejected
     lo, hi = TEMPERATURE_VALID_RANGE_C
     if not lo <= t <= hi:
         warnings.warn(

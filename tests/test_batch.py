@@ -20,7 +20,7 @@ from ephys_correct.batch import (
     output_stem,
     run_batch,
 )
-from ephys_correct.errors import OutputExistsError, ParameterError, RecipeError, UnknownSolutionError
+from ephys_correct.errors import ParameterError, RecipeError, UnknownSolutionError
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 PIPETTE = "internal_k_gluconate"

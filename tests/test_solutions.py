@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from ephys_correct.errors import (
 )
 from ephys_correct.solutions import (
     Solution,
-    as_solution,
     get_compound,
     load_compounds,
     load_recipe,
