@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -918,15 +919,17 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
 def solutions_db_dirs() -> list[Path]:
     """Directories searched for recipe names, in order.
 
-    ``$EPHYS_CORRECT_SOLUTIONS_DB`` (os.pathsep-separated), ``./solutions_db``, and
-    the ``solutions_db/`` shipped beside the package source.
+    ``$EPHYS_CORRECT_SOLUTIONS_DB`` (os.pathsep-separated), ``./solutions_db``, the
+    ``solutions_db/`` beside the package source (a checkout or editable install), and
+    the copy a regular install puts in ``<sys.prefix>/share/ephys_correct/solutions_db``.
     """
     dirs: list[Path] = []
     env = os.environ.get("EPHYS_CORRECT_SOLUTIONS_DB")
     if env:
         dirs += [Path(d) for d in env.split(os.pathsep) if d]
     dirs.append(Path.cwd() / "solutions_db")
-    dirs.append(Path(__file__).resolve().parent.parent / "solutions_db")
+    dirs.append(Path(__file__).resolve().parent.parent / "solutions_db")  # source checkout
+    dirs.append(Path(sys.prefix) / "share" / "ephys_correct" / "solutions_db")  # installed copy
     seen, out = set(), []
     for d in dirs:
         r = d.resolve()
