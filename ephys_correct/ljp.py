@@ -67,6 +67,7 @@ import numpy as np
 
 from . import __version__
 from ._constants import check_temperature_c, thermal_voltage_mv
+from ._frozen import FrozenMappings
 from ._nernst_planck import solve_nernst_planck
 from .errors import (
     ConcentrationError,
@@ -452,7 +453,7 @@ class IonContribution:
 
 
 @dataclass(frozen=True)
-class LJPResult:
+class LJPResult(FrozenMappings):
     """A liquid junction potential with everything needed to reproduce it.
 
     ``float(result)`` is V_L in mV, the potential of the bath relative to the

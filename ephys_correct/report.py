@@ -20,10 +20,13 @@ import io
 import json
 import math
 import os
-import tempfile
+import threading
+import warnings
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -114,18 +117,32 @@ def _check_epochs(epochs) -> list[tuple[str, float, float]]:
     return out
 
 
-def _direction(df: float, charge: int) -> tuple[str, str]:
-    if not np.isfinite(df):
-        return "", ""
-    if df == 0:
-        return "none", "none"
-    outward = df > 0  # membrane-current convention: V_m > E_rev -> outward current, any charge
-    cation = charge > 0
-    return ("outward" if outward else "inward"), ("efflux" if outward == cation else "influx")
+# ----------------------------------------------------------------------------- reversal potentials
+class _IonBlock(NamedTuple):
+    """The ion rows of one (inside, outside) pair, as read-only columns."""
+
+    ions: tuple[str, ...]
+    charge: np.ndarray      # int64
+    c_in: np.ndarray        # float64 ...
+    c_out: np.ndarray
+    e_rev: np.ndarray
+    e_ideal: np.ndarray
+    notes: tuple[str, ...]
+
+
+def _ion_block(rows: Mapping[str, Mapping[str, Any]]) -> _IonBlock:
+    def col(key, dtype):
+        a = np.array([r[key] for r in rows.values()], dtype=dtype)
+        a.flags.writeable = False
+        return a
+
+    return _IonBlock(tuple(rows), col("charge", np.int64), col("c_in_mM", np.float64),
+                     col("c_out_mM", np.float64), col("E_rev_mV", np.float64), col("E_rev_ideal_mV", np.float64),
+                     tuple(str(r["note"]) for r in rows.values()))
 
 
 def _speciated(sol, corrected, cache):
-    key = sol.sha256
+    key = id(sol)
     if key not in cache:
         from .speciation import free_ion_solution
 
@@ -199,30 +216,27 @@ def _ion_plan(corrected, inside, outside, ions) -> tuple[list[str], dict[str, fl
     return wanted, known_in, unknown
 
 
-def _reversal_rows(corrected, hs, bath, ions, cache, spec_cache) -> dict[str, dict[str, Any]]:
-    """ion -> {charge, c_in, c_out, E_rev, E_rev_ideal, note} for one headstage and bath."""
+def _sides(cfg, pipette, bath):
+    """(inside, outside) solutions of the reversal potentials, before speciation."""
+    if cfg.inside == "pipette":
+        return pipette, bath
+    if cfg.inside == "bath":
+        return bath, pipette
+    if cfg.name == "perforated":
+        return pipette, bath
+    return pipette, pipette  # cell-attached: no solution faces the cytoplasm; gamma_in at the pipette's I
+
+
+def _reversal_rows(corrected, inside, outside, ions) -> dict[str, dict[str, Any]]:
+    """ion -> {charge, c_in, c_out, E_rev, E_rev_ideal, note} for one (inside, outside) pair."""
     from .ions import get_ion
     from .reversal import reversal_potentials
 
     cfg = corrected.configuration
-    pipette = corrected.pipette(hs)
-    if bath is None:
-        return {"__all__": {"note": "the bath after the BathChange is not known (not a solutions_db recipe); "
-                                    "pass a BathSchedule to carry its composition"}}
-    if cfg.inside == "pipette":
-        inside, outside = pipette, bath
-    elif cfg.inside == "bath":
-        inside, outside = bath, pipette
-    elif cfg.name == "perforated":
-        inside, outside = pipette, bath
-    else:  # cell-attached: no solution faces the cytoplasm; gamma_in at the pipette's ionic strength
-        inside, outside = pipette, pipette
     if corrected.free_ions:
+        spec_cache: dict = {}
         inside = _speciated(inside, corrected, spec_cache)
         outside = _speciated(outside, corrected, spec_cache)
-    key = (inside.sha256, outside.sha256, None if ions is None else tuple(ions))
-    if key in cache:
-        return cache[key]
     wanted, known_in, unknown = _ion_plan(corrected, inside if cfg.inside_known != "none" else None,
                                           outside, ions)
     out: dict[str, dict[str, Any]] = {}
@@ -246,9 +260,78 @@ def _reversal_rows(corrected, hs, bath, ions, cache, spec_cache) -> dict[str, di
         out[ion] = {"charge": get_ion(ion).charge, "c_in_mM": float(c_in),
                     "c_out_mM": float(outside.ions_mm.get(ion, 0.0)),
                     "E_rev_mV": math.nan, "E_rev_ideal_mV": math.nan, "note": unknown.get(ion, "")}
-    ordered = {ion: out[ion] for ion in wanted}
-    cache[key] = ordered
-    return ordered
+    return {ion: out[ion] for ion in wanted}
+
+
+# Reversal-potential rows depend only on the two solutions' contents, the configuration, the perforating
+# agent, inside_override_mm, temperature, activity model, free_ions and the requested ions: a batch over
+# many files with the same solutions computes them once.  Keyed on the full repr of each solution (name,
+# ions, neutrals, pH, titration, speciation, ...: the name appears in notes), never on identity alone.
+_EREV_CACHE: OrderedDict = OrderedDict()
+_EREV_CACHE_SIZE = 256
+_EREV_LOCK = threading.Lock()
+_SOLUTION_KEYS: dict[int, tuple[Any, str]] = {}
+
+
+def _solution_key(sol) -> str | None:
+    """Content key of a Solution (memoized per live object); None when it cannot be keyed."""
+    from .solutions import Solution
+
+    if type(sol) is not Solution:
+        return None
+    hit = _SOLUTION_KEYS.get(id(sol))
+    if hit is not None and hit[0]() is sol:
+        return hit[1]
+    key = repr(sol)
+    if len(_SOLUTION_KEYS) > 4 * _EREV_CACHE_SIZE:
+        _SOLUTION_KEYS.clear()
+    _SOLUTION_KEYS[id(sol)] = (weakref.ref(sol), key)
+    return key
+
+
+def _erev_block(corrected, pipette, bath, ions) -> _IonBlock:
+    """The ion rows for a pipette/bath pair (shared between calls; warnings re-issued on every use)."""
+    inside, outside = _sides(corrected.configuration, pipette, bath)
+    key = None
+    ki, ko = _solution_key(inside), _solution_key(outside)
+    if ki is not None and ko is not None:
+        key = (ki, ko, corrected.configuration, corrected.perforating_agent,
+               tuple(corrected.inside_override_mm.items()), float(corrected.temperature_c),
+               corrected.activity_model, bool(corrected.free_ions), None if ions is None else tuple(ions))
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+    hit = None
+    if key is not None:
+        with _EREV_LOCK:
+            hit = _EREV_CACHE.get(key)
+            if hit is not None:
+                _EREV_CACHE.move_to_end(key)
+    if hit is None:
+        # record warnings so that a cached entry repeats them (as a fresh computation would)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            block = _ion_block(_reversal_rows(corrected, inside, outside, ions))
+        hit = (block, tuple(w.message for w in caught))
+        if key is not None:
+            with _EREV_LOCK:
+                _EREV_CACHE[key] = hit
+                while len(_EREV_CACHE) > _EREV_CACHE_SIZE:
+                    _EREV_CACHE.popitem(last=False)
+    for message in hit[1]:
+        warnings.warn(message, stacklevel=3)
+    return hit[0]
+
+
+def _unknown_rows(corrected, hs, ions, note) -> dict[str, dict[str, Any]]:
+    from .ions import canonical_ion_name, get_ion
+
+    pip = corrected.pipette(hs)
+    names = ([canonical_ion_name(i) for i in ions] if ions is not None
+             else [i for i in DEFAULT_IONS if pip.ions_mm.get(i, 0.0) > 0])
+    return {i: {"charge": get_ion(i).charge, "c_in_mM": math.nan, "c_out_mM": math.nan, "E_rev_mV": math.nan,
+                "E_rev_ideal_mV": math.nan, "note": note} for i in names}
 
 
 def _join(*parts: str) -> str:
@@ -267,6 +350,262 @@ def _headstage_channel(corrected, hs, mode: str) -> tuple[str, int | None]:
     else:
         first = vm[0] if vm else (cur[0] if cur else None)
     return ("" if first is None else first.name), (cur[0].index if cur else None)
+
+
+# ----------------------------------------------------------------------------- membrane potentials
+#: V_m statistics: sweeps read together up to this many samples (32 MiB of float64) ...
+_BLOCK_SAMPLES = 1 << 22
+#: ... a longer sweep is read in pieces of this size (mean; a median needs the whole sweep)
+_CHUNK_SAMPLES = 1 << 20
+#: commands shorter than this are stacked so one numpy call takes the statistic of every sweep
+_STACK_SAMPLES = 1 << 16
+
+
+def _vm_plan(corrected, h, mode: str) -> tuple[str, int] | None:
+    """The signal :meth:`CorrectedRecording.membrane_potential` takes V_m from, when it is a waveform.
+
+    ``("trace" | "monitor", channel)``, ``("command" | "holding", dac)``; None when there is
+    no source (``membrane_potential`` itself raises the reason).
+    """
+    rec = corrected.recording
+    vm_channels = [c for c in h.channels if rec.channels[c].kind == "membrane_potential"
+                   and corrected.channel_corrections[c].quantity == "potential"]
+    if mode in ("current_clamp", "i_zero"):
+        return ("trace", vm_channels[0]) if vm_channels else None
+    dac = h.dac
+    voltage_dac = (dac is not None and dac < len(corrected.command_corrections)
+                   and corrected.command_corrections[dac].quantity == "potential")
+    if voltage_dac and rec.has_command(dac):
+        return ("command", dac)
+    if vm_channels:
+        return ("monitor", vm_channels[0])
+    if voltage_dac and dac < len(rec.holding) and np.isfinite(rec.holding[dac].value):
+        return ("holding", dac)
+    return None
+
+
+def _vm_source(corrected, plan, mode: str, statistic: str, wdesc: str, rel: str) -> str:
+    """Description of the value, worded as :meth:`CorrectedRecording.membrane_potential` words it."""
+    rec = corrected.recording
+    kind, idx = plan
+    if kind == "trace":
+        return f"{statistic} of corrected trace '{rec.channels[idx].name}' ({mode}, {wdesc}){rel}"
+    if kind == "command":
+        return (f"{statistic} of corrected command DAC {idx} '{rec.holding[idx].name}' "
+                f"(voltage_clamp, {wdesc}){rel}")
+    if kind == "holding":
+        return f"corrected holding level of DAC {idx} (voltage_clamp, command waveform unavailable){rel}"
+    return (f"{statistic} of corrected voltage monitor '{rec.channels[idx].name}' (voltage_clamp, no command "
+            f"waveform in the file, {wdesc}){rel}")
+
+
+def _runs(rec, sweeps: list[int], spans, max_samples: int, whole: bool = False) -> list[list]:
+    """Runs of consecutive sweeps with the same windows, at most *max_samples* samples each.
+
+    The samples of a sweep are those from its first to its last window, or all (*whole*).
+
+    ``[((windows, lo, hi, sweep length), [positions in sweeps]), ...]``.
+    """
+    runs: list[list] = []
+    for k, s in enumerate(sweeps):
+        rng = [(i0, i1) for i0, i1, *_ in spans[s]]
+        lo, hi = min(r[0] for r in rng), max(r[1] for r in rng)
+        head = (rng, lo, hi, rec.sweep_lengths[s])
+        width = head[3] if whole else hi - lo
+        if runs and runs[-1][0] == head and (len(runs[-1][1]) + 1) * width <= max_samples:
+            runs[-1][1].append(k)
+        else:
+            runs.append([head, [k]])
+    return runs
+
+
+def _raw_statistics(corrected, plan, sweeps: list[int], spans, statistic: str):
+    """Statistic of the uncorrected signal per (sweep, window), reading each sweep once.
+
+    Whole sweeps of a trace are read together (``Recording.to_array``, one sequential read) in
+    blocks of at most :data:`_BLOCK_SAMPLES` samples; a longer sweep is read in pieces for a
+    mean (a median needs it whole).  Commands are synthesized per sweep; short ones are
+    stacked so that one numpy call takes every statistic.
+
+    Returns (values of shape (len(sweeps), n_windows), sweeps whose command the file cannot give).
+    """
+    from .io import CommandUnavailableError
+
+    rec = corrected.recording
+    kind, idx = plan
+    stat = np.mean if statistic == "mean" else np.median
+    n_win = len(spans[0]) if spans else 0
+    out = np.full((len(sweeps), n_win), np.nan)
+    unavailable: list[int] = []
+    if kind == "holding":  # a level, not a waveform (the level at the start of each sweep)
+        out[:] = rec.holding[idx].value
+        return out, unavailable
+    if kind == "command":
+        for (rng, _, _, n), ks in _runs(rec, sweeps, spans, _STACK_SAMPLES, whole=True):
+            rows: list[int] = []
+            cmds: list[np.ndarray] = []
+            for k in ks:
+                try:
+                    cmds.append(rec.command(sweeps[k], idx))
+                except CommandUnavailableError:
+                    unavailable.append(sweeps[k])
+                    continue
+                rows.append(k)
+            if len(rows) > 1:
+                data = np.stack(cmds)
+                for w, (i0, i1) in enumerate(rng):
+                    out[rows, w] = stat(data[:, i0:i1], axis=1)
+            elif rows:
+                for w, (i0, i1) in enumerate(rng):
+                    out[rows[0], w] = stat(cmds[0][i0:i1])
+        return out, unavailable
+    for (rng, lo, hi, n), ks in _runs(rec, sweeps, spans, _BLOCK_SAMPLES):
+        if lo == 0 and hi == n and (len(ks) > 1 or n <= _BLOCK_SAMPLES or statistic != "mean"):
+            data = rec.to_array(channels=[idx], sweeps=[sweeps[k] for k in ks])[:, 0, :]
+            for w, (i0, i1) in enumerate(rng):
+                out[ks, w] = stat(data[:, i0:i1], axis=1)
+            continue
+        for k in ks:
+            s = sweeps[k]
+            if statistic == "mean" and hi - lo > _BLOCK_SAMPLES:  # bounded memory for long sweeps
+                for w, (i0, i1) in enumerate(rng):
+                    total = 0.0
+                    for a in range(i0, i1, _CHUNK_SAMPLES):
+                        piece = rec.sweep_data(s, idx, start=a, stop=min(i1, a + _CHUNK_SAMPLES))
+                        total += float(np.add.reduce(piece))
+                    out[k, w] = total / (i1 - i0)
+                continue
+            data = rec.sweep_data(s, idx, start=lo, stop=hi)
+            for w, (i0, i1) in enumerate(rng):
+                out[k, w] = stat(data[i0 - lo:i1 - lo])
+    return out, unavailable
+
+
+def _membrane_potentials(corrected, h, mode: str, wins, spans, statistic: str):
+    """V_m (n_sweeps x n_windows), its descriptions and the notes for one headstage.
+
+    Same values as :meth:`CorrectedRecording.membrane_potential` per sweep and window (which this
+    calls for anything but a plain waveform): the statistic is taken of the signal as read and
+    corrected once (:func:`~ephys_correct.correction.apply_ljp` is affine in the signal: the
+    mean and the median commute with it, up to rounding ~1e-14 mV), instead of correcting every
+    sample of every window.
+    """
+    from .correction import apply_ljp
+
+    n_sweeps, n_win = len(spans), len(wins)
+    vals = np.full((n_sweeps, n_win), np.nan)
+    srcs = [[""] * n_win for _ in range(n_sweeps)]
+    notes = [[""] * n_win for _ in range(n_sweeps)]
+    plan = _vm_plan(corrected, h, mode)
+    exact = list(range(n_sweeps))
+    # a bath schedule in time changes the offset within a sweep: sample-wise correction (exact path)
+    if plan is not None and n_win and corrected._schedule_axis() != "piecewise in time":
+        try:
+            cfg = corrected.configuration
+            rel = ("; relative to the resting potential (cell-attached, no resting_potential_mv)"
+                   if cfg.needs_resting_potential and corrected.resting_potential_mv is None else "")
+            sweeps = list(range(n_sweeps))
+            raw, unavailable = _raw_statistics(corrected, plan, sweeps, spans, statistic)
+            sc = (corrected.command_corrections if plan[0] in ("command", "holding")
+                  else corrected.channel_corrections)[plan[1]]
+            hc = corrected._hc_for(sc)
+            delta = np.array([corrected.delta_ref_mv(s) for s in sweeps], dtype=np.float64)[:, None]
+            vm = apply_ljp(raw, ljp_mv=hc.ljp_mv, configuration=cfg, delta_ref_mv=delta,
+                           ljp_applied_online_mv=hc.ljp_applied_online_mv,
+                           polarity_inverted_at_acquisition=corrected.polarity_inverted_at_acquisition,
+                           resting_potential_mv=corrected.resting_potential_mv)
+            vm = np.broadcast_to(vm, raw.shape)
+            skip = set(unavailable)
+            for s in sweeps:
+                if s in skip:
+                    continue
+                vals[s] = vm[s]
+                srcs[s] = [_vm_source(corrected, plan, mode, statistic, spans[s][w][2], rel) for w in range(n_win)]
+            exact = unavailable
+        except Exception:  # noqa: BLE001 - anything unusual: membrane_potential decides (and raises)
+            exact = list(range(n_sweeps))
+    for s in exact:
+        for w, (_, win) in enumerate(wins):
+            try:
+                v, src = corrected.membrane_potential(s, h.index, statistic=statistic, window_s=win)
+            except ParameterError as exc:  # the file holds no signal to take V_m from
+                v, src = math.nan, ""
+                notes[s][w] = f"no V_m: {exc}"
+            vals[s, w] = v
+            srcs[s][w] = src
+    return vals, srcs, notes
+
+
+# ----------------------------------------------------------------------------- table assembly
+_STR_COLUMN: Callable[[list[str]], Any] | None = None
+
+
+def _str_column(values: list[str]):
+    """A column of Python str with the dtype ``Series.astype(str)`` gives (``str`` in pandas 3)."""
+    global _STR_COLUMN
+    if _STR_COLUMN is None:
+        ref = pd.Series(["x", ""], dtype=object).astype(str)
+        dtype = ref.dtype
+
+        def generic(v: list[str]):
+            return pd.array(v, dtype=dtype)
+
+        maker = generic
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            try:  # pyarrow-backed str: build the arrow array directly (half the cost of pd.array)
+                import pyarrow as pa
+                from pandas.arrays import ArrowStringArray
+
+                def arrow(v: list[str]):
+                    try:
+                        return ArrowStringArray(pa.array(v, type=pa.large_string()), dtype=dtype)
+                    except (TypeError, ValueError, pa.ArrowException):  # a non-str value: as astype(str)
+                        return generic([str(x) for x in v])
+
+                if pd.Series(arrow(["x", ""])).equals(ref) and arrow(["x"]).dtype == dtype:
+                    maker = arrow
+            except Exception:  # noqa: BLE001 - any pandas/pyarrow surprise: the generic path
+                maker = generic
+        _STR_COLUMN = maker
+    return _STR_COLUMN(values)
+
+
+_TABLE_INDEX = pd.Index(TABLE_COLUMNS)
+_FAST_FRAME: bool | None = None  # None: not tried yet
+
+
+def _frame(columns: dict[str, Any], n_rows: int) -> pd.DataFrame:
+    """The table from typed columns (in :data:`TABLE_COLUMNS` order).
+
+    ``DataFrame._from_arrays`` skips the re-validation of arrays that are already typed
+    (about a quarter of the cost of ``DataFrame(dict)``); it is checked once against the
+    public constructor and abandoned for good if it ever differs or fails.
+    """
+    global _FAST_FRAME
+    if _FAST_FRAME is not False and list(columns) == list(TABLE_COLUMNS):
+        try:
+            df = pd.DataFrame._from_arrays(list(columns.values()), columns=_TABLE_INDEX,
+                                           index=pd.RangeIndex(n_rows), verify_integrity=False)
+            if _FAST_FRAME is None:
+                ref = pd.DataFrame(columns)
+                _FAST_FRAME = bool(df.dtypes.equals(ref.dtypes) and df.equals(ref)
+                                   and df.index.equals(ref.index) and df.columns.equals(ref.columns))
+        except Exception:  # noqa: BLE001 - a pandas without it: the public constructor from now on
+            _FAST_FRAME = False
+        if _FAST_FRAME:
+            return df
+    return pd.DataFrame(columns)
+
+
+def _direction_columns(dfv: np.ndarray, charge: np.ndarray) -> tuple[list[str], list[str]]:
+    """current_direction and ion_flux per row (membrane-current convention, any charge)."""
+    finite = np.isfinite(dfv)
+    zero = dfv == 0
+    outward = dfv > 0
+    d = np.where(~finite, 0, np.where(zero, 1, np.where(outward, 2, 3)))
+    f = np.where(~finite, 0, np.where(zero, 1, np.where(outward == (charge > 0), 2, 3)))
+    return (np.array(["", "none", "outward", "inward"], dtype=object)[d].tolist(),
+            np.array(["", "none", "efflux", "influx"], dtype=object)[f].tolist())
 
 
 def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
@@ -322,6 +661,15 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         A headstage's clamp mode is not established by the file.
     ParameterError
         Invalid *epochs*, *statistic* or ion names.
+
+    Notes
+    -----
+    V_m is read once per sweep and signal; its statistic is taken of the
+    signal as read and then LJP-corrected (the correction is affine, so
+    this equals the statistic of the corrected trace up to rounding).
+    Reversal potentials are computed once per pair of solutions and
+    settings and reused across sweeps, headstages and calls (a small
+    in-process cache keyed on the solutions' contents).
     """
     from .correction import STATISTICS, CorrectedRecording
 
@@ -344,76 +692,140 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     fname = os.path.basename(rec.path)
     cfg = corrected.configuration
     basis = "free" if corrected.free_ions else "total"
-    cache: dict = {}
-    spec_cache: dict = {}
-    rows: list[dict[str, Any]] = []
     heads = [h for h in rec.headstages if h.channels]
     modes = {h.index: h.clamp_mode for h in heads}  # raises ClampModeError when unresolved
-    row_notes_common = ""
-    if cfg.name == "perforated":
-        row_notes_common = "perforated: an unknown pipette-cell Donnan potential is not corrected"
-    for s in range(rec.n_sweeps):
-        n = rec.sweep_lengths[s]
-        sweep_end = rec.t_start_s + n / rec.sample_rate_hz
-        wins = [("sweep", None)] if windows is None else [(nm, (t0, t1)) for nm, t0, t1 in windows]
-        for name, win in wins:
+    common_note = "perforated: an unknown pipette-cell Donnan potential is not corrected" \
+        if cfg.name == "perforated" else ""
+    relative = cfg.needs_resting_potential and corrected.resting_potential_mv is None
+    relative_note = ("cell-attached without resting_potential_mv: V_m_mV is the patch potential "
+                     "relative to rest, so no driving force") if relative else ""
+    wins = [("sweep", None)] if windows is None else [(nm, (t0, t1)) for nm, t0, t1 in windows]
+    n_sweeps = rec.n_sweeps if heads else 0
+
+    # sample range of every (sweep, window); a window outside a sweep is the caller's error: raises
+    spans: list[list[tuple[int, int, str, float, float]]] = []
+    for s in range(n_sweeps):
+        sweep_end = rec.t_start_s + rec.sweep_lengths[s] / rec.sample_rate_hz
+        row = []
+        for _, win in wins:
             t0, t1 = (rec.t_start_s, sweep_end) if win is None else win
+            i0, i1, wdesc = corrected._window(s, win)
+            row.append((i0, i1, wdesc, float(t0), float(t1)))
+        spans.append(row)
+
+    per_head = {}
+    for h in heads:
+        hs, mode = h.index, modes[h.index]
+        channel, cur_idx = _headstage_channel(corrected, hs, mode)
+        rs = rec.access_resistance_by_headstage.get(hs, rec.access_resistance_mohm)
+        check_rs = mode == "voltage_clamp" and cur_idx is not None and rs is not None
+        per_head[hs] = (channel, mode, cur_idx, check_rs, corrected.pipette(hs) if n_sweeps else None,
+                        _membrane_potentials(corrected, h, mode, wins, spans, statistic))
+
+    # one group of rows per sweep x window x headstage; its ions from a shared block
+    blocks: dict[Any, _IonBlock] = {}
+    g_sweep: list[int] = []
+    g_win: list[int] = []
+    g_head: list[int] = []
+    g_vm: list[float] = []
+    g_src: list[str] = []
+    g_note: list[str] = []
+    g_block: list[_IonBlock] = []
+    one_bath = corrected._schedule_axis() == "none"  # the common case: one bath for every window
+    bath, bath_note = None, ""
+    for s in range(n_sweeps):
+        for w, (_, win) in enumerate(wins):
+            _, _, _, t0, t1 = spans[s][w]
+            if not one_bath or (s == 0 and w == 0):
+                bath, bath_note = _bath_for_window(corrected, s, t0, t1)
             for h in heads:
                 hs = h.index
-                mode = modes[hs]
-                corrected._window(s, win)  # a window outside the sweep is the caller's error: raises
-                notes = [row_notes_common]
-                try:
-                    vm, src = corrected.membrane_potential(s, hs, statistic=statistic, window_s=win)
-                except ParameterError as exc:  # the file holds no signal to take V_m from
-                    vm, src = math.nan, ""
-                    notes.append(f"no V_m: {exc}")
-                channel, cur_idx = _headstage_channel(corrected, hs, mode)
-                relative = cfg.needs_resting_potential and corrected.resting_potential_mv is None
-                if relative:
-                    notes.append("cell-attached without resting_potential_mv: V_m_mV is the patch potential "
-                                 "relative to rest, so no driving force")
-                if mode == "voltage_clamp" and cur_idx is not None and ("command" in src or "holding" in src):
-                    notes.append(_rs_note(corrected, s, hs, cur_idx, win))
-                # bath in the chamber during the window
-                bath, bath_note = _bath_for_window(corrected, s, t0, t1)
-                if bath_note:
-                    notes.append(bath_note)
-                    erev = {"__all__": {"note": bath_note}} if bath is None else None
+                channel, mode, cur_idx, check_rs, pip, (vals, srcs, vm_notes) = per_head[hs]
+                src = srcs[s][w]
+                rs_note = ""
+                if check_rs and ("command" in src or "holding" in src):
+                    rs_note = _rs_note(corrected, s, hs, cur_idx, win)
+                if bath is None:
+                    key = ("unknown", id(pip), bath_note)
+                    blk = blocks.get(key)
+                    if blk is None:
+                        blk = blocks[key] = _ion_block(_unknown_rows(corrected, hs, ions, bath_note))
                 else:
-                    erev = None
-                if erev is None:
-                    erev = _reversal_rows(corrected, hs, bath, ions, cache, spec_cache)
-                if "__all__" in erev:
-                    ion_rows = _unknown_rows(corrected, hs, ions, erev["__all__"]["note"])
-                else:
-                    ion_rows = erev
-                for ion, r in ion_rows.items():
-                    e = r["E_rev_mV"]
-                    dfv = math.nan if relative else vm - e
-                    direction, flux = _direction(dfv, r["charge"])
-                    rows.append({
-                        "file": fname, "sweep": s, "epoch": name, "t_start_s": float(t0), "t_end_s": float(t1),
-                        "channel": channel, "headstage": hs, "clamp_mode": mode, "V_m_mV": vm,
-                        "V_m_source": src, "ion": ion, "charge": r["charge"], "c_in_mM": r["c_in_mM"],
-                        "c_out_mM": r["c_out_mM"], "E_rev_mV": e, "E_rev_ideal_mV": r["E_rev_ideal_mV"],
-                        "driving_force_mV": dfv, "current_direction": direction, "ion_flux": flux,
-                        "E_rev_basis": basis, "note": _join(*notes, r["note"]),
-                    })
-    df = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    df = _coerce_types(df)
+                    key = ("erev", id(pip), id(bath))
+                    blk = blocks.get(key)
+                    if blk is None:
+                        blk = blocks[key] = _erev_block(corrected, pip, bath, ions)
+                g_sweep.append(s)
+                g_win.append(w)
+                g_head.append(hs)
+                g_vm.append(vals[s, w])
+                g_src.append(src)
+                g_note.append(_join(common_note, vm_notes[s][w], relative_note, rs_note, bath_note))
+                g_block.append(blk)
+
+    # rows: each group repeated over its block's ions
+    n_groups = len(g_block)
+    sizes = np.array([len(b.ions) for b in g_block], dtype=np.intp)
+    same = n_groups > 0 and all(b is g_block[0] for b in g_block)
+
+    def per_ion(field: str) -> np.ndarray:
+        if not n_groups:
+            return np.empty(0, dtype=np.int64 if field == "charge" else np.float64)
+        if same:
+            return np.tile(getattr(g_block[0], field), n_groups)
+        return np.concatenate([getattr(b, field) for b in g_block])
+
+    def per_group(values: list, dtype) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=dtype), sizes)
+
+    def per_group_str(values: list[str]) -> list[str]:
+        return [v for v, n in zip(values, sizes.tolist()) for _ in range(n)]
+
+    charge = per_ion("charge")
+    e_rev = per_ion("e_rev")
+    vm_rows = per_group(g_vm, np.float64)
+    dfv = np.full(len(vm_rows), np.nan) if relative else vm_rows - e_rev
+    direction, flux = _direction_columns(dfv, charge)
+    ion_names: list[str] = []
+    notes: list[str] = []
+    joined: dict[tuple[str, int], tuple[str, ...]] = {}
+    for b, gn in zip(g_block, g_note):
+        ion_names.extend(b.ions)
+        jn = joined.get((gn, id(b)))
+        if jn is None:
+            jn = joined[(gn, id(b))] = tuple(_join(gn, n) for n in b.notes)
+        notes.extend(jn)
+    win_names = [nm for nm, _ in wins]
+    t_start = [spans[s][w][3] for s, w in zip(g_sweep, g_win)]
+    t_end = [spans[s][w][4] for s, w in zip(g_sweep, g_win)]
+    channel_of = {hs: v[0] for hs, v in per_head.items()}
+    n_rows = len(vm_rows)
+    columns = {
+        "file": _str_column([fname] * n_rows),
+        "sweep": per_group(g_sweep, np.int64),
+        "epoch": _str_column(per_group_str([win_names[w] for w in g_win])),
+        "t_start_s": per_group(t_start, np.float64),
+        "t_end_s": per_group(t_end, np.float64),
+        "channel": _str_column(per_group_str([channel_of[hs] for hs in g_head])),
+        "headstage": per_group(g_head, np.int64),
+        "clamp_mode": _str_column(per_group_str([modes[hs] for hs in g_head])),
+        "V_m_mV": vm_rows,
+        "V_m_source": _str_column(per_group_str(g_src)),
+        "ion": _str_column(ion_names),
+        "charge": charge,
+        "c_in_mM": per_ion("c_in"),
+        "c_out_mM": per_ion("c_out"),
+        "E_rev_mV": e_rev,
+        "E_rev_ideal_mV": per_ion("e_ideal"),
+        "driving_force_mV": dfv,
+        "current_direction": _str_column(direction),
+        "ion_flux": _str_column(flux),
+        "E_rev_basis": _str_column([basis] * n_rows),
+        "note": _str_column(notes),
+    }
+    df = _frame(columns, n_rows)
     df.attrs.update(_table_attrs(corrected, ions, windows, statistic))
     return df
-
-
-def _unknown_rows(corrected, hs, ions, note) -> dict[str, dict[str, Any]]:
-    from .ions import canonical_ion_name, get_ion
-
-    pip = corrected.pipette(hs)
-    names = ([canonical_ion_name(i) for i in ions] if ions is not None
-             else [i for i in DEFAULT_IONS if pip.ions_mm.get(i, 0.0) > 0])
-    return {i: {"charge": get_ion(i).charge, "c_in_mM": math.nan, "c_out_mM": math.nan, "E_rev_mV": math.nan,
-                "E_rev_ideal_mV": math.nan, "note": note} for i in names}
 
 
 def _bath_for_window(corrected, sweep: int, t0: float, t1: float):
@@ -448,17 +860,6 @@ def _rs_note(corrected, sweep: int, hs: int, cur_idx: int, win) -> str:
         return ""
     return (f"V_m from the command ignores I*R_s: |mean I| = {abs(i_pa):.0f} pA x R_s = {float(rs):.3g} MOhm "
             f"-> about {err:.1f} mV error (true V_m = command - I*R_s, not corrected)")
-
-
-def _coerce_types(df: pd.DataFrame) -> pd.DataFrame:
-    for c in _INT_COLUMNS:
-        df[c] = df[c].astype("int64")
-    for c in COLUMN_UNITS:
-        if c not in _STRING_COLUMNS and c not in _INT_COLUMNS:
-            df[c] = df[c].astype("float64")
-    for c in _STRING_COLUMNS:
-        df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
-    return df
 
 
 def _table_attrs(corrected, ions, windows, statistic) -> dict[str, Any]:
@@ -576,9 +977,23 @@ def _columns_meta(df: pd.DataFrame) -> list[dict[str, str]]:
     return [{"name": str(c), "dtype": _dtype_name(df[c]), "unit": str(units.get(c, ""))} for c in df.columns]
 
 
+#: pandas nullable dtypes recorded (and restored) by name: missing values stay missing
+_NULLABLE_DTYPES = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+                              "Float32", "Float64", "boolean"})
+#: numpy dtypes recorded by name
+_NUMPY_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                           "float32", "float64"})
+
+
 def _dtype_name(s: pd.Series) -> str:
+    """How a column is recorded in the sidecar: ``str``, ``bool``, a numpy or a nullable dtype name."""
+    name = str(s.dtype)
+    if name in _NULLABLE_DTYPES:  # before is_integer_dtype: Int64 is an integer dtype too
+        return name
     if pd.api.types.is_bool_dtype(s):
         return "bool"
+    if name in _NUMPY_DTYPES:
+        return name
     if pd.api.types.is_integer_dtype(s):
         return "int64"
     if pd.api.types.is_float_dtype(s):
@@ -587,10 +1002,21 @@ def _dtype_name(s: pd.Series) -> str:
 
 
 def _tmp_in(dirpath: Path, name: str) -> Path:
-    # keep the real suffix last (pynwb, openpyxl look at it); hidden, marked .tmp
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp" + Path(name).suffix, dir=dirpath)
-    os.close(fd)
-    return Path(tmp)
+    """A new empty temporary file beside the destination, created with mode 0o666 minus the umask.
+
+    (``tempfile.mkstemp`` would create it 0o600, and the final file would keep that mode.)
+    """
+    suffix = Path(name).suffix  # keep the real suffix last (pynwb, openpyxl look at it); hidden, marked .tmp
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = Path(dirpath) / f".{name}.{os.urandom(6).hex()}.tmp{suffix}"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"{dirpath}: could not create a temporary file for {name}")
 
 
 def _commit(tmp: Path, dest: Path, overwrite: bool) -> None:
@@ -658,7 +1084,10 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
     -----
     * **csv**: the data (full float precision, ``""`` for missing) plus a
       JSON sidecar ``<name>.csv.json`` holding ``attrs`` and the columns
-      (name, dtype, unit).  Read both back with :func:`read_table`.
+      (name, dtype, unit).  Read both back with :func:`read_table`.  The
+      dtype is ``str``, ``bool``, a numpy name (``int64``, ``float64``, ...)
+      or a pandas nullable name (``Int64``, ``Float64``, ``boolean``, ...):
+      nullable columns come back nullable, their missing values missing.
     * **parquet** (pyarrow): ``attrs`` and the column units as JSON in the
       schema metadata under the key ``ephys_correct``.
     * **xlsx** (openpyxl): sheet ``data`` and a sheet ``metadata`` (key,
@@ -670,6 +1099,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
     Every file is written to a temporary file in the destination directory
     and moved into place (``os.replace``); on failure no partial file
     remains.  Existing files are never replaced unless ``overwrite=True``.
+    Files get the usual permissions of a new file (``0o666`` minus the
+    process umask).
 
     Raises
     ------
@@ -850,19 +1281,28 @@ def _html(df: pd.DataFrame) -> str:
 # =============================================================================
 
 
+def _nullable_int(numpy_name: str) -> str:
+    """``int64`` -> ``Int64``, ``uint8`` -> ``UInt8``."""
+    return "U" + numpy_name[1:].capitalize() if numpy_name.startswith("u") else numpy_name.capitalize()
+
+
 def _restore(df: pd.DataFrame, columns: list[dict[str, str]]) -> pd.DataFrame:
     for c in columns:
         name, dt = c["name"], c["dtype"]
         if name not in df.columns:
             continue
+        col = df[name]
         if dt == "str":
-            df[name] = df[name].astype(object).where(df[name].notna(), "").astype(str)
-        elif dt == "int64":
-            df[name] = df[name].astype("int64")
-        elif dt == "float64":
-            df[name] = df[name].astype("float64")
+            df[name] = col.astype(object).where(col.notna(), "").astype(str)
         elif dt == "bool":
-            df[name] = df[name].astype(bool)
+            df[name] = col.astype(bool)
+        elif dt in _NULLABLE_DTYPES or dt in _NUMPY_DTYPES:
+            if dt[0] in "iu" and col.isna().any():
+                # an integer column with missing values written by an older version (recorded as
+                # "int64", not "Int64"): its nullable counterpart, not a failure
+                dt = _nullable_int(dt)
+            if str(col.dtype) != dt:
+                df[name] = col.astype(dt)
     return df
 
 
@@ -890,12 +1330,17 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         if meta.get("schema") != _SIDECAR_SCHEMA:
             raise ParameterError(f"{side}: not an ephys_correct table sidecar (schema {meta.get('schema')!r})")
         cols = meta["columns"]
-        str_cols = [c["name"] for c in cols if c["dtype"] == "str"]
+        dtypes: dict[str, Any] = {c["name"]: str for c in cols if c["dtype"] == "str"}
+        # nullable columns parsed as such: an Int64 never passes through float64 (exact beyond 2**53)
+        dtypes.update({c["name"]: c["dtype"] for c in cols if c["dtype"] in _NULLABLE_DTYPES})
+        # numpy integers too (exact; _restore makes them numpy again unless a value is missing)
+        dtypes.update({c["name"]: _nullable_int(c["dtype"]) for c in cols
+                       if c["dtype"] in _NUMPY_DTYPES and c["dtype"][0] in "iu"})
         num_cols = [c["name"] for c in cols if c["dtype"] != "str"]
         kw: dict[str, Any] = {}
         if int(pd.__version__.split(".")[0]) < 3:  # pandas >= 3 parses floats round-trip by default
             kw["float_precision"] = "round_trip"
-        df = pd.read_csv(p, dtype={c: str for c in str_cols}, keep_default_na=False,
+        df = pd.read_csv(p, dtype=dtypes, keep_default_na=False,
                          na_values={c: [""] for c in num_cols}, encoding="utf-8", **kw)
         df = _restore(df, cols)
         df.attrs.update(meta.get("attrs") or {})

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ._frozen import FrozenMappings
 from ._resources import read_toml, tomllib
 from .errors import (
     ConcentrationError,
@@ -109,7 +110,7 @@ def _cnorm(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Compound:
+class Compound(FrozenMappings):
     """One weighable compound and what it releases per formula unit."""
 
     name: str
@@ -188,7 +189,7 @@ def get_compound(name: str) -> Compound:
 
 # --------------------------------------------------------------------------- records
 @dataclass(frozen=True)
-class TitrationEstimate:
+class TitrationEstimate(FrozenMappings):
     """How the acid-base state of a recipe was established.
 
     Attributes
@@ -274,7 +275,7 @@ def _freeze(m: Mapping[str, float]) -> Mapping[str, float]:
 
 
 @dataclass(frozen=True)
-class Solution:
+class Solution(FrozenMappings):
     """A solution as ions (mM, canonical names) and neutral solutes.
 
     Attributes
@@ -528,7 +529,7 @@ class PhSpec:
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Recipe(FrozenMappings):
     """A recipe as written: compounds as weighed, in mM.
 
     Use :meth:`to_solution` to get the ions.

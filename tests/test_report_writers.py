@@ -164,3 +164,92 @@ def test_clear_error_without_optional_writers(tmp_path, table, monkeypatch):
     with pytest.raises(ImportError, match="needs openpyxl"):
         write_table(table, tmp_path / "df.xlsx")
     assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- nullable dtypes
+def _nullable_frame():
+    import numpy as np
+
+    df = pd.DataFrame({
+        "file": ["a.abf", "b.abf", "c.abf"],
+        "status": ["ok", "failed", "ok"],
+        # as in the batch summary: no sweep count / sheet line for a failed file
+        "n_sweeps": pd.array([13, None, 2**53 + 1], dtype="Int64"),
+        "sheet_line": pd.array([None, None, None], dtype="Int64"),
+        "small": pd.array([1, None, 3], dtype="Int32"),
+        "flag": pd.array([True, None, False], dtype="boolean"),
+        "gain": pd.array([1.5, None, 0.1], dtype="Float64"),
+        "count": np.array([1, 2, 3], dtype=np.int64),
+        "ljp_mv": [15.5, np.nan, 1e-17],
+        "ok": [True, False, True],
+    })
+    df.attrs = {"description": "summary", "units": {"ljp_mv": "mV"}}
+    return df
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "xlsx"])
+def test_nullable_integer_round_trip(tmp_path, suffix):
+    df = _nullable_frame()
+    if suffix == "xlsx":  # Excel keeps 15-16 digits
+        df["n_sweeps"] = pd.array([13, None, 7], dtype="Int64")
+    p = write_table(df, tmp_path / f"summary.{suffix}")
+    back = read_table(p)
+    assert back["n_sweeps"].dtype == "Int64" and back["n_sweeps"].isna().tolist() == [False, True, False]
+    pd.testing.assert_frame_equal(back, df, check_exact=suffix != "xlsx")
+    assert back.attrs == df.attrs
+
+
+def test_sidecar_records_nullable_dtypes(tmp_path):
+    p = write_table(_nullable_frame(), tmp_path / "summary.csv")
+    meta = json.loads(sidecar_path(p).read_text())
+    dtypes = {c["name"]: c["dtype"] for c in meta["columns"]}
+    assert dtypes == {"file": "str", "status": "str", "n_sweeps": "Int64", "sheet_line": "Int64", "small": "Int32",
+                      "flag": "boolean", "gain": "Float64", "count": "int64", "ljp_mv": "float64", "ok": "bool"}
+    assert p.read_text().splitlines()[2].startswith("b.abf,failed,,,,,,2,,False")
+
+
+def test_old_sidecar_int64_with_missing_values_reads_as_nullable(tmp_path):
+    """Sidecars written before nullable dtypes were recorded said "int64" for an Int64 column."""
+    df = _nullable_frame()[["file", "n_sweeps", "count"]]
+    p = write_table(df, tmp_path / "old.csv")
+    side = sidecar_path(p)
+    meta = json.loads(side.read_text())
+    for c in meta["columns"]:
+        if c["dtype"] == "Int64":
+            c["dtype"] = "int64"
+    side.write_text(json.dumps(meta))
+    back = read_table(p)
+    assert back["n_sweeps"].dtype == "Int64" and back["count"].dtype == "int64"
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+
+
+def test_batch_summary_round_trip(tmp_path):
+    from ephys_correct.batch import _summary_frame
+
+    rows = [{"file": "a.abf", "status": "ok", "n_sweeps": 10, "sheet_line": 3, "ljp_mv": 15.2,
+             "mean_Vm_mV": {"0": -70.0}, "seconds": 0.1},
+            {"file": "b.abf", "status": "failed", "reason": "ClampModeError: ...", "seconds": 0.01}]
+    df = _summary_frame(rows)
+    assert df["n_sweeps"].isna().any()
+    back = read_table(write_table(df, tmp_path / "summary.csv"))
+    pd.testing.assert_frame_equal(back[["n_sweeps", "sheet_line"]], df[["n_sweeps", "sheet_line"]])
+    assert back["n_sweeps"].tolist()[0] == 10 and back["n_sweeps"].isna().tolist() == [False, True]
+
+
+# ----------------------------------------------------------------------------- permissions
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002, 0o077])
+def test_written_files_respect_the_umask(tmp_path, table, umask):
+    old = os.umask(umask)
+    try:
+        written = []
+        for suffix in ("csv", "parquet", "xlsx", "md", "html"):
+            written.append(write_table(table, tmp_path / f"df.{suffix}"))
+        written.append(sidecar_path(tmp_path / "df.csv"))
+        # replacing an existing file (os.replace) and a fresh one (hard link) alike
+        written.append(write_table(table, tmp_path / "df.csv", overwrite=True))
+    finally:
+        os.umask(old)
+    for p in written:
+        assert (p.stat().st_mode & 0o777) == 0o666 & ~umask, (p.name, oct(p.stat().st_mode))
+    assert _no_temp_files(tmp_path) == []
