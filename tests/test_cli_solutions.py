@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ephys_correct.cli import main
 
 
@@ -49,3 +51,13 @@ def test_speciate_cli_standard_internal(capsys):
     assert 0.3 < d["free_mM"]["Mg2+"] < 1.0
     assert d["total_or_input_mM"]["Mg2+"] == 4.0
     assert d["free_mM"]["MgATP2-"] > 3.0
+
+
+@pytest.mark.filterwarnings("always::ephys_correct.errors.ModelValidityWarning")
+def test_cli_warnings_are_one_line(capsys):
+    # the pH of a recipe set at 22 degC used at 32 degC warns (ModelValidityWarning); the CLI
+    # prints it as one readable line, not as a Python warning with a source line
+    assert main(["erev", "internal_k_gluconate", "acsf_carbogen_standard", "--temperature", "32",
+                 "--free-ions"]) == 0
+    err = capsys.readouterr().err
+    assert "ephys-correct erev: warning:" in err and "speciation.py" not in err

@@ -45,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    import warnings
+
+    def _show(message, category, filename, lineno, file=None, line=None):
+        # model-validity and similar warnings read as one line each, without source lines
+        print(f"ephys-correct {args.command}: warning: {message}", file=sys.stderr)
+
+    previous = warnings.showwarning
+    warnings.showwarning = _show
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         # a missing or unreadable input file is a user error, not a bug: no traceback
         print(f"ephys-correct {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover
