@@ -1,10 +1,11 @@
 """ABF1 / ABF2 header facts (through pyabf's header readers) for the memmap source.
 
 pyabf's header classes (``HeaderV1``; ``HeaderV2`` and the ABF2 section
-readers) parse the header.  ``pyabf.ABF`` itself is built only when a command
-waveform is asked for (its epoch-table code needs it): its strings parser reads
-byte by byte and costs more than reading the data.  The fields pyabf gets
-wrong or does not read are read here from the raw bytes:
+readers) parse the header.  ``pyabf.ABF`` itself is not built (its strings
+parser reads byte by byte and costs more than reading the data): command
+waveforms are made from the epoch table by :class:`AbfCommand`, with pyabf's
+rules, and ``pyabf.ABF`` is only the fallback for epoch tables it cannot read.
+The fields pyabf gets wrong or does not read are read here from the raw bytes:
 
 * ABF1 holding level: ``fDACHoldingLevel`` (4 floats at byte 1394); pyabf's
   ``holdingCommand`` is ``fEpochInitLevel`` for ABF1.
@@ -90,6 +91,8 @@ class AbfHeader:
     first_sample_interval_us: float
     has_ext_header: bool
     warnings: list
+    #: what the command waveform needs besides the header facts (see AbfCommand); None: no epoch table
+    epochs: dict | None = None
 
 
 def _clean(b: bytes) -> str:
@@ -297,9 +300,14 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
         synch_starts, synch_lengths = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
     tag_times, tag_comments = _read_tags(path, int(h.lTagSectionPtr) * 512, 64, int(h.lNumTagEntries), size)
     start_time = h.abfDateTime if int(h.lFileStartDate) != 0 else None
+    epochs = {"n_episodes": int(h.lActualEpisodes), "float_data": is_float,
+              "inter_episode": list(h.nInterEpisodeLevel), "type": list(h.nEpochType),
+              "level": list(h.fEpochInitLevel), "level_inc": list(h.fEpochLevelInc),
+              "duration": list(h.lEpochInitDuration), "duration_inc": list(h.lEpochDurationInc)}
     return _finish(
-        path, size, warnings, major=1, version_str=str(h.abfVersionString), version_number=round(vnum, 4),
-        op_mode=int(h.nOperationMode), nch=nch, rate=1e6 / (fsi * nch), first_interval=fsi, synch=synch,
+        path, size, warnings, epochs=epochs, major=1, version_str=str(h.abfVersionString),
+        version_number=round(vnum, 4), op_mode=int(h.nOperationMode), nch=nch, rate=1e6 / (fsi * nch),
+        first_interval=fsi, synch=synch,
         data_offset=data_offset, dtype=np.dtype("<f4" if is_float else "<i2"), n_points=int(h.lActualAcqLength),
         n_episodes=int(h.lActualEpisodes), synch_starts=synch_starts, synch_lengths=synch_lengths,
         ep_interval=None, channels=channels, dacs=dacs, tag_times=tag_times, tag_comments=tag_comments,
@@ -367,8 +375,10 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
     tag_times, tag_comments = _read_tags(path, tag_block * 512, tag_size, tag_count, size)
     creator_name = string(h.uCreatorNameIndex)
     start_time = h.abfDateTime if int(h.uFileStartDate) != 0 else None
+    epochs = {"n_episodes": int(h.lActualEpisodes), "float_data": is_float,
+              "inter_episode": list(dsec.nInterEpisodeLevel), "active_dac": int(ps.nActiveDACChannel)}
     return _finish(
-        path, size, warnings, major=2, version_str=str(h.abfVersionString), version_number=vnum,
+        path, size, warnings, epochs=epochs, major=2, version_str=str(h.abfVersionString), version_number=vnum,
         op_mode=int(ps.nOperationMode), nch=nch, rate=1e6 / seq_interval, first_interval=seq_interval / nch,
         synch=synch, data_offset=int(data._byteStart), dtype=np.dtype("<f4" if is_float else "<i2"),
         n_points=int(data._entryCount), n_episodes=int(h.lActualEpisodes), synch_starts=synch_starts,
@@ -380,8 +390,8 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
         has_ext=True)
 
 
-def _finish(path, size, warnings, *, major, version_str, version_number, op_mode, nch, rate, first_interval, synch,
-            data_offset, dtype, n_points, n_episodes, synch_starts, synch_lengths, ep_interval, channels, dacs,
+def _finish(path, size, warnings, *, epochs, major, version_str, version_number, op_mode, nch, rate, first_interval,
+            synch, data_offset, dtype, n_points, n_episodes, synch_starts, synch_lengths, ep_interval, channels, dacs,
             tag_times, tag_comments, comment, protocol_path, creator, start_time, has_ext) -> AbfHeader:
     """Sweep layout, time base, tags and checks common to ABF1 and ABF2."""
     if op_mode not in _OP_MODES:
@@ -435,6 +445,7 @@ def _finish(path, size, warnings, *, major, version_str, version_number, op_mode
         sweep_frames=sweep_frames, sweep_start_s=sweep_start_s, channels=channels, dacs=dacs, tags=tags,
         comment=comment, protocol=_protocol_name(protocol_path), creator=creator, start_time=start_time,
         synch_unit_us=synch, first_sample_interval_us=first_interval, has_ext_header=has_ext, warnings=warnings,
+        epochs=epochs,
     )
 
 
@@ -442,8 +453,36 @@ def op_mode_name(op_mode: int) -> str:
     return _OP_MODES[op_mode]
 
 
+#: pyabf's names of the epoch types (``pyabf.waveform.Epoch.epochTypeStr``); others are "Unknown"
+_EPOCH_TYPES = {1: "Step", 2: "Ramp", 3: "Pulse", 4: "Tri", 5: "Cos", 7: "BiPhsc"}
+_EPOCH_ENTRY = struct.Struct("<hhhffiiii")  # ABF2 EpochPerDAC entry: the 30 bytes pyabf reads
+
+
+@dataclass
+class _EpochPlan:
+    """One DAC's epoch table, parsed once per file: what pyabf's ``EpochTable`` holds."""
+
+    epochs: list  # (type name, level, level inc, duration, duration inc, pulse period, pulse width), "Off" removed
+    return_to_hold: bool  # pyabf's name for nInterEpisodeLevel != 0 (the last level carries into the next sweep)
+    n_points: int  # pyabf's sweepPointCount
+
+
 class AbfCommand:
     """Command waveforms from the ABF epoch table, with the true holding levels.
+
+    The waveform is pyabf's ``sweepC`` (``pyabf.waveform.EpochTable`` /
+    ``EpochSweepWaveform.getWaveform``) with the holding level replaced by the
+    true one (pyabf uses ``fEpochInitLevel`` for ABF1), but the epoch table is
+    read once per file from the header (ABF1: HeaderV1's epoch arrays; ABF2:
+    the EpochPerDAC section, read on first use) instead of building a full
+    ``pyabf.ABF``, and a sweep is built without stepping through every sweep.
+    Step and ramp epochs are filled here (the same ``numpy`` calls as pyabf);
+    a sweep with any other epoch type, or with epochs pyabf would not lay out
+    inside the sweep, is handed to pyabf's ``EpochSweepWaveform`` with the same
+    epoch list.  Files whose epoch table cannot be read that way (ABF1 float
+    data, which pyabf refuses; unreadable epoch sections; more epochs than
+    digital-output entries on the active DAC) take the old path through
+    ``pyabf.ABF``, errors included.
 
     Parameters
     ----------
@@ -459,10 +498,12 @@ class AbfCommand:
         self._factors = list(factors)
         self._holding = list(holding)
         self._tables: dict[int, object] = {}
+        self._plans: dict[int, _EpochPlan | None] = {}
+        self._abf2_epochs = None  # (EpochPerDAC entries, EpochSection count), read on first use
         self._abf = None
 
     def _pyabf(self):
-        """The full pyabf header object (built on first use; its epoch code needs it)."""
+        """The full pyabf header object (the fallback path; built on first use)."""
         if self._abf is None:
             import pyabf
 
@@ -479,6 +520,118 @@ class AbfCommand:
             self._abf = abf
         return self._abf
 
+    # ------------------------------------------------------------ epoch table
+    def _read_abf2_epochs(self):
+        """EpochPerDAC entries as pyabf reads them, and the EpochSection entry count; None if unreadable."""
+        if self._abf2_epochs is None:
+            with open(self._h.path, "rb") as f:
+                f.seek(124)
+                info = f.read(48)
+                if len(info) < 48:
+                    return None
+                _, _, n_digital = struct.unpack_from("<IIi", info, 0)
+                block, entry_size, count = struct.unpack_from("<IIi", info, 32)
+                count = max(count, 0)
+                if count > 100_000:
+                    return None
+                start = block * 512
+                need = (count - 1) * entry_size + _EPOCH_ENTRY.size if count else 0
+                f.seek(start)
+                blob = f.read(need)
+            if len(blob) < need:
+                return None
+            entries = [_EPOCH_ENTRY.unpack_from(blob, i * entry_size) for i in range(count)]
+            self._abf2_epochs = (entries, n_digital)
+        return self._abf2_epochs
+
+    def _plan(self, dac: int) -> _EpochPlan | None:
+        """The epoch table of *dac* (cached); None when the pyabf path must be used."""
+        if dac in self._plans:
+            return self._plans[dac]
+        plan = None
+        h = self._h
+        e = h.epochs
+        n_sweeps = len(h.sweep_frames)
+        # pyabf's sweepCount and sweepPointCount
+        n_episodes = None if e is None else e["n_episodes"]
+        if n_episodes is not None and h.op_mode == 3:
+            n_episodes = 1
+        if n_episodes == 0:
+            n_episodes = 1
+        if e is not None and n_episodes == n_sweeps and not (h.major == 1 and e["float_data"]):
+            n_points = int(h.n_points / n_sweeps / h.n_channels)
+            epochs = None
+            if h.major == 1 and dac <= 1:
+                sl = slice(10 * dac, 10 * dac + 10)
+                epochs = list(zip(e["type"][sl], e["level"][sl], e["level_inc"][sl], e["duration"][sl],
+                                  e["duration_inc"][sl], [0] * 10, [0] * 10))
+            elif h.major == 2:
+                read = self._read_abf2_epochs()
+                if read is not None:
+                    entries, n_digital = read
+                    # (num, dac, type, level, level inc, duration, duration inc, period, width)
+                    mine = [x[2:] for x in entries if x[1] == dac]
+                    if dac != e["active_dac"] or len(mine) <= n_digital:  # pyabf indexes the digital outputs
+                        epochs = mine
+            if epochs is not None:
+                epochs = [(_EPOCH_TYPES.get(t, "Unknown"), *rest) for t, *rest in epochs if t != 0]
+                plan = _EpochPlan(epochs=epochs, return_to_hold=bool(e["inter_episode"][dac]), n_points=n_points)
+        self._plans[dac] = plan
+        return plan
+
+    def _sweep_from_plan(self, plan: _EpochPlan, sweep: int, hold: float) -> np.ndarray:
+        """pyabf's ``getEpochWaveformsBySweep`` (for one sweep) + ``getWaveform``, with holding level *hold*."""
+        n = plan.n_points
+        epochs = plan.epochs
+        # the level a sweep starts at: the last epoch level of the previous sweep (nInterEpisodeLevel) or holding
+        if plan.return_to_hold and sweep > 0 and epochs:
+            last = epochs[-1]
+            start_level = last[1] + last[2] * (sweep - 1)
+        else:
+            start_level = hold
+        pre = int(n / 64)
+        segs = [(0, pre, start_level, "Step", 0, 0)]
+        position = pt2 = pre
+        level = hold
+        for kind, lev, lev_inc, dur, dur_inc, period, width in epochs:
+            pt1, pt2 = position, position + (dur + dur_inc * sweep)
+            level = lev + lev_inc * sweep
+            segs.append((pt1, pt2, level, kind, width, period))
+            position = pt2
+        segs.append((pt2, n, level if plan.return_to_hold else hold, "Step", 0, 0))
+
+        if all(s[3] in ("Step", "Ramp") and 0 <= s[0] <= s[1] <= n for s in segs):
+            out = np.empty(n, dtype=np.float64)  # the segments tile [0, n)
+            before = start_level
+            for p1, p2, lev, kind, _, _ in segs:
+                if kind == "Step":
+                    out[p1:p2] = lev
+                else:
+                    out[p1:p2] = np.linspace(before, lev, p2 - p1)
+                before = lev
+            return out
+        # anything else: pyabf's own synthesis of the same epoch list
+        from pyabf.waveform import _DIGITAL_OUTPUT_COUNT, EpochSweepWaveform
+
+        ep = EpochSweepWaveform()
+        for p1, p2, lev, kind, width, period in segs:
+            ep.addEpoch(p1, p2, lev, kind, width, period, [0] * _DIGITAL_OUTPUT_COUNT)
+        return ep.getWaveform()
+
+    def _sweep_from_pyabf(self, sweep: int, dac: int, hold: float) -> np.ndarray:
+        """The old path: pyabf's epoch table from a full ``pyabf.ABF``."""
+        table = self._tables.get(dac)
+        if table is None:
+            import pyabf.waveform
+
+            abf = self._pyabf()
+            table = pyabf.waveform.EpochTable(abf, dac)
+            table.holdingLevel = hold  # pyabf uses fEpochInitLevel for ABF1
+            table.epochWaveformsBySweep = table.getEpochWaveformsBySweep(abf)
+            self._tables[dac] = table
+        return table.epochWaveformsBySweep[sweep].getWaveform()
+
+    # ------------------------------------------------------------------- API
     def available(self, dac: int) -> bool:
         h = self._h
         if not 0 <= dac < len(h.dacs) or not h.has_ext_header or h.op_mode == 1:
@@ -509,19 +662,19 @@ class AbfCommand:
         if not d.waveform_enable or d.waveform_source == 0:
             out = np.full(n, hold, dtype=np.float64)
         else:
-            table = self._tables.get(dac)
-            if table is None:
-                import pyabf.waveform
-
-                abf = self._pyabf()
-                table = pyabf.waveform.EpochTable(abf, dac)
-                table.holdingLevel = hold  # pyabf uses fEpochInitLevel for ABF1
-                table.epochWaveformsBySweep = table.getEpochWaveformsBySweep(abf)
-                self._tables[dac] = table
-            out = np.asarray(table.epochWaveformsBySweep[sweep].getWaveform(), dtype=np.float64)
+            plan = self._plan(dac)
+            if plan is not None:
+                out = self._sweep_from_plan(plan, sweep, hold)
+            else:
+                out = self._sweep_from_pyabf(sweep, dac, hold)
+            out = np.asarray(out, dtype=np.float64)
             if len(out) != n:
                 fixed = np.full(n, hold, dtype=np.float64)
                 m = min(n, len(out))
                 fixed[:m] = out[:m]
                 out = fixed
-        return out * self._factors[dac]
+        # out is a fresh array: scale it in place (a second sweep-long temporary costs page faults per call)
+        factor = self._factors[dac]
+        if factor != 1.0:
+            out *= factor
+        return out

@@ -609,7 +609,7 @@ class Recording:
         out = self._command.waveform(s, d, self.sweep_lengths[s])
         off = self._holding_offsets[d]
         if off:
-            out = out + off
+            out += off  # a fresh array from the command source
         return out
 
     # ------------------------------------------------------------------ copies
