@@ -617,13 +617,21 @@ class CorrectedRecording:
     ljp_activity_model: str | None
     free_ions: bool
     inside_override_mm: Mapping[str, float]
-    _provenance_json: str = field(repr=False)
+    _provenance_data: Any = field(repr=False)
     _new_bath: Any = field(default=None, repr=False)
 
     @property
     def provenance(self) -> dict[str, Any]:
-        """The provenance record (a new dict on each access)."""
-        return json.loads(self._provenance_json)
+        """The provenance record (a new dict on each access).
+
+        Built when the correction is made; turned into JSON-ready data only on
+        first access (batch runs that never read it do not pay for it).
+        """
+        cached = self.__dict__.get("_provenance_json")
+        if cached is None:
+            cached = json.dumps(_jsonable(self._provenance_data), sort_keys=False)
+            object.__setattr__(self, "_provenance_json", cached)
+        return json.loads(cached)
 
     def __repr__(self) -> str:
         return (f"CorrectedRecording({os.path.basename(self.recording.path)!r}, "
@@ -1497,7 +1505,7 @@ def correct_recording(
         ljp_activity_model=ljp_model,
         free_ions=free_ions,
         inside_override_mm=MappingProxyType(overrides),
-        _provenance_json=json.dumps(_jsonable(prov), sort_keys=False),
+        _provenance_data=prov,
         _new_bath=new_bath,
     )
 

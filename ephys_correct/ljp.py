@@ -58,6 +58,7 @@ profile need not be linear).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from types import MappingProxyType
@@ -676,6 +677,34 @@ def liquid_junction_potential(
         )
     psol = _as_solution(pipette, "pipette")
     bsol = _as_solution(bath, "bath")
+    key = (_solution_key(psol), _solution_key(bsol), t, method, activity_model, bool(free_ions))
+    cached = _RESULT_CACHE.get(key)
+    if cached is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _compute_ljp(psol, bsol, t, method, activity_model, free_ions)
+        if len(_RESULT_CACHE) >= _RESULT_CACHE_SIZE:
+            _RESULT_CACHE.pop(next(iter(_RESULT_CACHE)))
+        cached = _RESULT_CACHE[key] = (result, tuple(caught))
+    result, caught = cached
+    for w in caught:  # a cached result warns exactly as a fresh computation would
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+#: results are immutable and depend only on the compositions and the options, so a batch
+#: run over many recordings with the same solutions computes each junction once
+_RESULT_CACHE: dict[tuple, tuple[LJPResult, tuple]] = {}
+_RESULT_CACHE_SIZE = 256
+
+
+def _solution_key(sol: Any) -> tuple:
+    return (sol.name, sol.sha256, tuple(sorted(sol.ions_mm.items())), sol.ph, sol.ph_temperature_c,
+            sol.speciation is not None)
+
+
+def _compute_ljp(psol, bsol, t: float, method: str, activity_model: str | None,
+                 free_ions: bool) -> LJPResult:
     if free_ions:
         from .speciation import free_ion_solution
 

@@ -105,3 +105,15 @@ def test_free_ions_retitrates_protons_released_by_binding(tmp_path):
     assert 8.0 < adj["delta_mm"] < 10.5
     assert abs(free.charge_balance_meq()) < 1e-6
     assert free.ions_mm["Ca2+"] < 1e-3  # free Ca in the 100 nM range (in mM)
+
+
+def test_ljp_cache_returns_same_result_and_rewarns():
+    from ephys_correct.errors import ModelValidityWarning
+
+    a = liquid_junction_potential(PIP, BATH, temperature_c=20)
+    assert liquid_junction_potential(PIP, BATH, temperature_c=20) is a  # computed once
+    assert float(liquid_junction_potential(PIP, BATH, temperature_c=21)) != float(a)
+    bridge = {"K+": 3000, "Cl-": 3000}  # 3 M KCl is far beyond the activity models' range
+    for _ in range(2):  # the cached result warns again
+        with pytest.warns(ModelValidityWarning):
+            liquid_junction_potential(bridge, BATH, temperature_c=20, activity_model="truesdell-jones")
