@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from ._constants import kelvin
-from .errors import ParameterError, suggest
+from ._constants import check_temperature_c
+from .errors import ParameterError, check_option, suggest
 
 __all__ = [
     "Configuration",
@@ -384,15 +384,7 @@ def apply_ljp(
     vl = _finite(ljp_mv, "ljp_mv")
     online = _finite(ljp_applied_online_mv, "ljp_applied_online_mv")
     inverted = _flag(polarity_inverted_at_acquisition, "polarity_inverted_at_acquisition")
-    rest = None
-    if resting_potential_mv is not None:
-        if not cfg.needs_resting_potential:
-            raise ParameterError(
-                f"Invalid value for the 'resting_potential_mv' parameter: {resting_potential_mv!r} "
-                f"was given for configuration={cfg.name!r}; only cell-attached recordings need the "
-                "resting potential."
-            )
-        rest = _finite(resting_potential_mv, "resting_potential_mv")
+    rest = _resting_potential(resting_potential_mv, cfg)
     v, scalar = _as_float_array(recorded_mv, "recorded_mv")
     d, d_scalar = _as_float_array(delta_ref_mv, "delta_ref_mv")
     if not np.all(np.isfinite(d)):
@@ -1107,6 +1099,19 @@ def _per_headstage(value: Any, name: str, headstages: list[int], conv) -> dict[i
     return {k: v for k in keys}
 
 
+def _resting_potential(resting_potential_mv: Any, cfg: "Configuration") -> float | None:
+    """Validated resting potential (mV), accepted only where the configuration needs it."""
+    if resting_potential_mv is None:
+        return None
+    if not cfg.needs_resting_potential:
+        raise ParameterError(
+            f"Invalid value for the 'resting_potential_mv' parameter: {resting_potential_mv!r} "
+            f"was given for configuration={cfg.name!r}; only cell-attached recordings need the "
+            "resting potential."
+        )
+    return _finite(resting_potential_mv, "resting_potential_mv")
+
+
 def _check_activity_model(model: Any) -> str:
     if not isinstance(model, str) or not model:
         raise ParameterError(
@@ -1212,31 +1217,14 @@ def correct_recording(
     from .solutions import as_solution
 
     cfg = get_configuration(configuration)
-    kelvin(temperature_c)  # validates (finite, above absolute zero)
-    t_rec = float(temperature_c)
-    if zeroing_temperature_c is None:
-        t_zero = t_rec
-    else:
-        kelvin(zeroing_temperature_c)
-        t_zero = float(zeroing_temperature_c)
+    t_rec = check_temperature_c(temperature_c)
+    t_zero = t_rec if zeroing_temperature_c is None else check_temperature_c(zeroing_temperature_c)
     agent = _get_agent(perforating_agent, cfg)
-    if ljp_method not in METHODS:
-        raise ParameterError(
-            f"Invalid value for the 'ljp_method' parameter. Allowed values are "
-            f"{', '.join(map(repr, METHODS))}, but got {ljp_method!r} instead."
-            + (suggest(ljp_method, METHODS) if isinstance(ljp_method, str) else "")
-        )
+    check_option("ljp_method", ljp_method, METHODS)
     activity_model = _check_activity_model(activity_model)
     inverted = _flag(polarity_inverted_at_acquisition, "polarity_inverted_at_acquisition")
     free_ions = _flag(free_ions, "free_ions")
-    rest = None
-    if resting_potential_mv is not None:
-        if not cfg.needs_resting_potential:
-            raise ParameterError(
-                f"Invalid value for the 'resting_potential_mv' parameter: {resting_potential_mv!r} was "
-                f"given for configuration={cfg.name!r}; only cell-attached recordings need it."
-            )
-        rest = _finite(resting_potential_mv, "resting_potential_mv")
+    rest = _resting_potential(resting_potential_mv, cfg)
 
     # --- the recording
     if isinstance(recording, Recording):

@@ -127,6 +127,7 @@ def check_option(parameter: str, value, allowed) -> None:
     raise ParameterError(
         f"Invalid value for the {parameter!r} parameter. Allowed values are "
         f"{', '.join(repr(a) for a in allowed)}, but got {value!r} instead."
+        + (suggest(value, [str(a) for a in allowed]) if isinstance(value, str) else "")
     )
 
 

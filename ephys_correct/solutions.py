@@ -368,13 +368,11 @@ class Solution(FrozenMappings):
     # ---------------------------------------------------------------- properties
     def ionic_strength_mm(self) -> float:
         """Ionic strength I = 1/2 sum z^2 c, in mM (mmol/L ~ mmol/kg)."""
-        table = load_ion_table()
-        return 0.5 * sum(table[i].charge ** 2 * c for i, c in self.ions_mm.items())
+        return _istrength(self.ions_mm)
 
     def charge_balance_meq(self) -> float:
         """Net charge sum z c, mEq/L (0 for an electroneutral solution)."""
-        table = load_ion_table()
-        return sum(table[i].charge * c for i, c in self.ions_mm.items())
+        return _net(self.ions_mm)
 
     def charge_tolerance_mm(self) -> float:
         """Charge-balance tolerance for this composition (module docstring)."""
@@ -497,7 +495,7 @@ def _imbalance_message(ions: Mapping[str, float], net: float, tol: float, where:
 def _balance(ions: dict[str, float], where: str, rebalance_with: str | None,
              check: bool) -> tuple[dict[str, float], Rebalance | None]:
     table = load_ion_table()
-    net = sum(table[i].charge * c for i, c in ions.items())
+    net = _net(ions)
     tol = charge_tolerance_mm(ions)
     if abs(net) <= tol or (not check and rebalance_with is None):
         return ions, None
