@@ -332,11 +332,12 @@ class _SolSpec:
 
     kind: str  # "path" | "ions"
     name: str
-    sha256: str
+    digest: str  # the recipe file's source_sha256 ("path"), the composition_sha256 ("ions")
     path: str | None = None
     ions: tuple[tuple[str, float], ...] = ()
     neutrals: tuple[tuple[str, float], ...] = ()
     role: str | None = None
+    derived_from_json: str = "null"
 
 
 def _sol_spec(obj: Any, base: Path | None) -> _SolSpec:
@@ -354,9 +355,10 @@ def _sol_spec(obj: Any, base: Path | None) -> _SolSpec:
         else:
             sol = _load_cached(str(obj))
     if sol.path and not sol.rebalanced and not sol.speciation:
-        return _SolSpec("path", sol.name, sol.sha256, path=str(Path(sol.path).resolve()), role=sol.role)
-    return _SolSpec("ions", sol.name, sol.sha256, ions=tuple(sorted(sol.ions_mm.items())),
-                    neutrals=tuple(sorted(sol.neutrals_mm.items())), role=sol.role)
+        return _SolSpec("path", sol.name, sol.source_sha256, path=str(Path(sol.path).resolve()), role=sol.role)
+    return _SolSpec("ions", sol.name, sol.composition_sha256, ions=tuple(sorted(sol.ions_mm.items())),
+                    neutrals=tuple(sorted(sol.neutrals_mm.items())), role=sol.role,
+                    derived_from_json=json.dumps(sol.identity()["derived_from"], sort_keys=True))
 
 
 @lru_cache(maxsize=64)
@@ -372,12 +374,12 @@ def _solution_from_spec(spec: _SolSpec):
 
     if spec.kind == "path":
         sol = load_solution(spec.path)
-        if sol.sha256 != spec.sha256:
+        if sol.source_sha256 != spec.digest:
             raise RecipeError(f"{spec.path}: the recipe file changed during the run "
-                              f"(sha256 {sol.sha256[:12]} != {spec.sha256[:12]}).")
+                              f"(sha256 {sol.source_sha256[:12]} != {spec.digest[:12]}).")
         return sol
     return Solution(name=spec.name, ions_mm=dict(spec.ions), neutrals_mm=dict(spec.neutrals), role=spec.role,
-                    sha256=spec.sha256)
+                    derived_from=json.loads(spec.derived_from_json))
 
 
 @dataclass(frozen=True)
@@ -416,8 +418,8 @@ class FileSettings:
     def options(self) -> dict[str, Any]:
         """The settings as hashed into the done-marker."""
         return {
-            "pipette": self.pipette, "pipette_sha256": self._pipette.sha256 if self._pipette else None,
-            "bath": self.bath, "bath_sha256": self._bath.sha256 if self._bath else None,
+            "pipette": self.pipette, "pipette_sha256": self._pipette.digest if self._pipette else None,
+            "bath": self.bath, "bath_sha256": self._bath.digest if self._bath else None,
             "temperature_c": self.temperature_c, "configuration": self.configuration,
             "ljp_method": self.ljp_method, "ljp_mv": self.ljp_mv,
             "perforating_agent": self.perforating_agent, "clamp_mode": self.clamp_mode,

@@ -538,10 +538,16 @@ class SignalCorrection:
         return dict(self.__dict__)
 
 
+def _identity_differs(identity: Mapping[str, Any], sol) -> bool:
+    """True when a recorded :meth:`Solution.identity` is not *sol*'s (names ignored)."""
+    mine = sol.identity()
+    return any(identity.get(k) != mine[k] for k in ("source_sha256", "composition_sha256", "derived_from"))
+
+
 def _solution_summary(sol) -> dict[str, Any]:
     return {
         "name": sol.name,
-        "sha256": sol.sha256,
+        **sol.identity(),
         "path": sol.path,
         "source": sol.source,
         "role": sol.role,
@@ -733,7 +739,7 @@ class CorrectedRecording:
     def pipette(self, headstage: int | None = None):
         """Pipette solution of *headstage*."""
         if headstage is None:
-            sols = {h.pipette.sha256: h.pipette for h in self.headstage_corrections.values()}
+            sols = {h.pipette.identity_key: h.pipette for h in self.headstage_corrections.values()}
             if len(sols) == 1:
                 return next(iter(sols.values()))
             raise ParameterError(f"{self.recording.path}: the pipette differs per headstage; give headstage=")
@@ -1276,20 +1282,20 @@ def correct_recording(
                 "apply the whole V_L, or correct each bath separately."
             )
         if isinstance(bath_change, BathChange):
-            if bath_change.old_bath_sha256 and bath_change.old_bath_sha256 != bath_sol.sha256:
+            if _identity_differs(bath_change.old_bath_identity, bath_sol):
                 raise ParameterError(
                     f"Invalid value for the 'bath_change' parameter: its zeroing (old) bath "
                     f"{bath_change.old_bath_name!r} is not the 'bath' argument {bath_sol.name!r} "
-                    "(sha256 differ); the LJP is computed against the bath in which the pipette was zeroed."
+                    "(identities differ); the LJP is computed against the bath in which the pipette was zeroed."
                 )
             new_bath = _lookup_new_bath(bath_change, as_solution)
         elif isinstance(bath_change, BathSchedule):
             first = bath_change.steps[0]
-            if first.bath_sha256 and first.bath_sha256 != bath_sol.sha256:
+            if _identity_differs(first.bath_identity, bath_sol):
                 raise ParameterError(
                     f"Invalid value for the 'bath_change' parameter: the schedule's first entry "
                     f"{first.bath_name!r} must be the bath in which the pipette was zeroed, the 'bath' "
-                    f"argument {bath_sol.name!r} (sha256 differ)."
+                    f"argument {bath_sol.name!r} (identities differ)."
                 )
             if bath_change.axis == "sweep":
                 last = max(s.start for s in bath_change.steps)
@@ -1344,7 +1350,7 @@ def correct_recording(
         if user_ljp is not None:
             hcs[h] = HeadstageCorrection(h, sol, user_ljp[h], on, "user", None)
             continue
-        key = (sol.sha256, bath_sol.sha256)
+        key = (sol.identity_key, bath_sol.identity_key)
         if key not in cache:
             cache[key] = liquid_junction_potential(sol, bath_sol, temperature_c=t_zero, method=ljp_method,
                                                    activity_model=ljp_model, free_ions=free_ions)
@@ -1522,4 +1528,4 @@ def _lookup_new_bath(change, as_solution):
         sol = as_solution(change.new_bath_name)
     except (EphysCorrectError, OSError):
         return None
-    return sol if sol.sha256 == change.new_bath_sha256 else None
+    return None if _identity_differs(change.new_bath_identity, sol) else sol

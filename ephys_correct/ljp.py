@@ -470,7 +470,9 @@ class LJPResult(FrozenMappings):
         None: concentrations were used.
     ions : tuple of IonContribution
         Ions present on either side, pipette order first.
-    pipette_name, pipette_sha256, bath_name, bath_sha256 : str
+    pipette_name, bath_name : str
+    pipette_identity, bath_identity : Mapping
+        :meth:`Solution.identity` of each side (file bytes, rounded composition, derivation).
     thermal_voltage_mv : float
         RT/F used.
     solver : Mapping
@@ -486,9 +488,9 @@ class LJPResult(FrozenMappings):
     activity_model: str | None
     ions: tuple[IonContribution, ...]
     pipette_name: str
-    pipette_sha256: str
+    pipette_identity: Mapping[str, Any]
     bath_name: str
-    bath_sha256: str
+    bath_identity: Mapping[str, Any]
     thermal_voltage_mv: float
     solver: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     package_version: str = __version__
@@ -516,15 +518,7 @@ class LJPResult(FrozenMappings):
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (plain floats, strings and lists)."""
 
-        def plain(v):
-            if isinstance(v, Mapping):
-                return {str(k): plain(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [plain(x) for x in v]
-            if isinstance(v, np.generic):
-                return v.item()
-            return v
-
+        plain = _plain
         return {
             "ljp_mv": float(self.ljp_mv),
             "sign_convention": "V_L = V(bath) - V(pipette); whole-cell Vm = Vp - V_L",
@@ -533,13 +527,24 @@ class LJPResult(FrozenMappings):
             "temperature_c": self.temperature_c,
             "activity_model": self.activity_model,
             "thermal_voltage_mv": self.thermal_voltage_mv,
-            "pipette": {"name": self.pipette_name, "sha256": self.pipette_sha256},
-            "bath": {"name": self.bath_name, "sha256": self.bath_sha256},
+            "pipette": {"name": self.pipette_name, **plain(self.pipette_identity)},
+            "bath": {"name": self.bath_name, **plain(self.bath_identity)},
             "ions": [ion.as_dict() for ion in self.ions],
             "contribution_definition": self.contribution_definition,
             "solver": plain(self.solver),
             "package_version": self.package_version,
         }
+
+
+def _plain(v: Any) -> Any:
+    """JSON-ready copy of nested mappings/sequences/numpy scalars."""
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def _as_solution(obj: Any, role: str):
@@ -699,7 +704,7 @@ _RESULT_CACHE_SIZE = 256
 
 
 def _solution_key(sol: Any) -> tuple:
-    return (sol.name, sol.sha256, tuple(sorted(sol.ions_mm.items())), sol.ph, sol.ph_temperature_c,
+    return (sol.name, sol.identity_key, tuple(sorted(sol.ions_mm.items())), sol.ph, sol.ph_temperature_c,
             sol.speciation is not None)
 
 
@@ -761,9 +766,9 @@ def _compute_ljp(psol, bsol, t: float, method: str, activity_model: str | None,
         activity_model=model_used,
         ions=ions,
         pipette_name=psol.name,
-        pipette_sha256=psol.sha256 or "",
+        pipette_identity=psol.identity(),
         bath_name=bsol.name,
-        bath_sha256=bsol.sha256 or "",
+        bath_identity=bsol.identity(),
         thermal_voltage_mv=vt,
         solver=MappingProxyType(solver),
         free_ions=bool(free_ions),
@@ -841,7 +846,9 @@ class BathChange:
     reference : {"ag_agcl", "salt_bridge"}
     temperature_c : float
     activity_model : str or None
-    old_bath_name, new_bath_name, old_bath_sha256, new_bath_sha256 : str
+    old_bath_name, new_bath_name : str
+    old_bath_identity, new_bath_identity : Mapping
+        :meth:`Solution.identity` of each bath.
     new_bath : Solution
         The new bath itself, so reversal potentials can follow the change.
     cl_activity_old_mm, cl_activity_new_mm : float or None
@@ -861,8 +868,8 @@ class BathChange:
     activity_model: str | None
     old_bath_name: str
     new_bath_name: str
-    old_bath_sha256: str
-    new_bath_sha256: str
+    old_bath_identity: Mapping[str, Any]
+    new_bath_identity: Mapping[str, Any]
     cl_activity_old_mm: float | None = None
     cl_activity_new_mm: float | None = None
     bridge_ljp_old: LJPResult | None = None
@@ -901,8 +908,8 @@ class BathChange:
             "reference": self.reference,
             "temperature_c": self.temperature_c,
             "activity_model": self.activity_model,
-            "old_bath": {"name": self.old_bath_name, "sha256": self.old_bath_sha256},
-            "new_bath": {"name": self.new_bath_name, "sha256": self.new_bath_sha256},
+            "old_bath": {"name": self.old_bath_name, **_plain(self.old_bath_identity)},
+            "new_bath": {"name": self.new_bath_name, **_plain(self.new_bath_identity)},
             "cl_activity_old_mm": self.cl_activity_old_mm,
             "cl_activity_new_mm": self.cl_activity_new_mm,
             "bridge_ljp_old": None if self.bridge_ljp_old is None else self.bridge_ljp_old.as_dict(),
@@ -991,8 +998,8 @@ def bath_change_offset(
         activity_model=activity_model,
         old_bath_name=old.name,
         new_bath_name=new.name,
-        old_bath_sha256=old.sha256 or "",
-        new_bath_sha256=new.sha256 or "",
+        old_bath_identity=old.identity(),
+        new_bath_identity=new.identity(),
         new_bath=new,
     )
     if reference == "ag_agcl":
@@ -1033,7 +1040,9 @@ class BathStep:
     ----------
     start : float
         First sweep index (0-based) or start time in s.
-    bath_name, bath_sha256 : str
+    bath_name : str
+    bath_identity : Mapping
+        :meth:`Solution.identity` of the bath.
     change : BathChange
         Relative to the zeroing bath (the first step); ``change.delta_ref_mv``
         is 0 for the first step.
@@ -1041,13 +1050,13 @@ class BathStep:
 
     start: float
     bath_name: str
-    bath_sha256: str
+    bath_identity: Mapping[str, Any]
     change: BathChange
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         return {"start": self.start, "bath_name": self.bath_name,
-                "bath_sha256": self.bath_sha256, "change": self.change.as_dict()}
+                "bath_identity": _plain(self.bath_identity), "change": self.change.as_dict()}
 
 
 _AXES = ("sweep", "time_s")
@@ -1135,7 +1144,7 @@ class BathSchedule:
                 pipette=self.pipette, ljp_method=self.ljp_method,
             )
             steps.append(BathStep(start=start, bath_name=sol.name,
-                                  bath_sha256=sol.sha256 or "", change=change))
+                                  bath_identity=sol.identity(), change=change))
         object.__setattr__(self, "entries", tuple((s, b) for s, b in zip(starts, sols)))
         object.__setattr__(self, "steps", tuple(steps))
 

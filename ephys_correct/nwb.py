@@ -80,14 +80,21 @@ def _electrode_description(corrected, hs) -> str:
            f"computed ({hc.ljp.method}, {'concentrations' if hc.ljp.activity_model is None else hc.ljp.activity_model}"
            f", {hc.ljp.temperature_c:g} degC)")
     return (
-        f"pipette solution: {pip.name} (sha256 {pip.sha256}; mM: {ions}). "
-        f"bath at zeroing: {bath.name} (sha256 {bath.sha256}; mM: {bions}). "
+        f"pipette solution: {pip.name} ({_ident(pip)}; mM: {ions}). "
+        f"bath at zeroing: {bath.name} ({_ident(bath)}; mM: {bions}). "
         f"configuration: {corrected.configuration.name}. "
         f"LJP V_L = {hc.ljp_mv:.6g} mV (bath relative to pipette), {how}; "
         f"{hc.ljp_applied_online_mv:.6g} mV of it applied online, {hc.applied_offline_mv:.6g} mV by ephys_correct "
         f"{__version__}. Stored data are LJP-corrected membrane potentials (V_in - V_out) and membrane currents "
         "(outward positive); see the file notes for the full provenance."
     )
+
+
+def _ident(sol) -> str:
+    """Short identity text: the recipe file's sha256, else the rounded composition's."""
+    if sol.source_sha256:
+        return f"recipe file sha256 {sol.source_sha256}" + (", derived" if sol.derived_from else "")
+    return f"composition sha256 {sol.composition_sha256}"
 
 
 def _summary(corrected) -> str:

@@ -234,7 +234,7 @@ def adjusted_recipe(recipe: Any, vary: str, amount_mm: float):
                 f"exchanging {up!r} for {down!r}: {up} {a:.4g} mM needs {down} {b:.4g} mM (negative).")
         comps[down] = max(b, 0.0)
     comps = {k: v for k, v in comps.items() if v > 0}
-    return dataclasses.replace(rec, components_mm=MappingProxyType(comps), path=None, sha256="")
+    return dataclasses.replace(rec, components_mm=MappingProxyType(comps), path=None, source_sha256="")
 
 
 def _bounds_for(rec, up: str, down: str | None, bounds_mm: tuple[float, float] | None) -> tuple[float, float]:

@@ -1194,6 +1194,13 @@ def _need_openpyxl():
 
 
 # ----------------------------------------------------------------------------- notebook formats
+def _ident_text(d: Mapping[str, Any]) -> str:
+    """Short text of a solution identity recorded in a table's metadata."""
+    if d.get("source_sha256"):
+        return f"recipe sha256 {str(d['source_sha256'])[:12]}..." + (", derived" if d.get("derived_from") else "")
+    return f"composition sha256 {str(d.get('composition_sha256'))[:12]}..."
+
+
 def _summary_items(df: pd.DataFrame) -> list[tuple[str, str]]:
     a = df.attrs
     items: list[tuple[str, str]] = []
@@ -1228,9 +1235,9 @@ def _summary_items(df: pd.DataFrame) -> list[tuple[str, str]]:
     if isinstance(sols, Mapping):
         b = sols.get("bath") or {}
         if b:
-            add("bath", f"{b.get('name')} (sha256 {str(b.get('sha256'))[:12]}...)")
+            add("bath", f"{b.get('name')} ({_ident_text(b)})")
         for k, p in (sols.get("pipette") or {}).items():
-            add(f"pipette (headstage {k})", f"{p.get('name')} (sha256 {str(p.get('sha256'))[:12]}...)")
+            add(f"pipette (headstage {k})", f"{p.get('name')} ({_ident_text(p)})")
     add("bath change", a.get("bath_change") and a["bath_change"].get("kind"))
     add("perforating agent", a.get("perforating_agent") and a["perforating_agent"].get("name"))
     add("software", f"ephys_correct {a.get('software_version', __version__)}")

@@ -290,8 +290,13 @@ class Solution(FrozenMappings):
         Citation of the recipe.
     path : str or None
         Recipe file, when the solution came from one.
-    sha256 : str
-        SHA-256 of the recipe file, or of the canonical composition.
+    source_sha256 : str
+        SHA-256 of the bytes of the recipe file the solution came from ("" when
+        it was not read from a file).  Identity of the *file*.
+    derived_from : Mapping or None
+        How this solution was derived from another one (operation and its
+        conditions, and the parent's composition digest), e.g. free-ion
+        speciation at a pH and temperature.  None for a solution as read.
     titration : TitrationEstimate or None
     rebalanced : Rebalance or None
     measured_osmolality_mosm_kg : float or None
@@ -306,19 +311,62 @@ class Solution(FrozenMappings):
     role: str | None = None
     source: str | None = None
     path: str | None = None
-    sha256: str = ""
+    source_sha256: str = ""
     titration: TitrationEstimate | None = None
     rebalanced: Rebalance | None = None
     measured_osmolality_mosm_kg: float | None = None
     ph: float | None = None
     ph_temperature_c: float | None = None
     speciation: Mapping[str, Any] | None = None
+    derived_from: Mapping[str, Any] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "ions_mm", _freeze(self.ions_mm))
         object.__setattr__(self, "neutrals_mm", _freeze(self.neutrals_mm))
-        if not self.sha256:
-            object.__setattr__(self, "sha256", _composition_hash(self.ions_mm, self.neutrals_mm))
+        if self.derived_from is not None:
+            object.__setattr__(self, "derived_from", _freeze_tree(self.derived_from))
+
+    # ---------------------------------------------------------------- identity
+    @property
+    def composition_sha256(self) -> str:
+        """SHA-256 of the composition rounded to :data:`IDENTITY_SIGNIFICANT_DIGITS`.
+
+        Never a hash of full-precision floats: two builds of numpy/scipy that agree
+        to 1e-12 give the same digest.
+        """
+        return _composition_hash(self.ions_mm, self.neutrals_mm)
+
+    def identity(self) -> dict[str, Any]:
+        """Structural identity: file bytes, rounded composition, derivation.
+
+        Returns
+        -------
+        dict
+            ``name``, ``source_sha256`` (the recipe file's bytes, "" if none),
+            ``composition_sha256`` (rounded composition) and ``derived_from``
+            (operation and conditions, floats rounded), JSON-ready.
+        """
+        return {
+            "name": self.name,
+            "source_sha256": self.source_sha256,
+            "composition_sha256": self.composition_sha256,
+            "derived_from": None if self.derived_from is None else _rounded(self.derived_from),
+        }
+
+    @property
+    def identity_key(self) -> tuple:
+        """Hashable form of :meth:`identity` (for caches and comparisons)."""
+        ident = self.identity()
+        return (ident["source_sha256"], ident["composition_sha256"],
+                json.dumps(ident["derived_from"], sort_keys=True))
+
+    def derive(self, operation: str, **conditions: Any) -> dict[str, Any]:
+        """The ``derived_from`` record for a solution derived from this one."""
+        return {"operation": operation, "conditions": conditions,
+                "parent": {"name": self.name, "source_sha256": self.source_sha256,
+                           "composition_sha256": self.composition_sha256,
+                           "derived_from": None if self.derived_from is None
+                           else _rounded(self.derived_from)}}
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -400,8 +448,8 @@ class Solution(FrozenMappings):
         ions = dict(self.ions_mm)
         ions.update(_canonical_amounts(changes, f"solution {self.name!r}", kind="ion"))
         ions, _ = _balance(ions, f"solution {name or self.name!r}", None, check_balance)
-        return replace(self, name=name or self.name, ions_mm=ions, sha256="", path=None,
-                       titration=None)
+        return replace(self, name=name or self.name, ions_mm=ions, path=None, titration=None,
+                       derived_from=self.derive("with_ions", changes=dict(changes)))
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary (used by ``ephys-correct solutions show``)."""
@@ -411,7 +459,7 @@ class Solution(FrozenMappings):
             "role": self.role,
             "source": self.source,
             "path": self.path,
-            "sha256": self.sha256,
+            "identity": self.identity(),
             "ions_mM": dict(self.ions_mm),
             "neutrals_mM": dict(self.neutrals_mm),
             "charge_balance_meq": self.charge_balance_meq(),
@@ -426,8 +474,38 @@ class Solution(FrozenMappings):
         }
 
 
+#: significant digits kept when a composition (or a derivation's numbers) is hashed
+IDENTITY_SIGNIFICANT_DIGITS = 6
+
+
+def _round_sig(x: float) -> str:
+    return format(float(x), f".{IDENTITY_SIGNIFICANT_DIGITS}g")
+
+
+def _rounded(obj: Any) -> Any:
+    """JSON-ready copy with every float as a string of 6 significant digits."""
+    if isinstance(obj, Mapping):
+        return {str(k): _rounded(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_rounded(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (str, int)):
+        return obj
+    if isinstance(obj, float) or hasattr(obj, "__float__"):
+        return _round_sig(obj)
+    return str(obj)
+
+
+def _freeze_tree(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return MappingProxyType({k: _freeze_tree(v) for k, v in obj.items()})
+    if isinstance(obj, list):
+        return tuple(_freeze_tree(v) for v in obj)
+    return obj
+
+
 def _composition_hash(ions: Mapping[str, float], neutrals: Mapping[str, float]) -> str:
-    blob = json.dumps({"ions": sorted(ions.items()), "neutrals": sorted(neutrals.items())})
+    blob = json.dumps({"ions": _rounded(dict(ions)), "neutrals": _rounded(dict(neutrals))},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -543,7 +621,7 @@ class Recipe(FrozenMappings):
     notes: str | None = None
     measured_osmolality_mosm_kg: float | None = None
     path: str | None = None
-    sha256: str = ""
+    source_sha256: str = ""
 
     def to_solution(self, *, activity_model: str = DEFAULT_ACTIVITY_MODEL,
                     rebalance_with: str | None = None) -> Solution:
@@ -578,7 +656,7 @@ class Recipe(FrozenMappings):
         ions, rebalance = _balance(ions, where, rebalance_with, True)
         return Solution(
             name=self.name, ions_mm=ions, neutrals_mm=neutrals, role=self.role,
-            source=self.source, path=self.path, sha256=self.sha256, titration=titration,
+            source=self.source, path=self.path, source_sha256=self.source_sha256, titration=titration,
             rebalanced=rebalance, measured_osmolality_mosm_kg=self.measured_osmolality_mosm_kg,
             ph=None if titration is None else titration.ph,
             ph_temperature_c=None if titration is None else titration.ph_temperature_c,
@@ -799,7 +877,7 @@ def _recipe_error(path: str, msg: str) -> RecipeError:
     return RecipeError(f"{path}: {msg}")
 
 
-def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", sha256: str = "",
+def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha256: str = "",
                  require_schema: bool = False) -> Recipe:
     """Validate a recipe mapping (as parsed from TOML) and build a :class:`Recipe`.
 
@@ -895,7 +973,7 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", sha256: str
     return Recipe(name=name.strip(), role=role, components_mm=MappingProxyType(components),
                   ions_mm=MappingProxyType(ions), ph=spec, source=data.get("source"),
                   doi=data.get("doi"), notes=data.get("notes"),
-                  measured_osmolality_mosm_kg=measured, path=path, sha256=sha256)
+                  measured_osmolality_mosm_kg=measured, path=path, source_sha256=source_sha256)
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
@@ -911,7 +989,7 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RecipeError(f"{p}: not valid TOML: {exc}") from None
-    return parse_recipe(data, path=str(p), sha256=hashlib.sha256(raw).hexdigest(), require_schema=True)
+    return parse_recipe(data, path=str(p), source_sha256=hashlib.sha256(raw).hexdigest(), require_schema=True)
 
 
 # --------------------------------------------------------------------------- database

@@ -856,6 +856,8 @@ def speciate_solution(
         ions_mm=ions,
         neutrals_mm=neutrals,
         speciation=MappingProxyType(record),
+        derived_from=sol.derive("speciate", pH=float(pH), temperature_c=float(temperature_c),
+                                activity_model=str(activity_model)),
     )
 
 
@@ -1109,8 +1111,11 @@ def _retitrate(original, speciated):
         return speciated
     record = dict(speciated.speciation or {})
     record["titrant_adjustment_mm"] = {"titrant": t.titrant, "delta_mm": delta}
+    derived = dict(speciated.derived_from or {})
+    derived["conditions"] = {**dict(derived.get("conditions", {})),
+                             "retitrated_with": t.titrant, "titrant_delta_mm": delta}
     return dataclasses.replace(speciated, ions_mm=ions, speciation=MappingProxyType(record),
-                               sha256="")
+                               derived_from=derived)
 
 
 def _is_ligand_species(name: str) -> bool:

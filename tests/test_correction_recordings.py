@@ -278,8 +278,8 @@ def test_solutions_db_recipes_and_provenance():
                            temperature_c=22, zeroing_temperature_c=20)
     prov = cr.provenance
     assert cr.ljp_mv == pytest.approx(15.6, abs=0.05)  # JPCalc AxoBits 39
-    assert prov["solutions"]["pipette"]["0"]["sha256"] == pip.sha256
-    assert prov["solutions"]["bath"]["sha256"] == bath.sha256
+    assert prov["solutions"]["pipette"]["0"]["source_sha256"] == pip.source_sha256
+    assert prov["solutions"]["bath"]["source_sha256"] == bath.source_sha256
     for key in ("package_version", "timestamp", "input_file", "input_sha256", "activity_model",
                 "polarity_inverted_at_acquisition", "perforating_agent", "bath_change", "ljp_applied_online_mv"):
         assert key in prov

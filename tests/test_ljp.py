@@ -169,12 +169,13 @@ def test_result_records_parameters_contributions_and_provenance():
     assert total == pytest.approx(float(r), abs=1e-12)
     assert r.contributions_mv["HEPES-"] == 0.0  # same on both sides
     assert r.contributions_mv["K+"] > 0 and r.contributions_mv["Na+"] < 0
-    assert len(r.pipette_sha256) == 64 and r.pipette_sha256 != r.bath_sha256
+    assert len(r.pipette_identity["composition_sha256"]) == 64
+    assert r.pipette_identity != r.bath_identity
     assert r.package_version == ephys_correct.__version__
     d = json.loads(json.dumps(r.as_dict()))
     assert d["ljp_mv"] == float(r) and d["method"] == "henderson"
     assert d["ions"][0]["name"] == "K+" and "contribution_mv" in d["ions"][0]
-    assert d["pipette"]["sha256"] == r.pipette_sha256
+    assert d["pipette"]["composition_sha256"] == r.pipette_identity["composition_sha256"]
     assert "V(bath) - V(pipette)" in d["sign_convention"]
 
 
@@ -193,7 +194,7 @@ def test_solution_objects_names_and_hashes_are_carried():
     b = Solution.from_ions(AXO_BATH, name="saline")
     r = liquid_junction_potential(p, b, temperature_c=20)
     assert (r.pipette_name, r.bath_name) == ("Kgluc internal", "saline")
-    assert (r.pipette_sha256, r.bath_sha256) == (p.sha256, b.sha256)
+    assert (r.pipette_identity, r.bath_identity) == (p.identity(), b.identity())
 
 
 def test_solutions_db_names_and_recipe_paths():
@@ -204,7 +205,7 @@ def test_solutions_db_names_and_recipe_paths():
                                   temperature_c=20)
     assert float(r) == pytest.approx(15.607, abs=6e-4)
     pip = load_solution("axobits39_kgluconate_pipette")
-    assert r.pipette_sha256 == pip.sha256 and r.pipette_name == pip.name
+    assert r.pipette_identity["source_sha256"] == pip.source_sha256 and r.pipette_name == pip.name
     by_path = liquid_junction_potential(pip.path, "axobits39_saline_bath", temperature_c=20)
     assert float(by_path) == float(r)
 

@@ -47,8 +47,8 @@ def test_round_trip_tiny_file(tmp_path, wcp_corrected):
         np.testing.assert_array_equal(nwb.acquisition["sweep0003_ch1_Vm"].data[:],
                                       cr.raw_sweep_data(3, 1) - cr.ljp_mv)
         el = nwb.icephys_electrodes["headstage0"]
-        for s in (cr.pipette(0).name, cr.pipette(0).sha256, "LJP V_L = ", f"{cr.ljp_mv:.6g} mV",
-                  "bath relative to pipette", "whole-cell", cr.bath.sha256):
+        for s in (cr.pipette(0).name, cr.pipette(0).source_sha256, "LJP V_L = ", f"{cr.ljp_mv:.6g} mV",
+                  "bath relative to pipette", "whole-cell", cr.bath.source_sha256):
             assert s in el.description
         assert "ephys_correct provenance (JSON)" in nwb.notes
         stored = json.loads(nwb.scratch[PROVENANCE_SCRATCH_NAME].data)

@@ -76,7 +76,7 @@ def test_solution_round_trip(kind, protocol):
     back = pickle.loads(pickle.dumps(sol, protocol=protocol))
     _same(sol, back)
     assert isinstance(back.ions_mm, MappingProxyType) and isinstance(back.neutrals_mm, MappingProxyType)
-    assert back.sha256 == sol.sha256 and dict(back.ions_mm) == dict(sol.ions_mm)
+    assert back.identity() == sol.identity() and dict(back.ions_mm) == dict(sol.ions_mm)
     with pytest.raises(TypeError):
         back.ions_mm["K+"] = 1.0  # still read-only
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -137,7 +137,7 @@ def _nan_equal(a, b):
 
 
 def _ljp_in_worker(pip, bath):
-    return float(liquid_junction_potential(pip, bath, temperature_c=32)), pip.sha256
+    return float(liquid_junction_potential(pip, bath, temperature_c=32)), pip.identity()
 
 
 def test_solutions_cross_a_process_boundary():
@@ -148,4 +148,4 @@ def test_solutions_cross_a_process_boundary():
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         v, sha = pool.submit(_ljp_in_worker, sols["recipe"], sols["bath"]).result(timeout=120)
     assert v == float(liquid_junction_potential(sols["recipe"], sols["bath"], temperature_c=32))
-    assert sha == sols["recipe"].sha256
+    assert sha == sols["recipe"].identity()

@@ -45,7 +45,7 @@ def test_e_cl_target_hit_and_recipe_electroneutral(target):
         if k != "KCl":
             assert res.recipe.components_mm[k] == v
     assert res.titrant == "KOH" and res.titrant_mm is not None
-    assert res.recipe.path is None and res.recipe.sha256 == ""
+    assert res.recipe.path is None and res.recipe.source_sha256 == ""
     assert res.value_before == pytest.approx(-81.97, abs=0.05)
 
 

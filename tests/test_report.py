@@ -262,8 +262,8 @@ def test_attrs_travel_with_the_table(pip, bath):
     df = driving_force_table(cr, ions=["K+"], epochs=[("b", 0.0, 0.002)])
     a = df.attrs
     assert a["units"] == COLUMN_UNITS and a["units"]["driving_force_mV"] == "mV"
-    assert a["solutions"]["bath"]["sha256"] == bath.sha256
-    assert a["solutions"]["pipette"]["0"]["sha256"] == pip.sha256
+    assert a["solutions"]["bath"]["source_sha256"] == bath.source_sha256
+    assert a["solutions"]["pipette"]["0"]["source_sha256"] == pip.source_sha256
     assert a["solutions"]["pipette"]["0"]["ions_mM"]["K+"] == 145.0
     assert (a["temperature_c"], a["zeroing_temperature_c"]) == (22.0, 20.0)
     assert a["ljp"]["method"] == "henderson" and a["ljp"]["ljp_mv"] == cr.ljp_mv

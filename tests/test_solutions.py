@@ -51,7 +51,7 @@ def test_simple_recipe(tmp_path):
     assert sol.charge_balance_meq() == pytest.approx(0.0)
     assert sol.ionic_strength_mm() == pytest.approx(0.5 * (140 + 150 + 4 + 8))
     assert sol.role == "pipette"
-    assert sol.sha256 == hashlib.sha256(before).hexdigest()
+    assert sol.source_sha256 == hashlib.sha256(before).hexdigest()
     assert p.read_bytes() == before  # input never modified
 
 
@@ -206,4 +206,30 @@ def test_cached_load_sees_edits(tmp_path):
     assert load_solution(p) is first  # unchanged file: loaded once
     p.write_text(KCL_RECIPE.replace("KCl = 140", "KCl = 130"), encoding="utf-8")
     second = load_solution(p)
-    assert second.ions_mm["K+"] == 130.0 and second.sha256 != first.sha256
+    assert second.ions_mm["K+"] == 130.0 and second.source_sha256 != first.source_sha256
+
+
+def test_identity_is_stable_under_float_noise_and_separates_file_from_derivation(tmp_path):
+    """Issue 11: a solution's identity never hashes full-precision floats.
+
+    Values that agree to 1e-12 (another numpy/scipy build) give the same identity;
+    a real change of composition changes it; the recipe file's bytes
+    (``source_sha256``) are kept apart from how a solution was derived.
+    """
+    from ephys_correct.solutions import Solution
+
+    base = Solution.from_ions({"K+": 140.123456789, "Cl-": 140.123456789}, name="x")
+    noisy = Solution.from_ions({"K+": 140.123456789 * (1 + 1e-13), "Cl-": 140.123456789 * (1 - 1e-13)},
+                               name="x")
+    assert base.identity() == noisy.identity()
+    other = Solution.from_ions({"K+": 140.2, "Cl-": 140.2}, name="x")
+    assert other.composition_sha256 != base.composition_sha256
+    assert base.source_sha256 == "" and base.derived_from is None
+
+    p = write(tmp_path, KCL_RECIPE)
+    sol = load_solution(p)
+    changed = sol.with_ions({"K+": 141.0, "Cl-": 151.0})
+    assert changed.source_sha256 == sol.source_sha256  # same recipe file ...
+    assert changed.derived_from["operation"] == "with_ions"  # ... derived from it, and said so
+    assert changed.derived_from["parent"]["composition_sha256"] == sol.composition_sha256
+    assert changed.identity_key != sol.identity_key

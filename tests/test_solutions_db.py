@@ -199,5 +199,5 @@ def test_recipes_load_by_name_and_by_stem(tmp_cwd, monkeypatch):
     monkeypatch.delenv("EPHYS_CORRECT_SOLUTIONS_DB", raising=False)
     by_stem = load_solution("internal_k_gluconate")
     by_name = load_solution(load_recipe(DB / "internal_k_gluconate.toml").name)
-    assert by_stem.sha256 == by_name.sha256
+    assert by_stem.identity() == by_name.identity()
     assert by_stem.path and Path(by_stem.path).name == "internal_k_gluconate.toml"

@@ -37,7 +37,7 @@ def run_show(args) -> int:
     if d["source"]:
         print(f"source: {d['source']}")
     if d["path"]:
-        print(f"file:   {d['path']}  sha256 {d['sha256'][:12]}")
+        print(f"file:   {d['path']}  sha256 {d['identity']['source_sha256'][:12]}")
     print()
     print(format_table(["ion", "mM"], sorted(d["ions_mM"].items(), key=lambda kv: -kv[1])))
     if d["neutrals_mM"]:
