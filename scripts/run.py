@@ -38,10 +38,17 @@ def setup() -> Path:
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != want:
         print("[setup] installing ephys_correct and its dependencies (first run only)", flush=True)
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=False)
+        pip_env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=False,
+                       env=pip_env)
         subprocess.run(
-            [str(py), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[{EXTRAS}]"], check=True
+            [str(py), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[{EXTRAS}]"], check=True,
+            env=pip_env,
         )
+        # matplotlib builds its font cache on first import and says so on stderr; do it here,
+        # once, so the first demo prints only the project's own messages
+        subprocess.run([str(py), "-c", "import matplotlib.font_manager"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stamp.write_text(want)
     return py
 

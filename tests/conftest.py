@@ -1,10 +1,20 @@
 """Shared test configuration.
 
-Real recordings live in ``../shared/data`` beside the project root; the few
-small files the unit tests need are copied into ``tests/data``.  Tests that
-want the whole shared set use :func:`shared_path`, which *fails* (never
-skips) when the shared folder is missing, unless EPHYS_CORRECT_NO_SHARED=1
-is set, in which case the caller falls back to the copies in tests/data.
+Hermetic by default, complete in CI
+-----------------------------------
+Real recordings and published reference tables live in ``../shared`` beside the
+project root, which a user's clone never has.  The few small files the suite
+needs are copied into ``tests/data`` (and the bundled example recording), and
+:func:`shared_path` always returns such a copy when there is one, so those tests
+run everywhere.  Tests that need files only ``../shared`` has are marked
+``shared_data``:
+
+* ``../shared`` present: they run.
+* absent, outside CI: they are deselected (not skipped) and the run prints one
+  line saying how many did not run and why.
+* absent with ``CI=true``: the run stops with an error before any test runs.
+
+``EPHYS_CORRECT_SHARED=/path`` points at another copy of the shared folder.
 """
 
 from __future__ import annotations
@@ -18,7 +28,9 @@ from hypothesis import HealthCheck, settings
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 TEST_DATA = TESTS / "data"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("EPHYS_CORRECT_SHARED", ROOT.parent / "shared"))
+HAVE_SHARED = (SHARED / "data").is_dir()
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True,
@@ -28,40 +40,81 @@ settings.register_profile("dev", max_examples=30, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-def shared_available() -> bool:
-    """True when ../shared is present; raises when it is required but missing."""
-    if SHARED.is_dir():
-        return True
-    if os.environ.get("EPHYS_CORRECT_NO_SHARED") == "1":
-        return False
-    raise FileNotFoundError(
-        f"{SHARED} is missing: the shared recordings and references are required. "
-        "Set EPHYS_CORRECT_NO_SHARED=1 to run on the copies in tests/data only."
-    )
-
-
-#: where copies of shared files live when ../shared is absent
+#: where copies of shared files live (used whether or not ../shared is present)
 _COPIES = (TEST_DATA, ROOT / "ephys_correct" / "data" / "examples")
 
 
 def shared_path(*parts: str) -> Path:
-    """Path under ../shared, failing loudly when the folder is missing.
+    """A shared file: its copy in tests/data (or the bundled examples) if there is one.
 
-    With EPHYS_CORRECT_NO_SHARED=1 and no ../shared, a copy of the same file in
-    tests/data (or the bundled examples) is used; a file with no copy fails.
+    Without a copy the file must come from ``../shared``; a test that needs such a
+    file must be marked ``shared_data`` (it is then deselected, with a printed count,
+    where ``../shared`` is absent).
     """
-    if shared_available():
-        p = SHARED.joinpath(*parts)
-        if not p.exists():
-            raise FileNotFoundError(f"expected shared file {p} is missing")
-        return p
     for folder in _COPIES:
         copy = folder / parts[-1]
         if copy.exists():
             return copy
-    raise FileNotFoundError(
-        f"{'/'.join(parts)}: ../shared is absent and tests/data has no copy of this file"
-    )
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        raise FileNotFoundError(
+            f"{'/'.join(parts)}: tests/data has no copy and {p} does not exist "
+            "(a test that needs ../shared must be marked shared_data)"
+        )
+    return p
+
+
+# --------------------------------------------------------------------------- tests not run, said out loud
+#: reason -> number of tests deselected for it in this process (other hooks may add reasons)
+NOT_RUN: dict[str, int] = {}
+SHARED_REASON = f"shared-data tests not run: {SHARED} is absent (CI, which has it, runs them)"
+
+
+def pytest_collection_modifyitems(config, items):
+    shared = [it for it in items if it.get_closest_marker("shared_data")]
+    if not shared or HAVE_SHARED:
+        return
+    keep = [it for it in items if not it.get_closest_marker("shared_data")]
+    config.hook.pytest_deselected(items=shared)
+    items[:] = keep
+    NOT_RUN[SHARED_REASON] = NOT_RUN.get(SHARED_REASON, 0) + len(shared)
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: hand the counts to the controller
+        session.config.workeroutput["ephys_not_run"] = dict(NOT_RUN)
+
+
+class _XdistCounts:
+    """Collect the not-run counts of xdist workers (every worker collects all tests)."""
+
+    def __init__(self):
+        self.seen: dict[str, int] = {}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        for reason, n in getattr(node, "workeroutput", {}).get("ephys_not_run", {}).items():
+            self.seen[reason] = max(self.seen.get(reason, 0), n)
+
+
+def pytest_configure(config):
+    if IN_CI and not HAVE_SHARED:
+        raise pytest.UsageError(
+            f"CI=true but {SHARED} is missing: the shared-data tests cannot run. "
+            "CI must have the shared folder beside the project root.")
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workeroutput"):
+        config._ephys_xdist_counts = _XdistCounts()
+        config.pluginmanager.register(config._ephys_xdist_counts, "ephys-not-run-counts")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    counts = dict(NOT_RUN)
+    xd = getattr(config, "_ephys_xdist_counts", None)
+    if xd is not None:
+        for reason, n in xd.seen.items():
+            counts[reason] = max(counts.get(reason, 0), n)
+    for reason, n in counts.items():
+        terminalreporter.write_line(f"{n} {reason}", yellow=True, bold=True)
 
 
 @pytest.fixture

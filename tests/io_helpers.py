@@ -1,10 +1,9 @@
 """Paths, manifests and file-crafting helpers for the recording-reader tests.
 
-Shared-data rule: tests marked ``shared_data`` run over every file of
-``../shared/data/{abf,other}`` and their MANIFEST.csv.  When ``../shared`` is
-missing they FAIL, unless ``EPHYS_CORRECT_NO_SHARED=1`` is set: then they run
-on the copies in ``tests/data`` (``MANIFEST_abf_subset.csv``,
-``MANIFEST_other.csv``).  Nothing here skips.
+Manifest tests run over every file of ``../shared/data/{abf,other}`` and their
+MANIFEST.csv when ``../shared`` is present, and over the copies in ``tests/data``
+(``MANIFEST_abf_subset.csv``, ``MANIFEST_other.csv``) when it is not, so they run
+in a user's clone too.  Nothing here skips (see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,9 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "tests" / "data"
-# EPHYS_CORRECT_SHARED_DATA overrides the location (used to check the "missing" behaviour)
-SHARED_DATA = Path(os.environ.get("EPHYS_CORRECT_SHARED_DATA", ROOT.parent / "shared" / "data"))
-NO_SHARED = os.environ.get("EPHYS_CORRECT_NO_SHARED") == "1"
+SHARED_DATA = Path(os.environ.get("EPHYS_CORRECT_SHARED", ROOT.parent / "shared")) / "data"
+HAVE_SHARED = (SHARED_DATA / "abf" / "MANIFEST.csv").is_file()
 
 LOCAL_ABF_MANIFEST = LOCAL / "MANIFEST_abf_subset.csv"
 LOCAL_OTHER_MANIFEST = LOCAL / "MANIFEST_other.csv"
@@ -29,9 +27,6 @@ LOCAL_OTHER_MANIFEST = LOCAL / "MANIFEST_other.csv"
 #: the files copied into tests/data (unmodified upstream bytes)
 LOCAL_ABF = ("171116sh_0013.abf", "2018_11_16_sh_0006.abf", "pclamp11_4ch.abf", "pclamp11_4ch_abf1.abf")
 LOCAL_OTHER = ("myokit_wcp-file.wcp", "AxoGraph_X_File.axgx", "AxoGraph_Digitized_File.axgd")
-
-MISSING = "SHARED-DATA-MISSING"
-
 
 def local(name: str) -> Path:
     """A file copied into tests/data."""
@@ -43,34 +38,24 @@ def _read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def data_source(kind: str) -> tuple[Path | None, Path | None]:
-    """(folder, manifest) for ``kind`` in {"abf", "other"}; (None, None) if shared data are missing."""
-    if NO_SHARED:
+def data_source(kind: str) -> tuple[Path, Path]:
+    """(folder, manifest) for ``kind`` in {"abf", "other"}: ../shared if present, else the copies."""
+    if not HAVE_SHARED:
         return LOCAL, (LOCAL_ABF_MANIFEST if kind == "abf" else LOCAL_OTHER_MANIFEST)
     folder = SHARED_DATA / kind
-    if not (folder / "MANIFEST.csv").is_file():
-        return None, None
     return folder, folder / "MANIFEST.csv"
 
 
 def manifest_params(kind: str) -> list:
-    """pytest params (one per manifest row) for the shared-data tests.
-
-    When the shared data are missing (and EPHYS_CORRECT_NO_SHARED is not 1)
-    a single placeholder parameter is returned; :func:`row_path` fails on it.
-    """
-    folder, manifest = data_source(kind)
-    if manifest is None:
-        return [pytest.param(MISSING, id=MISSING)]
+    """pytest params, one per manifest row (the full shared set, or the tests/data subset)."""
+    _, manifest = data_source(kind)
     rows = _read_csv(manifest)
+    assert rows, f"{manifest} lists no files"
     return [pytest.param(r, id=r["file"]) for r in rows]
 
 
 def row_path(row, kind: str) -> Path:
-    """Path of a manifest row's file; fails (never skips) if the shared data are missing."""
-    if row == MISSING:
-        pytest.fail(f"{SHARED_DATA / kind} is missing: the shared recordings are required. "
-                    "Set EPHYS_CORRECT_NO_SHARED=1 to run on the copies in tests/data only.")
+    """Path of a manifest row's file; fails (never skips) if it is missing."""
     folder, _ = data_source(kind)
     p = folder / row["file"]
     if not p.is_file():

@@ -36,7 +36,7 @@ from ephys_correct.ions import load_ion_table
 
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from conftest import SHARED  # noqa: E402
 T25 = 25.0
 
 NACL = {"Na+": 1, "Cl-": 1}
@@ -67,13 +67,13 @@ def _quiet(fn, *a, **k):
 
 
 # --------------------------------------------------------------------------- data files
+@pytest.mark.shared_data
 def test_reference_copies_equal_shared_originals():
     for name in ("electrochem_cases.json", "activity_reference.csv"):
         copy = TEST_DATA / name
         assert copy.is_file(), copy
         original = SHARED / "reference" / name
-        if SHARED.is_dir():
-            assert filecmp.cmp(copy, original, shallow=False), f"{copy} differs from {original}"
+        assert filecmp.cmp(copy, original, shallow=False), f"{copy} differs from {original}"
 
 
 def test_parameter_table_uses_canonical_names_and_phreeqc_values():

@@ -5,7 +5,7 @@ The ABF command waveform is built from the epoch table read once per file
 tests hold it to pyabf's own result for every sweep and every DAC:
 
 * every shared ABF (``../shared/data/abf``, or the tests/data copies with
-  EPHYS_CORRECT_NO_SHARED=1) and every ABF copied into tests/data;
+  ../shared absent) and every ABF copied into tests/data;
 * crafted epoch tables (a copy of a small file with its epoch entries
   rewritten) for what the real files do not contain: level and duration
   increments, the "use last level" inter-sweep rule, pulse/triangle/cosine/
@@ -108,7 +108,6 @@ def _assert_same(path: Path, *, require_fast: bool, monkeypatch) -> int:
 
 
 # --------------------------------------------------------------------------- real files
-@pytest.mark.shared_data
 @pytest.mark.parametrize("row", ABF_ROWS)
 def test_command_equals_pyabf_sweepc_shared(row, monkeypatch):
     p = row_path(row, "abf")

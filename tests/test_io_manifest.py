@@ -1,16 +1,18 @@
-"""Every file of the shared sample sets against its MANIFEST.csv (and both ABF backends)."""
+"""Every file of the shared sample sets against its MANIFEST.csv (and both ABF backends).
+
+With ../shared present: every shared file; without it: the copies in tests/data
+(see tests/io_helpers.py).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from io_helpers import manifest_params, row_path, split
+from io_helpers import LOCAL, SHARED_DATA, data_source, manifest_params, row_path, split
 
 from ephys_correct.errors import ClampModeError
 from ephys_correct.io import parse_unit, read_recording
 from ephys_correct.io._clamp import TELEGRAPH_MODES
-
-pytestmark = pytest.mark.shared_data
 
 ABF_ROWS = manifest_params("abf")
 OTHER_ROWS = manifest_params("other")
@@ -143,3 +145,12 @@ def test_other_manifest(row):
     d = rec.describe()
     assert d["n_sweeps"] == rec.n_sweeps and d["format"] == rec.format
 
+
+
+@pytest.mark.shared_data
+def test_full_shared_sets_are_used_when_present():
+    """Where ../shared is present (CI) the manifest tests run on every shared file, not the subset."""
+    for kind in ("abf", "other"):
+        folder, manifest = data_source(kind)
+        assert folder == SHARED_DATA / kind and folder != LOCAL
+        assert manifest.is_file()

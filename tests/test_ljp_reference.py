@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED
 
 from ephys_correct.errors import ElectroneutralityError
 from ephys_correct.ions import canonical_ion_name, get_ion
@@ -37,7 +38,7 @@ from ephys_correct.ljp import henderson_mv, liquid_junction_potential, nernst_pl
 
 HERE = Path(__file__).resolve().parent
 CASES_PATH = HERE / "data" / "ljp_cases.json"
-SHARED_CASES = HERE.parent.parent / "shared" / "reference" / "ljp_cases.json"
+SHARED_CASES = SHARED / "reference" / "ljp_cases.json"
 DATA = json.loads(CASES_PATH.read_text(encoding="utf-8"))
 CASES = {c["id"]: c for c in DATA["cases"]}
 NEUTRAL = [c for c in DATA["cases"] if c["electroneutral_input"]]
@@ -79,10 +80,13 @@ def why(case) -> str:
 
 
 # ----------------------------------------------------------------------------- data file
+@pytest.mark.shared_data
 def test_copy_of_shared_reference_is_identical():
-    """tests/data/ljp_cases.json must equal ../shared/reference/ljp_cases.json when present."""
-    if SHARED_CASES.exists():
-        assert CASES_PATH.read_bytes() == SHARED_CASES.read_bytes()
+    """tests/data/ljp_cases.json must equal ../shared/reference/ljp_cases.json."""
+    assert CASES_PATH.read_bytes() == SHARED_CASES.read_bytes()
+
+
+def test_case_library_copy_is_complete():
     assert len(DATA["cases"]) == 11
     assert "V(bath) - V(pipette)" in DATA["sign_convention"]
 

@@ -77,7 +77,12 @@ def _vm_cases():
                 {"epochs": [("a", 0.0, 0.01), ("b", 0.02, 0.1)]}))
     out.append(("AxoGraph_X_File.axgx", {"pipette": pip, "bath": bath, "temperature_c": 20,
                                          "clamp_mode": "current_clamp"}, {"statistic": "median"}))
-    return [pytest.param(*c, id=f"{c[0]}-{k}") for k, c in enumerate(out)]
+    from conftest import _COPIES
+
+    def marks(name):  # a recording with no copy in tests/data needs ../shared
+        return () if any((d / name).exists() for d in _COPIES) else (pytest.mark.shared_data,)
+
+    return [pytest.param(*c, id=f"{c[0]}-{k}", marks=marks(c[0])) for k, c in enumerate(out)]
 
 
 @pytest.mark.parametrize("name, correct_kw, table_kw", _vm_cases())
