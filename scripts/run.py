@@ -29,6 +29,18 @@ def _python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def _pip(py: Path, *args: str, required: bool) -> None:
+    """pip install, its chatter kept (build-backend notices, index warnings) and shown only on failure."""
+    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    res = subprocess.run([str(py), "-m", "pip", "install", "--quiet", *args], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0:
+        sys.stderr.write(res.stdout)
+        if required:
+            raise SystemExit(f"[setup] pip install {' '.join(args)} failed (exit {res.returncode}); see above")
+        print(f"[setup] note: pip install {' '.join(args)} failed; continuing", file=sys.stderr)
+
+
 def setup() -> Path:
     py = _python()
     if not py.exists():
@@ -38,13 +50,8 @@ def setup() -> Path:
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != want:
         print("[setup] installing ephys_correct and its dependencies (first run only)", flush=True)
-        pip_env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=False,
-                       env=pip_env)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[{EXTRAS}]"], check=True,
-            env=pip_env,
-        )
+        _pip(py, "--upgrade", "pip", required=False)
+        _pip(py, "-e", f"{ROOT}[{EXTRAS}]", required=True)
         # matplotlib builds its font cache on first import and says so on stderr; do it here,
         # once, so the first demo prints only the project's own messages
         subprocess.run([str(py), "-c", "import matplotlib.font_manager"], check=False,
