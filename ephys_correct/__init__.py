@@ -13,38 +13,38 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from ephys_correct._version import __version__
 
 # public name -> module that defines it (imported on first use, so that
 # `import ephys_correct` stays light and readers/pandas load only when needed)
 _EXPORTS = {
     # ions and data
-    "Ion": "ions", "IonTable": "ions", "load_ion_table": "ions", "get_ion": "ions",
-    "canonical_ion_name": "ions", "load_sources": "sources",
+    "Ion": "chemistry.ions", "IonTable": "chemistry.ions", "load_ion_table": "chemistry.ions", "get_ion": "chemistry.ions",
+    "canonical_ion_name": "chemistry.ions", "load_sources": "sources",
     # solutions
-    "Solution": "solutions", "Recipe": "solutions", "load_recipe": "solutions",
-    "load_solution": "solutions", "as_solution": "solutions", "list_solutions": "solutions",
-    "get_compound": "solutions",
+    "Solution": "chemistry.solutions", "Recipe": "chemistry.recipes", "load_recipe": "chemistry.recipes",
+    "load_solution": "chemistry.solutions_db", "as_solution": "chemistry.solutions_db", "list_solutions": "chemistry.solutions_db",
+    "get_compound": "chemistry.compounds",
     # activity and reversal potentials
-    "activity_coefficients": "activity", "ActivityResult": "activity", "ionic_strength_mm": "activity",
-    "reversal_potential": "reversal", "reversal_potentials": "reversal",
-    "ghk_potential": "reversal", "ghk_current": "reversal", "donnan_equilibrium": "reversal",
+    "activity_coefficients": "chemistry.activity", "ActivityResult": "chemistry.activity", "ionic_strength_mm": "chemistry.activity",
+    "reversal_potential": "potentials.reversal", "reversal_potentials": "potentials.reversal",
+    "ghk_potential": "potentials.reversal", "ghk_current": "potentials.reversal", "donnan_equilibrium": "potentials.reversal",
     # liquid junction potential
-    "liquid_junction_potential": "ljp", "LJPResult": "ljp", "bath_change_offset": "ljp",
-    "BathSchedule": "ljp",
+    "liquid_junction_potential": "potentials.ljp", "LJPResult": "potentials.ljp", "bath_change_offset": "potentials.bath",
+    "BathSchedule": "potentials.bath",
     # speciation
-    "free_calcium": "speciation", "free_magnesium": "speciation",
-    "total_calcium_for_free": "speciation", "total_magnesium_for_free": "speciation",
+    "free_calcium": "chemistry.speciation", "free_magnesium": "chemistry.speciation",
+    "total_calcium_for_free": "chemistry.speciation", "total_magnesium_for_free": "chemistry.speciation",
     # recordings
     "read_recording": "io", "Recording": "io",
     # correction and reports
-    "correct_recording": "correction", "CorrectedRecording": "correction",
-    "CONFIGURATIONS": "correction", "apply_ljp": "correction", "apply_current_sign": "correction",
-    "get_configuration": "correction",
-    "driving_force_table": "report", "write_table": "report", "read_table": "report",
-    "write_nwb": "nwb",
+    "correct_recording": "correction.correct", "CorrectedRecording": "correction.corrected",
+    "CONFIGURATIONS": "correction.configurations", "apply_ljp": "correction.sign", "apply_current_sign": "correction.sign",
+    "get_configuration": "correction.configurations",
+    "driving_force_table": "report.driving_force", "write_table": "report.tables", "read_table": "report.tables",
+    "write_nwb": "report.nwb",
     # batch runs and planning
-    "run_batch": "batch", "plan_solutions": "plan", "solve_target": "plan",
+    "run_batch": "batch.run", "plan_solutions": "plan", "solve_target": "plan",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ephys_correct.chemistry.speciation import speciate_solution
 from .errors import (
     ConcentrationError,
     ConvergenceError,
@@ -137,7 +138,7 @@ def parse_target(text: str | Target) -> Target:
     """
     if isinstance(text, Target):
         return text
-    from .ions import canonical_ion_name
+    from ephys_correct.chemistry.ions import canonical_ion_name
 
     if not isinstance(text, str) or "=" not in text:
         raise ParameterError(f"A target is NAME=VALUE (e.g. 'E_Cl=-70', 'osm=290'), got {text!r}.")
@@ -170,7 +171,9 @@ def parse_target(text: str | Target) -> Target:
 # =========================================================================== recipes
 def _recipe_of(obj: Any):
     """A Recipe from a Recipe, recipe path, solutions_db name or recipe-backed Solution."""
-    from .solutions import Recipe, Solution, load_recipe, load_solution, parse_recipe
+    from ephys_correct.chemistry.recipes import Recipe, load_recipe, parse_recipe
+    from ephys_correct.chemistry.solutions import Solution
+    from ephys_correct.chemistry.solutions_db import load_solution
 
     if isinstance(obj, Recipe):
         return obj
@@ -194,7 +197,7 @@ def _recipe_of(obj: Any):
 
 
 def _parse_vary(vary: str) -> tuple[str, str | None]:
-    from .solutions import load_compounds
+    from ephys_correct.chemistry.compounds import load_compounds
 
     table = load_compounds()
     if not isinstance(vary, str) or not vary.strip():
@@ -259,7 +262,7 @@ def _free_metal(sol, metal: str, temperature_c: float, activity_model: str) -> f
     with warnings.catch_warnings():
         # the pH is taken as set; the plan reports this assumption in its notes
         warnings.simplefilter("ignore", ModelValidityWarning)
-        spec = sol.speciate(pH=sol.ph, temperature_c=temperature_c, activity_model=activity_model)
+        spec = speciate_solution(sol, pH=sol.ph, temperature_c=temperature_c, activity_model=activity_model)
     return float(spec.ions_mm.get(metal, 0.0))
 
 
@@ -271,11 +274,11 @@ def _quantity(target: Target, sol, other, side: str, *, temperature_c: float, lj
             raise ParameterError(f"target {target.label} needs the solution on the other side ('other').")
         pip, bath = (sol, other) if side == "pipette" else (other, sol)
         if q in ("LJP", "LJP_np"):
-            from .ljp import liquid_junction_potential
+            from ephys_correct.potentials.ljp import liquid_junction_potential
 
             method = "henderson" if q == "LJP" else "nernst-planck"
             return float(liquid_junction_potential(pip, bath, temperature_c=ljp_temperature_c, method=method))
-        from .reversal import reversal_potential
+        from ephys_correct.potentials.reversal import reversal_potential
 
         model = "ideal" if q == "E_ideal" else activity_model
         return float(reversal_potential(target.ion, inside=pip, outside=bath, temperature_c=temperature_c,
@@ -435,8 +438,8 @@ def solve_target(
     if side not in _SIDES:
         raise ParameterError(f"Invalid value for the 'side' parameter. Allowed values are {list(_SIDES)}, "
                              f"but got {side!r} instead.")
-    from .activity import check_model
-    from .solutions import as_solution
+    from ephys_correct.chemistry.activity import check_model
+    from ephys_correct.chemistry.solutions_db import as_solution
 
     check_model(activity_model, "activity_model")
     if vary is None:
@@ -577,9 +580,9 @@ def scan_component(
     import numpy as np
     import pandas as pd
 
-    from .ljp import liquid_junction_potential
-    from .reversal import reversal_potentials
-    from .solutions import as_solution
+    from ephys_correct.potentials.ljp import liquid_junction_potential
+    from ephys_correct.potentials.reversal import reversal_potentials
+    from ephys_correct.chemistry.solutions_db import as_solution
 
     if side not in _SIDES:
         raise ParameterError(f"Invalid value for the 'side' parameter. Allowed values are {list(_SIDES)}, "
@@ -753,9 +756,9 @@ def plan_solutions(
     ConvergenceError
         A target cannot be reached.
     """
-    from .ljp import liquid_junction_potential
-    from .reversal import reversal_potentials
-    from .solutions import as_solution
+    from ephys_correct.potentials.ljp import liquid_junction_potential
+    from ephys_correct.potentials.reversal import reversal_potentials
+    from ephys_correct.chemistry.solutions_db import as_solution
 
     pip = pipette if hasattr(pipette, "ions_mm") else as_solution(pipette, name="pipette")
     bth = bath if hasattr(bath, "ions_mm") else as_solution(bath, name="bath")

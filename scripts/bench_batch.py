@@ -48,7 +48,7 @@ _SOLS = None
 def _solutions():
     global _SOLS
     if _SOLS is None:
-        from ephys_correct.solutions import load_solution
+        from ephys_correct.chemistry.solutions_db import load_solution
 
         _SOLS = (load_solution(PIPETTE), load_solution(BATH))
     return _SOLS
@@ -56,9 +56,9 @@ def _solutions():
 
 def compute_one(path: str) -> int:
     """Read + correct + driving-force table of one file; returns the table's row count."""
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
     from ephys_correct.io import read_recording
-    from ephys_correct.report import driving_force_table
+    from ephys_correct.report.driving_force import driving_force_table
 
     pip, bath = _solutions()
     corrected = correct_recording(read_recording(path), pipette=pip, bath=bath, temperature_c=TEMPERATURE_C)
@@ -67,7 +67,7 @@ def compute_one(path: str) -> int:
 
 def read_correct_one(path: str) -> int:
     """Read + correct only (no table): where the time goes."""
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
     from ephys_correct.io import read_recording
 
     pip, bath = _solutions()
@@ -130,8 +130,8 @@ def main(argv=None) -> int:
     warnings.simplefilter("ignore")  # the benchmark measures; the tests check warnings
     import numpy as np
 
-    from ephys_correct import __version__
-    from ephys_correct.batch import run_batch
+    from ephys_correct._version import __version__
+    from ephys_correct.batch.run import run_batch
 
     sources = sorted(args.data.glob("*.abf"))
     if not sources:
@@ -190,10 +190,11 @@ def main(argv=None) -> int:
         print(f"    scaling 1 -> 2 workers   {t1 / t2:.2f}x  (ideal 2.00x)")
         print()
         # ---------------------------------------------------------------- (b)
-        from ephys_correct.batch import _write_npz
-        from ephys_correct.correction import correct_recording
+        from ephys_correct.batch.outputs import _write_npz
+        from ephys_correct.correction.correct import correct_recording
         from ephys_correct.io import read_recording
-        from ephys_correct.report import driving_force_table, write_table
+        from ephys_correct.report.driving_force import driving_force_table
+        from ephys_correct.report.tables import write_table
 
         pip, bath = _solutions()
         sample = paths[: len(usable)]
@@ -230,7 +231,7 @@ def main(argv=None) -> int:
             shutil.rmtree(out)
         if args.nwb_files:
             try:
-                from ephys_correct.nwb import write_nwb
+                from ephys_correct.report.nwb import write_nwb
             except ModuleNotFoundError as exc:
                 print(f"    NWB: not measured ({exc})")
             else:

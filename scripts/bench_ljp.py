@@ -29,8 +29,8 @@ import numpy as np
 
 from ephys_correct._constants import thermal_voltage_mv
 from ephys_correct.errors import EphysCorrectError
-from ephys_correct.ions import get_ion, load_ion_table
-from ephys_correct.ljp import henderson_mv, liquid_junction_potential, nernst_planck_mv
+from ephys_correct.chemistry.ions import get_ion, load_ion_table
+from ephys_correct.potentials.ljp import henderson_mv, liquid_junction_potential, nernst_planck_mv
 
 AXO_NAMES = ["K+", "Na+", "Cl-", "gluconate-", "Mg2+", "Ca2+", "HEPES-"]
 AXO_PIP = [145, 13, 10, 145, 1, 0, 5]

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ephys_correct.batch import load_sheet, run_batch
+from ephys_correct.batch.sheet import load_sheet
+from ephys_correct.batch.run import run_batch
 from ephys_correct.errors import OutputExistsError
-from ephys_correct.report import read_table, write_table
+from ephys_correct.report.tables import read_table, write_table
 
 HERE = Path(__file__).resolve().parent
 

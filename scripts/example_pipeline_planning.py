@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         print(f"{target:11d} {t.amount_mm:7.2f} {t.exchange_amount_mm:7.2f} {plan.final_ljp_mv['henderson']:7.2f} "
               f"{plan.final_ljp_mv['nernst-planck']:7.2f} {osm:6.0f} {sucrose_txt} {t.charge_balance_meq:+7.3f}")
     if args.plot:
-        from ephys_correct.plot import plot_plan_scan
+        from ephys_correct.report.plot import plot_plan_scan
 
         scan = scan_component(args.pipette, vary="KCl:K-gluconate", other=args.bath,
                               temperature_c=args.temperature, ljp_temperature_c=args.zeroing_temperature)

@@ -41,13 +41,13 @@ AXO_PIP, AXO_BATH = "axobits39_kgluconate_pipette", "axobits39_saline_bath"
 
 # ----------------------------------------------------------------------------- cases
 def _bench(path):
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
 
     return correct_recording(path, pipette=PIP, bath=BATH, temperature_c=32.0), {}
 
 
 def _vc_epochs_median_rs():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
     from ephys_correct.io import read_recording
 
     rec = dataclasses.replace(read_recording(VC_STEPS), access_resistance_by_headstage={0: 20.0})
@@ -57,15 +57,16 @@ def _vc_epochs_median_rs():
 
 
 def _vc_free_ions():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
 
     cr = correct_recording(VC_STEPS, pipette=PIP, bath=BATH, temperature_c=30, free_ions=True)
     return cr, {"epochs": [("hold", 0.0, 0.01)]}
 
 
 def _4ch_paired_pipettes():
-    from ephys_correct.correction import correct_recording
-    from ephys_correct.solutions import Solution, load_solution
+    from ephys_correct.correction.correct import correct_recording
+    from ephys_correct.chemistry.solutions import Solution
+    from ephys_correct.chemistry.solutions_db import load_solution
 
     axo = load_solution(AXO_PIP)
     csf = Solution.from_ions({"Cs+": 135, "F-": 135, "Na+": 10, "Cl-": 10}, name="CsF")
@@ -74,7 +75,7 @@ def _4ch_paired_pipettes():
 
 
 def _4ch_perforated():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
 
     cr = correct_recording(FOUR_CH, pipette=AXO_PIP, bath=AXO_BATH, temperature_c=22, zeroing_temperature_c=20,
                            configuration="perforated", perforating_agent="gramicidin")
@@ -82,7 +83,7 @@ def _4ch_perforated():
 
 
 def _4ch_cell_attached():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
 
     cr = correct_recording(FOUR_CH, pipette=AXO_PIP, bath=AXO_BATH, temperature_c=20,
                            configuration="cell-attached", resting_potential_mv=-70.0,
@@ -91,9 +92,10 @@ def _4ch_cell_attached():
 
 
 def _4ch_bath_per_sweep():
-    from ephys_correct.correction import correct_recording
-    from ephys_correct.ljp import BathSchedule
-    from ephys_correct.solutions import Solution, load_solution
+    from ephys_correct.correction.correct import correct_recording
+    from ephys_correct.potentials.bath import BathSchedule
+    from ephys_correct.chemistry.solutions import Solution
+    from ephys_correct.chemistry.solutions_db import load_solution
 
     bath = load_solution(AXO_BATH)
     low_cl = Solution.from_ions({"Na+": 145, "K+": 2.8, "Mg2+": 2, "Ca2+": 1, "Cl-": 75, "gluconate-": 73.8,
@@ -104,10 +106,10 @@ def _4ch_bath_per_sweep():
 
 
 def _4ch_bath_in_time():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
     from ephys_correct.io import read_recording
-    from ephys_correct.ljp import BathSchedule
-    from ephys_correct.solutions import load_solution
+    from ephys_correct.potentials.bath import BathSchedule
+    from ephys_correct.chemistry.solutions_db import load_solution
 
     rec = read_recording(FOUR_CH)
     bath = load_solution(AXO_BATH)
@@ -119,14 +121,14 @@ def _4ch_bath_in_time():
 
 
 def _ic_epochs_median():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
 
     cr = correct_recording(IC_STEPS, pipette=AXO_PIP, bath=AXO_BATH, temperature_c=22, zeroing_temperature_c=20)
     return cr, {"epochs": [("rest", 0.0, 0.1), ("step", 0.3, 0.6)], "statistic": "median"}
 
 
 def _ic_inside_out_ideal():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
 
     cr = correct_recording(IC_STEPS, pipette=PIP, bath=BATH, temperature_c=25, configuration="inside-out",
                            activity_model="ideal")
@@ -152,7 +154,7 @@ CASES = {
 
 def compute(case: str):
     """The driving-force table of *case* from the current code."""
-    from ephys_correct.report import driving_force_table
+    from ephys_correct.report.driving_force import driving_force_table
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ephys_correct import activity as act
+from ephys_correct.chemistry import activity as act
 from ephys_correct._constants import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE, kelvin
 from ephys_correct.errors import (
     ConcentrationError,
@@ -32,7 +32,7 @@ from ephys_correct.errors import (
     ParameterError,
     UnknownIonError,
 )
-from ephys_correct.ions import load_ion_table
+from ephys_correct.chemistry.ions import load_ion_table
 
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -441,7 +441,7 @@ def test_activity_result_mapping_and_provenance():
 
 
 def test_activity_coefficients_accepts_a_solution_object():
-    from ephys_correct.solutions import Solution
+    from ephys_correct.chemistry.solutions import Solution
 
     sol = Solution.from_ions({"Na+": 150, "Cl-": 150}, name="saline")
     res = act.activity_coefficients(sol, temperature_c=T25)

@@ -11,15 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ephys_correct.batch import (
-    ExperimentSheet,
-    SheetRow,
-    find_recordings,
-    load_corrected_npz,
-    load_sheet,
-    output_stem,
-    run_batch,
-)
+from ephys_correct.batch.sheet import ExperimentSheet, SheetRow, load_sheet
+from ephys_correct.batch.inputs import find_recordings, output_stem
+from ephys_correct.batch.outputs import load_corrected_npz
+from ephys_correct.batch.run import run_batch
 from ephys_correct.errors import ParameterError, RecipeError, UnknownSolutionError
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -103,8 +98,8 @@ def test_mixed_folder_failures_reported_and_run_goes_on(folder, tmp_path):
 
 
 def test_outputs_read_back(clean_folder, tmp_path):
-    from ephys_correct.correction import correct_recording
-    from ephys_correct.report import read_table
+    from ephys_correct.correction.correct import correct_recording
+    from ephys_correct.report.tables import read_table
 
     out = tmp_path / "out"
     res = run_batch(clean_folder, out_dir=out, pipette=PIPETTE, bath=BATH, temperature_c=32, jobs=1)
@@ -316,7 +311,7 @@ def test_dask_local_cluster(folder, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["parquet", "xlsx", "md"])
 def test_other_table_formats(clean_folder, tmp_path, fmt):
-    from ephys_correct.report import read_table
+    from ephys_correct.report.tables import read_table
 
     out = tmp_path / "out"
     res = run_batch(clean_folder / "cellA.abf", out_dir=out, pipette=PIPETTE, bath=BATH, temperature_c=32,

@@ -72,7 +72,7 @@ def test_changed_options_refused_without_force(folder, tmp_path, capsys):
 
 
 def test_sheet_and_parquet(folder, tmp_path, capsys):
-    from ephys_correct.report import read_table
+    from ephys_correct.report.tables import read_table
 
     sheet = tmp_path / "sheet.csv"
     sheet.write_text("pattern,pipette,bath,temperature_c\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ephys_correct.cli import main
-from ephys_correct.ljp import liquid_junction_potential
+from ephys_correct.potentials.ljp import liquid_junction_potential
 
 
 def test_demo_runs_and_is_rerunnable(tmp_path, capsys):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ephys_correct.cli import main
-from ephys_correct.ljp import liquid_junction_potential
+from ephys_correct.potentials.ljp import liquid_junction_potential
 
 PAIR = ["internal_k_gluconate", "acsf_carbogen_standard", "--temperature", "32"]
 

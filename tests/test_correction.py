@@ -14,15 +14,10 @@ import numpy as np
 import pytest
 
 from ephys_correct._constants import thermal_voltage_mv
-from ephys_correct.correction import (
-    CONFIGURATIONS,
-    PERFORATING_AGENTS,
-    apply_current_sign,
-    apply_ljp,
-    get_configuration,
-)
+from ephys_correct.correction.configurations import CONFIGURATIONS, PERFORATING_AGENTS, get_configuration
+from ephys_correct.correction.sign import apply_current_sign, apply_ljp
 from ephys_correct.errors import ParameterError
-from ephys_correct.ljp import bath_change_offset
+from ephys_correct.potentials.bath import bath_change_offset
 
 
 # ----------------------------------------------------------------------------- the table

@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 from conftest import TEST_DATA, shared_path
 
-from ephys_correct.correction import CorrectedRecording, correct_recording
+from ephys_correct.correction.corrected import CorrectedRecording
+from ephys_correct.correction.correct import correct_recording
 from ephys_correct.errors import ClampModeError, ParameterError
 from ephys_correct.io import read_recording
-from ephys_correct.ljp import BathSchedule, bath_change_offset, liquid_junction_potential
-from ephys_correct.solutions import Solution, load_solution
+from ephys_correct.potentials.bath import BathSchedule, bath_change_offset
+from ephys_correct.potentials.ljp import liquid_junction_potential
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.solutions_db import load_solution
 
 # AxoBits 39 pair (shared/reference/ljp_cases.json, axobits39_kgluconate_vs_saline_jpcalc):
 # JPCalc V_L = +15.6 mV at 20 degC; our Henderson gives 15.607 mV.

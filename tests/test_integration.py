@@ -7,10 +7,12 @@ import math
 import pytest
 from conftest import TEST_DATA
 
-from ephys_correct.correction import correct_recording
-from ephys_correct.ljp import bath_change_offset, liquid_junction_potential
-from ephys_correct.report import driving_force_table
-from ephys_correct.solutions import Solution, load_solution
+from ephys_correct.correction.correct import correct_recording
+from ephys_correct.potentials.bath import bath_change_offset
+from ephys_correct.potentials.ljp import liquid_junction_potential
+from ephys_correct.report.driving_force import driving_force_table
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.solutions_db import load_solution
 
 FOUR_CH = TEST_DATA / "pclamp11_4ch.abf"
 # AxoBits 39 pair (shared/reference/ljp_cases.json): JPCalc V_L = +15.6 mV at 20 degC
@@ -53,7 +55,7 @@ def test_free_ions_switch_changes_mg_and_is_recorded():
     """Issue 6: one switch speciates both sides for the LJP and E_rev (docs/speciation.md:
     4 mM Mg-ATP leaves ~0.5-0.7 mM free Mg2+; counting MgATP2- instead of Mg2+ + ATP4-
     moves the LJP of a standard internal by a few tenths of a mV)."""
-    from ephys_correct.reversal import reversal_potentials
+    from ephys_correct.potentials.reversal import reversal_potentials
 
     pip, bath = "internal_k_gluconate", "acsf_carbogen_standard"
     total = reversal_potentials(pip, bath, temperature_c=22)
@@ -70,7 +72,7 @@ def test_free_ions_switch_changes_mg_and_is_recorded():
     assert l_free.free_ions and not l_total.free_ions
     assert 0.05 < abs(float(l_free) - float(l_total)) < 1.0
     # idempotent: an already speciated solution is not speciated again
-    from ephys_correct.speciation import free_ion_solution
+    from ephys_correct.chemistry.speciation import free_ion_solution
 
     sp = free_ion_solution(load_solution(pip), temperature_c=22)
     assert free_ion_solution(sp, temperature_c=22) is sp
@@ -92,7 +94,7 @@ def test_free_ions_retitrates_protons_released_by_binding(tmp_path):
     # 10 mM EGTA + 5 mM CaCl2 titrated to pH 7.2 with KOH: Ca2+ + H2EGTA2- -> CaEGTA2- + 2 H+,
     # so ~2 x 5 mM protons are released. The pH was set after everything was dissolved, so
     # the real solution holds that much more KOH; free_ion_solution restores electroneutrality.
-    from ephys_correct.speciation import free_ion_solution
+    from ephys_correct.chemistry.speciation import free_ion_solution
 
     p = tmp_path / "egta_ca.toml"
     p.write_text('schema_version = 1\nname = "EGTA/Ca"\n[components_mm]\nKCl = 120\nEGTA = 10\n'

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ephys_correct.errors import UnknownIonError
-from ephys_correct.ions import canonical_ion_name, get_ion, load_ion_table
+from ephys_correct.chemistry.ions import canonical_ion_name, get_ion, load_ion_table
 
 REQUIRED = [
     "Na+", "K+", "Cs+", "Li+", "Rb+", "NH4+", "H+", "Ca2+", "Mg2+", "Ba2+", "Sr2+", "Zn2+", "Mn2+",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import ephys_correct
-from ephys_correct import _nernst_planck
+from ephys_correct.potentials import _nernst_planck
 from ephys_correct._constants import thermal_voltage_mv
 from ephys_correct.errors import (
     ConcentrationError,
@@ -22,12 +22,10 @@ from ephys_correct.errors import (
     ParameterError,
     UnknownIonError,
 )
-from ephys_correct.ions import get_ion
-from ephys_correct.ljp import (
-    BathChange,
-    BathSchedule,
+from ephys_correct.chemistry.ions import get_ion
+from ephys_correct.potentials.bath import BathChange, BathSchedule, bath_change_offset
+from ephys_correct.potentials.ljp import (
     LJPResult,
-    bath_change_offset,
     henderson_contributions_mv,
     henderson_matrix_mv,
     henderson_mv,
@@ -35,7 +33,8 @@ from ephys_correct.ljp import (
     liquid_junction_potential,
     nernst_planck_mv,
 )
-from ephys_correct.solutions import Solution
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.correction.sign import apply_ljp
 
 # AxoBits 39 K-gluconate internal / saline (Figl, Lewis & Barry 2003), HEPES as HEPES-
 AXO_PIP = {"K+": 145, "Na+": 13, "Cl-": 10, "gluconate-": 145, "Mg2+": 1, "HEPES-": 5}
@@ -57,7 +56,7 @@ def test_k_gluconate_internal_vs_saline_is_positive_and_whole_cell_example():
     # LJPcalc README worked example: measured -48.13 mV, V_L = 16.05 -> -64.18 mV
     r_np = liquid_junction_potential(AXO_PIP, AXO_BATH, temperature_c=20, method="nernst-planck")
     assert float(r_np) == pytest.approx(16.05, abs=0.005)
-    assert float(r_np.corrected_vm_mv(-48.13)) == pytest.approx(-64.18, abs=0.005)
+    assert float(apply_ljp(-48.13, ljp_mv=r_np.ljp_mv, configuration="whole-cell")) == pytest.approx(-64.18, abs=0.005)
 
 
 def test_swap_negates_high_level_both_methods():
@@ -199,7 +198,7 @@ def test_solution_objects_names_and_hashes_are_carried():
 
 def test_solutions_db_names_and_recipe_paths():
     """The bundled AxoBits 39 recipes reproduce the JPCalc value (15.6 mV at 20 C)."""
-    from ephys_correct.solutions import load_solution
+    from ephys_correct.chemistry.solutions_db import load_solution
 
     r = liquid_junction_potential("axobits39_kgluconate_pipette", "axobits39_saline_bath",
                                   temperature_c=20)
@@ -366,7 +365,7 @@ def test_henderson_uses_gamma_times_c_and_records_it(monkeypatch):
 
 
 def test_henderson_with_the_real_activity_module_for_a_dilution():
-    from ephys_correct.activity import activity_coefficients
+    from ephys_correct.chemistry.activity import activity_coefficients
 
     p, b = {"Na": 100, "Cl": 100}, {"Na": 10, "Cl": 10}
     r = liquid_junction_potential(p, b, temperature_c=25, activity_model="truesdell-jones")

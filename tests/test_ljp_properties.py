@@ -16,8 +16,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ephys_correct._constants import thermal_voltage_mv
-from ephys_correct.ions import load_ion_table
-from ephys_correct.ljp import (
+from ephys_correct.chemistry.ions import load_ion_table
+from ephys_correct.potentials.ljp import (
     henderson_contributions_mv,
     henderson_mv,
     liquid_junction_potential,

@@ -33,8 +33,8 @@ import pytest
 from conftest import SHARED
 
 from ephys_correct.errors import ElectroneutralityError
-from ephys_correct.ions import canonical_ion_name, get_ion
-from ephys_correct.ljp import henderson_mv, liquid_junction_potential, nernst_planck_mv
+from ephys_correct.chemistry.ions import canonical_ion_name, get_ion
+from ephys_correct.potentials.ljp import henderson_mv, liquid_junction_potential, nernst_planck_mv
 
 HERE = Path(__file__).resolve().parent
 CASES_PATH = HERE / "data" / "ljp_cases.json"

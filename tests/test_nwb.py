@@ -10,10 +10,10 @@ import pynwb
 import pytest
 from conftest import TEST_DATA
 
-from ephys_correct.correction import correct_recording
+from ephys_correct.correction.correct import correct_recording
 from ephys_correct.errors import OutputExistsError, ParameterError
-from ephys_correct.nwb import PROVENANCE_SCRATCH_NAME, nwb_sidecar_path, read_nwb_provenance, write_nwb
-from ephys_correct.solutions import Solution
+from ephys_correct.report.nwb import PROVENANCE_SCRATCH_NAME, nwb_sidecar_path, read_nwb_provenance, write_nwb
+from ephys_correct.chemistry.solutions import Solution
 
 WCP = TEST_DATA / "myokit_wcp-file.wcp"          # 11 sweeps x 256 samples, Im + Vm
 FOUR_CH = TEST_DATA / "pclamp11_4ch.abf"         # 10 sweeps x 4000 samples, 4 headstages

@@ -25,9 +25,11 @@ from types import MappingProxyType
 
 import pytest
 
-from ephys_correct.ljp import LJPResult, liquid_junction_potential
-from ephys_correct.reversal import reversal_potentials
-from ephys_correct.solutions import Solution, load_solution
+from ephys_correct.potentials.ljp import LJPResult, liquid_junction_potential
+from ephys_correct.potentials.reversal import reversal_potentials
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.solutions_db import load_solution
+from ephys_correct.chemistry.speciation import speciate_solution
 
 PROTOCOLS = range(2, pickle.HIGHEST_PROTOCOL + 1)
 
@@ -39,7 +41,7 @@ def _solutions():
                                     neutrals_mm={"glucose": 10}, role="pipette")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        speciated = pip.speciate(temperature_c=32)  # speciation record: nested proxies
+        speciated = speciate_solution(pip, temperature_c=32)  # speciation record: nested proxies
     return {"recipe": pip, "bath": bath, "rebalanced": rebalanced, "speciated": speciated}
 
 

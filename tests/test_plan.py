@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ephys_correct.errors import ConvergenceError, ParameterError, UnknownCompoundError, UnknownIonError
-from ephys_correct.ljp import liquid_junction_potential
+from ephys_correct.potentials.ljp import liquid_junction_potential
 from ephys_correct.plan import (
     Target,
     adjusted_recipe,
@@ -17,8 +17,9 @@ from ephys_correct.plan import (
     scan_component,
     solve_target,
 )
-from ephys_correct.reversal import reversal_potential
-from ephys_correct.solutions import load_recipe, load_solution
+from ephys_correct.potentials.reversal import reversal_potential
+from ephys_correct.chemistry.recipes import load_recipe
+from ephys_correct.chemistry.solutions_db import load_solution
 
 PIP = "internal_k_gluconate"
 BATH = "acsf_carbogen_standard"
@@ -74,7 +75,7 @@ def test_bath_side_and_ljp_target():
 
 
 def test_free_calcium_target_via_speciation():
-    from ephys_correct.speciation import free_calcium
+    from ephys_correct.chemistry.speciation import free_calcium
 
     res = solve_target(PIP, target="Ca_free=100e-6", temperature_c=22)  # default compound: CaCl2
     assert res.vary == "CaCl2"

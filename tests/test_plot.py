@@ -9,7 +9,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from ephys_correct import plot  # noqa: E402
+from ephys_correct.report import plot
 from ephys_correct.errors import OutputExistsError, ParameterError  # noqa: E402
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -18,7 +18,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def corrected():
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
 
     return correct_recording(str(TEST_DATA / "171116sh_0013.abf"), pipette="internal_k_gluconate",
                              bath="acsf_carbogen_standard", temperature_c=32)
@@ -43,7 +43,7 @@ def test_plot_sweep(corrected, tmp_path):
 
 
 def test_plot_driving_force(corrected, tmp_path):
-    from ephys_correct.report import driving_force_table
+    from ephys_correct.report.driving_force import driving_force_table
 
     table = driving_force_table(corrected)
     fig = plot.plot_driving_force(table, ions=["K+", "Cl-"], path=tmp_path / "df.png")

@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA, shared_path
 
-from ephys_correct.correction import correct_recording
+from ephys_correct.correction.correct import correct_recording
 from ephys_correct.errors import ParameterError, UnknownIonError
 from ephys_correct.io import read_recording
-from ephys_correct.ljp import BathSchedule
-from ephys_correct.report import COLUMN_UNITS, TABLE_COLUMNS, driving_force_table
-from ephys_correct.reversal import reversal_potentials
-from ephys_correct.solutions import Solution, load_solution
+from ephys_correct.potentials.bath import BathSchedule
+from ephys_correct.report.driving_force import COLUMN_UNITS, TABLE_COLUMNS, driving_force_table
+from ephys_correct.potentials.reversal import reversal_potentials
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.solutions_db import load_solution
 
 PIPETTE = "axobits39_kgluconate_pipette"   # solutions_db recipe (AxoBits 39)
 BATH = "axobits39_saline_bath"

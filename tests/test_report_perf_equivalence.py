@@ -44,7 +44,7 @@ def test_repeated_and_interleaved_calls_match():
 
 
 def test_tables_do_not_share_mutable_state():
-    from ephys_correct.report import driving_force_table
+    from ephys_correct.report.driving_force import driving_force_table
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -90,9 +90,9 @@ def test_vm_matches_membrane_potential(name, correct_kw, table_kw):
     """Every row's V_m and its description are membrane_potential's for that sweep, window and headstage."""
     from conftest import TEST_DATA, shared_path
 
-    from ephys_correct.correction import correct_recording
+    from ephys_correct.correction.correct import correct_recording
     from ephys_correct.errors import ParameterError
-    from ephys_correct.report import driving_force_table
+    from ephys_correct.report.driving_force import driving_force_table
 
     path = shared_path("data", "abf", name) if name.endswith(".abf") else TEST_DATA / name
     with warnings.catch_warnings():

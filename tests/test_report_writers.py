@@ -9,16 +9,10 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA
 
-from ephys_correct.correction import correct_recording
+from ephys_correct.correction.correct import correct_recording
 from ephys_correct.errors import OutputExistsError, ParameterError
-from ephys_correct.report import (
-    COLUMN_UNITS,
-    channel_corrections_table,
-    driving_force_table,
-    read_table,
-    sidecar_path,
-    write_table,
-)
+from ephys_correct.report.driving_force import COLUMN_UNITS, channel_corrections_table, driving_force_table
+from ephys_correct.report.tables import read_table, sidecar_path, write_table
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +218,7 @@ def test_old_sidecar_int64_with_missing_values_reads_as_nullable(tmp_path):
 
 
 def test_batch_summary_round_trip(tmp_path):
-    from ephys_correct.batch import _summary_frame
+    from ephys_correct.batch.run import _summary_frame
 
     rows = [{"file": "a.abf", "status": "ok", "n_sweeps": 10, "sheet_line": 3, "ljp_mv": 15.2,
              "mean_Vm_mV": {"0": -70.0}, "seconds": 0.1},

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ephys_correct import activity as act
-from ephys_correct import reversal as rev
+from ephys_correct.chemistry import activity as act
+from ephys_correct.potentials import reversal as rev
 from ephys_correct._constants import thermal_voltage_mv
 from ephys_correct.errors import (
     ElectroneutralityError,
@@ -377,7 +377,7 @@ def test_donnan_reference_case_equal_volumes(case_id):
 
 
 def _net(ions):
-    from ephys_correct.ions import load_ion_table
+    from ephys_correct.chemistry.ions import load_ion_table
 
     t = load_ion_table()
     return sum(t[k].charge * v for k, v in ions.items())

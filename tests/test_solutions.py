@@ -15,13 +15,10 @@ from ephys_correct.errors import (
     UnknownIonError,
     UnknownSolutionError,
 )
-from ephys_correct.solutions import (
-    Solution,
-    get_compound,
-    load_compounds,
-    load_recipe,
-    load_solution,
-)
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.compounds import get_compound, load_compounds
+from ephys_correct.chemistry.recipes import load_recipe
+from ephys_correct.chemistry.solutions_db import load_solution
 
 KCL_RECIPE = """
 schema_version = 1
@@ -139,8 +136,8 @@ def test_rebalance_is_explicit_and_recorded(tmp_path):
 def test_every_compound_is_electrically_neutral():
     """Bookkeeping check of compounds.toml: strong ions + ligands in their reference
     (fully deprotonated) form + carried protons must sum to zero charge."""
-    from ephys_correct.ions import get_ion
-    from ephys_correct.speciation import reference_charge
+    from ephys_correct.chemistry.ions import get_ion
+    from ephys_correct.chemistry.acidbase import reference_charge
 
     for comp in load_compounds().values():
         q = sum(get_ion(i).charge * n for i, n in comp.releases.items())
@@ -150,7 +147,7 @@ def test_every_compound_is_electrically_neutral():
 
 
 def test_every_compound_ligand_is_known():
-    from ephys_correct.speciation import ligand_names
+    from ephys_correct.chemistry.acidbase import ligand_names
 
     known = set(ligand_names())
     for comp in load_compounds().values():
@@ -216,7 +213,7 @@ def test_identity_is_stable_under_float_noise_and_separates_file_from_derivation
     a real change of composition changes it; the recipe file's bytes
     (``source_sha256``) are kept apart from how a solution was derived.
     """
-    from ephys_correct.solutions import Solution
+    from ephys_correct.chemistry.solutions import Solution
 
     base = Solution.from_ions({"K+": 140.123456789, "Cl-": 140.123456789}, name="x")
     noisy = Solution.from_ions({"K+": 140.123456789 * (1 + 1e-13), "Cl-": 140.123456789 * (1 - 1e-13)},

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_path
-from ephys_correct import solutions as sol_mod
+from ephys_correct.chemistry import solutions as sol_mod
 from ephys_correct.cli import main
-from ephys_correct.solutions import load_recipe, load_solution
+from ephys_correct.chemistry.recipes import load_recipe
+from ephys_correct.chemistry.solutions_db import load_solution
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = ROOT / "solutions_db"

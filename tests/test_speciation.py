@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ephys_correct import speciation as sp
+from ephys_correct.chemistry import speciation as sp
+from ephys_correct.chemistry import acidbase as ab
 from ephys_correct._constants import GAS_CONSTANT
 from ephys_correct.errors import (
     ConcentrationError,
@@ -21,7 +22,7 @@ from ephys_correct.errors import (
     ParameterError,
     UnknownCompoundError,
 )
-from ephys_correct.ions import load_ion_table
+from ephys_correct.chemistry.ions import load_ion_table
 from ephys_correct.sources import resolve
 
 TJ = "truesdell-jones"
@@ -32,13 +33,13 @@ INTERNAL_BACKGROUND = {"K+": 139.0, "gluconate-": 135.0, "Cl-": 4.0, "Na+": 20.6
 def test_ligands_of_the_brief_are_supported():
     need = {"HEPES", "MES", "Tris", "NMDG", "EGTA", "BAPTA", "EDTA", "ATP", "ADP", "GTP", "PCr",
             "citrate", "phosphate", "bicarbonate"}
-    assert need <= set(sp.ligand_names())
-    assert set(sp.LIGANDS) == set(sp.ligand_names())
+    assert need <= set(ab.ligand_names())
+    assert set(ab.LIGANDS) == set(ab.ligand_names())
 
 
 def test_every_species_is_consistent_with_the_ion_table():
     table = load_ion_table()
-    for lig in sp.LIGANDS.values():
+    for lig in ab.LIGANDS.values():
         for s in lig.species:
             if s.charge != 0 and not s.lumped:  # lumped forms never appear in results
                 assert s.name in table._ions, s.name  # canonical spelling, not an alias
@@ -51,7 +52,7 @@ def test_every_species_is_consistent_with_the_ion_table():
 
 
 def test_every_constant_has_a_resolving_source_and_conditions():
-    for lig in sp.LIGANDS.values():
+    for lig in ab.LIGANDS.values():
         for rx in lig.reactions:
             assert resolve(rx.source)["citation"]
             assert rx.locator
@@ -65,7 +66,7 @@ def test_compound_table_ligands_resolve():
 
     for name, entry in read_toml("compounds.toml")["compounds"].items():
         for lig in entry.get("ligands", {}):
-            assert sp.get_ligand(lig).name == lig, name
+            assert ab.get_ligand(lig).name == lig, name
 
 
 # ------------------------------------------------------------------------ Part A: charge states
@@ -76,14 +77,14 @@ def test_compound_table_ligands_resolve():
      ("H2ADP-", 2), ("HPCr-", 1), ("H3citrate", 3), ("NMDG+", 1)],
 )
 def test_proton_count(species, h):
-    assert sp.proton_count(species) == h
+    assert ab.proton_count(species) == h
 
 
 def test_reference_charge():
-    assert sp.reference_charge("EGTA") == -4
-    assert sp.reference_charge("Tris") == 0
-    assert sp.reference_charge("phosphocreatine") == -2
-    assert sp.reference_charge("bicarbonate") == -2
+    assert ab.reference_charge("EGTA") == -4
+    assert ab.reference_charge("Tris") == 0
+    assert ab.reference_charge("phosphocreatine") == -2
+    assert ab.reference_charge("bicarbonate") == -2
 
 
 @pytest.mark.parametrize("ligand", sorted(
@@ -91,28 +92,28 @@ def test_reference_charge():
      "citrate", "phosphate", "bicarbonate"]))
 @pytest.mark.parametrize("model", [TJ, "davies", "ideal"])
 def test_fractions_sum_to_one(ligand, model):
-    fr = sp.protonation_fractions(ligand, pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0,
+    fr = ab.protonation_fractions(ligand, pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0,
                                   activity_model=model)
     assert math.isclose(sum(fr.values()), 1.0, rel_tol=1e-12)
     assert all(0.0 <= f <= 1.0 for f in fr.values())
-    hs = [sp.proton_count(k) for k in fr]
+    hs = [ab.proton_count(k) for k in fr]
     assert hs == sorted(hs)
-    q = sp.mean_charge(ligand, pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0, activity_model=model)
-    n = sp.mean_proton_count(ligand, pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0,
+    q = ab.mean_charge(ligand, pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0, activity_model=model)
+    n = ab.mean_proton_count(ligand, pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0,
                              activity_model=model)
-    assert math.isclose(q, sp.reference_charge(ligand) + n, abs_tol=1e-12)
+    assert math.isclose(q, ab.reference_charge(ligand) + n, abs_tol=1e-12)
 
 
 def test_hepes_is_half_dissociated_at_its_pka():
     # Vega & Bates (1976) Anal. Chem. 48:1293, abstract: pK2(HEPES) = 7.565 at 25 degC, I = 0.
-    fr = sp.protonation_fractions("HEPES", pH=7.565, temperature_c=25.0, ionic_strength_mm=0.0,
+    fr = ab.protonation_fractions("HEPES", pH=7.565, temperature_c=25.0, ionic_strength_mm=0.0,
                                   activity_model=TJ)
     assert fr["HEPES-"] == pytest.approx(0.5, abs=1e-12)
 
 
 def test_van_t_hoff_shift_of_hepes():
     # pK(T) = pK(25) - dH_ion/(R ln10) (1/T - 1/298.15), dH_ion = 20.8 kJ/mol (data/ligands.toml).
-    st37 = sp.protonation_state("HEPES", pH=7.4, temperature_c=37.0, ionic_strength_mm=0.0,
+    st37 = ab.protonation_state("HEPES", pH=7.4, temperature_c=37.0, ionic_strength_mm=0.0,
                                 activity_model="ideal")
     expected = 7.565 - 20.8e3 / (GAS_CONSTANT * math.log(10)) * (1 / 298.15 - 1 / 310.15)
     assert st37.apparent_pka["HEPES"] == pytest.approx(expected, abs=1e-9)
@@ -120,8 +121,8 @@ def test_van_t_hoff_shift_of_hepes():
 
 
 def test_ionic_strength_lowers_the_apparent_pka_of_hepes():
-    low = sp.protonation_state("HEPES", pH=7.3, temperature_c=22.0, ionic_strength_mm=1.0, activity_model=TJ)
-    high = sp.protonation_state("HEPES", pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0, activity_model=TJ)
+    low = ab.protonation_state("HEPES", pH=7.3, temperature_c=22.0, ionic_strength_mm=1.0, activity_model=TJ)
+    high = ab.protonation_state("HEPES", pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0, activity_model=TJ)
     assert high.apparent_pka["HEPES"] < low.apparent_pka["HEPES"]
     assert high.fractions["HEPES-"] > low.fractions["HEPES-"]
 
@@ -130,12 +131,12 @@ def test_charge_states_of_a_standard_internal():
     """science_pitfalls.md item 6: charges at pH 7.2-7.3 (HEPES- 35-41 %, EGTA ~ -2,
     BAPTA ~ -3.9, ATP/GTP ~ -3.8, phosphocreatine -2)."""
     kw = dict(pH=7.3, temperature_c=22.0, ionic_strength_mm=150.0, activity_model=TJ)
-    assert 0.35 <= sp.protonation_fractions("HEPES", **kw)["HEPES-"] <= 0.41
-    assert sp.mean_charge("EGTA", **{**kw, "pH": 7.2}) == pytest.approx(-2.0, abs=0.1)
-    assert sp.mean_charge("BAPTA", **{**kw, "pH": 7.2}) == pytest.approx(-3.9, abs=0.1)
-    assert sp.mean_charge("ATP", **kw) == pytest.approx(-3.8, abs=0.15)
-    assert sp.mean_charge("GTP", **kw) == pytest.approx(-3.8, abs=0.15)
-    assert sp.mean_charge("PCr", **kw) == pytest.approx(-2.0, abs=0.02)
+    assert 0.35 <= ab.protonation_fractions("HEPES", **kw)["HEPES-"] <= 0.41
+    assert ab.mean_charge("EGTA", **{**kw, "pH": 7.2}) == pytest.approx(-2.0, abs=0.1)
+    assert ab.mean_charge("BAPTA", **{**kw, "pH": 7.2}) == pytest.approx(-3.9, abs=0.1)
+    assert ab.mean_charge("ATP", **kw) == pytest.approx(-3.8, abs=0.15)
+    assert ab.mean_charge("GTP", **kw) == pytest.approx(-3.8, abs=0.15)
+    assert ab.mean_charge("PCr", **kw) == pytest.approx(-2.0, abs=0.02)
 
 
 @given(ph1=st.floats(5.0, 9.0), ph2=st.floats(5.0, 9.0),
@@ -144,38 +145,38 @@ def test_charge_states_of_a_standard_internal():
 def test_mean_charge_never_rises_when_ph_falls(ph1, ph2, ligand):
     lo, hi = sorted((ph1, ph2))
     kw = dict(temperature_c=30.0, ionic_strength_mm=100.0, activity_model=TJ)
-    assert sp.mean_charge(ligand, pH=lo, **kw) >= sp.mean_charge(ligand, pH=hi, **kw) - 1e-12
+    assert ab.mean_charge(ligand, pH=lo, **kw) >= ab.mean_charge(ligand, pH=hi, **kw) - 1e-12
 
 
 def test_unknown_ligand_suggests():
     with pytest.raises(UnknownCompoundError, match="Did you mean"):
-        sp.protonation_fractions("EGTAA", pH=7.2, temperature_c=22.0, ionic_strength_mm=100.0)
+        ab.protonation_fractions("EGTAA", pH=7.2, temperature_c=22.0, ionic_strength_mm=100.0)
     with pytest.raises(UnknownCompoundError):
-        sp.proton_count("glucose")
+        ab.proton_count("glucose")
     with pytest.raises(KeyError):  # UnknownCompoundError is also a KeyError
-        sp.get_ligand("sucrose")
+        ab.get_ligand("sucrose")
 
 
 @pytest.mark.parametrize("bad", [float("nan"), -1.0, 14.5, "seven", None])
 def test_bad_ph(bad):
     with pytest.raises(ParameterError, match="'pH'"):
-        sp.protonation_fractions("HEPES", pH=bad, temperature_c=22.0, ionic_strength_mm=100.0)
+        ab.protonation_fractions("HEPES", pH=bad, temperature_c=22.0, ionic_strength_mm=100.0)
 
 
 def test_bad_ionic_strength_and_temperature():
     with pytest.raises(ParameterError, match="ionic_strength_mm"):
-        sp.protonation_fractions("HEPES", pH=7.2, temperature_c=22.0, ionic_strength_mm=-1.0)
+        ab.protonation_fractions("HEPES", pH=7.2, temperature_c=22.0, ionic_strength_mm=-1.0)
     with pytest.raises(ParameterError, match="temperature_c"):
-        sp.protonation_fractions("HEPES", pH=7.2, temperature_c=-300.0, ionic_strength_mm=1.0)
+        ab.protonation_fractions("HEPES", pH=7.2, temperature_c=-300.0, ionic_strength_mm=1.0)
     with pytest.raises(TypeError):  # temperature has no default
-        sp.protonation_fractions("HEPES", pH=7.2, ionic_strength_mm=1.0)
+        ab.protonation_fractions("HEPES", pH=7.2, ionic_strength_mm=1.0)
 
 
 def test_validity_warnings():
     with pytest.warns(ModelValidityWarning, match="H4EGTA"):
-        sp.protonation_fractions("EGTA", pH=3.0, temperature_c=22.0, ionic_strength_mm=100.0)
+        ab.protonation_fractions("EGTA", pH=3.0, temperature_c=22.0, ionic_strength_mm=100.0)
     with pytest.warns(ModelValidityWarning, match="temperature_c"):
-        sp.protonation_fractions("HEPES", pH=7.2, temperature_c=70.0, ionic_strength_mm=100.0)
+        ab.protonation_fractions("HEPES", pH=7.2, temperature_c=70.0, ionic_strength_mm=100.0)
 
 
 # ------------------------------------------------------------------- Part B: published cases
@@ -232,7 +233,7 @@ def _species_totals(res):
     for name, c in res.species_mm.items():
         info = None
         try:
-            info = sp.species_info(name)
+            info = ab.species_info(name)
         except UnknownCompoundError:
             pass
         if info is None:
@@ -312,7 +313,7 @@ def test_extreme_inputs_converge(ca, edta):
 
 # -------------------------------------------------------------------------- Solution level
 def _internal():
-    from ephys_correct.solutions import Solution
+    from ephys_correct.chemistry.solutions import Solution
 
     # totals as weighed: K-gluconate 135, KCl 4, HEPES 10, Mg-ATP 4, Na2-GTP 0.3, Na2-PCr 10,
     # EGTA 0.5, pH 7.3 (charge forms as entered need not be balanced: speciation re-partitions them)
@@ -332,7 +333,7 @@ def test_speciate_solution_conserves_totals_and_charge():
     for mapping in (out.ions_mm, out.neutrals_mm):
         for name, c in mapping.items():
             try:
-                info = sp.species_info(name)
+                info = ab.species_info(name)
             except UnknownCompoundError:
                 continue
             found[info.ligand] = found.get(info.ligand, 0.0) + c
@@ -365,7 +366,7 @@ def test_speciate_solution_is_idempotent():
 
 
 def test_speciate_solution_needs_a_ph():
-    from ephys_correct.solutions import Solution
+    from ephys_correct.chemistry.solutions import Solution
 
     sol = Solution.from_ions({"K+": 10.0, "Cl-": 10.0}, name="plain")
     with pytest.raises(ParameterError, match="no pH"):
@@ -406,7 +407,7 @@ def test_bad_amounts_and_names():
 
 
 def test_missing_constant_warns_instead_of_ignoring_binding():
-    missing = [(m, lig.name) for lig in sp.LIGANDS.values() if lig.binds_metals
+    missing = [(m, lig.name) for lig in ab.LIGANDS.values() if lig.binds_metals
                for m in ("Ca2+", "Mg2+") if m not in lig.metals]
     if not missing:  # every binding ligand has both constants: nothing can be silently ignored
         return
@@ -439,7 +440,7 @@ def test_non_finite_or_non_numeric_temperature_raises_parameter_error(bad, model
     # reached the activity module's check), and strings/None raised bare ValueError/TypeError
     # without naming the parameter.
     with pytest.raises(ParameterError, match="'temperature_c'"):
-        sp.protonation_fractions("HEPES", pH=7.3, temperature_c=bad, ionic_strength_mm=150.0,
+        ab.protonation_fractions("HEPES", pH=7.3, temperature_c=bad, ionic_strength_mm=150.0,
                                  activity_model=model)
     with pytest.raises(ParameterError, match="'temperature_c'"):
         sp.speciate(ligands_mm={"EGTA": 1.0}, metals_mm={"Ca2+": 0.5}, pH=7.2, temperature_c=bad,
@@ -456,8 +457,8 @@ def test_stored_constants_round_trip_at_their_own_conditions():
     concentration constant minus log10 gamma(H+) (a_H from the meter, [L], [HL] as
     concentrations).
     """
-    from ephys_correct import activity as act
-    from ephys_correct._speciation_solver import ActivityCache, EquilibriumSystem, load_ligand_table
+    from ephys_correct.chemistry import activity as act
+    from ephys_correct.chemistry._speciation_solver import ActivityCache, EquilibriumSystem, load_ligand_table
 
     table = load_ligand_table()
     for lig_name in ("EGTA", "ATP"):
@@ -474,7 +475,7 @@ def test_stored_constants_round_trip_at_their_own_conditions():
             # c(P) = K_c c(src) c(M): difference of the rows' conditional constants
             assert lk[rx.product] - lk[src] - lk[metal] == pytest.approx(rx.log_k, abs=1e-9), rx.equation
         lg_h = act.log10_gamma(1, 0.1, 25.0, TJ, ion="H+")[0]
-        state = sp.protonation_state(lig_name, pH=7.0, temperature_c=25.0, ionic_strength_mm=100.0,
+        state = ab.protonation_state(lig_name, pH=7.0, temperature_c=25.0, ionic_strength_mm=100.0,
                                      activity_model=TJ)
         for rx in lig.reactions:
             if "H+" in rx.reactants and rx.product in state.apparent_pka:

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from .. import __version__
+from ephys_correct._version import __version__
 from ..errors import EphysCorrectError
 
 #: sub-command modules, in help order

@@ -13,7 +13,8 @@ import os
 import sys
 import time
 
-from ..batch import DEFAULT_EXTENSIONS, TABLE_FORMATS, run_batch
+from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS
+from ephys_correct.batch.run import TABLE_FORMATS, run_batch
 from ..errors import ParameterError
 from .cmd_ljp import _parse_solution
 

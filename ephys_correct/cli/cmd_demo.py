@@ -57,7 +57,7 @@ def _available(module: str) -> bool:
 
 def _solutions():
     from ..errors import UnknownSolutionError
-    from ..solutions import load_solution
+    from ephys_correct.chemistry.solutions_db import load_solution
 
     try:
         return load_solution(DEMO_PIPETTE), load_solution(DEMO_BATH)
@@ -66,8 +66,8 @@ def _solutions():
 
 
 def run(args) -> int:
-    from ..ljp import liquid_junction_potential
-    from ..reversal import reversal_potentials
+    from ephys_correct.potentials.ljp import liquid_junction_potential
+    from ephys_correct.potentials.reversal import reversal_potentials
 
     out = Path(args.out)
     t = DEMO_TEMPERATURE_C
@@ -107,11 +107,11 @@ def run(args) -> int:
 def _correct_and_report(rec_path, pipette, bath, t, ljp, erev, out: Path, force: bool) -> int:
     import pandas as pd
 
-    from ..batch import run_batch
-    from ..correction import correct_recording
+    from ephys_correct.batch.run import run_batch
+    from ephys_correct.correction.correct import correct_recording
     from ..errors import OutputExistsError
     from ..io import read_recording
-    from ..report import write_table
+    from ephys_correct.report.tables import write_table
 
     rec = read_recording(rec_path)
     corrected = correct_recording(rec, pipette=pipette, bath=bath, temperature_c=t)

@@ -8,7 +8,7 @@ inside-out patches.  Cell-attached has no known inside and is refused.
 
 from __future__ import annotations
 
-from ..activity import DEFAULT_MODEL, MODELS
+from ephys_correct.chemistry.activity import DEFAULT_MODEL, MODELS
 from ..errors import ParameterError
 from ._common import format_table, print_json
 
@@ -63,7 +63,7 @@ def _parse_overrides(items: list[str]) -> dict[str, float]:
 
 
 def run(args) -> int:
-    from ..reversal import reversal_potentials
+    from ephys_correct.potentials.reversal import reversal_potentials
 
     if args.configuration == "cell-attached":
         raise ParameterError(

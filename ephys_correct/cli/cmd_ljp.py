@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from ..errors import ParameterError
-from ..ljp import METHODS, LJPResult, liquid_junction_potential
+from ephys_correct.potentials.ljp import METHODS, LJPResult, liquid_junction_potential
 from ._common import format_table, print_json
 
 _EXAMPLE_VP_MV = -60.0
@@ -67,7 +67,7 @@ def _parse_solution(text: str) -> Any:
 
 def whole_cell_sentence(ljp_mv: float) -> str:
     """What V_L means for whole-cell data, in words (Vm = Vp - V_L)."""
-    from ..correction import apply_ljp
+    from ephys_correct.correction.sign import apply_ljp
 
     op = "-" if ljp_mv >= 0 else "+"
     example = float(apply_ljp(_EXAMPLE_VP_MV, ljp_mv=ljp_mv, configuration="whole-cell"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ..activity import MODELS
+from ephys_correct.chemistry.activity import MODELS
 from ..errors import ParameterError
 from ..plan import QUANTITIES, plan_solutions, scan_component
 from ._common import format_table, print_json
@@ -97,7 +97,7 @@ def run(args) -> int:
 
 
 def _plot(plan, args) -> str:
-    from ..plot import plot_plan_scan
+    from ephys_correct.report.plot import plot_plan_scan
 
     if args.vary:
         vary, side = args.vary[0], (args.side[0] if args.side else "pipette")

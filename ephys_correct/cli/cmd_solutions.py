@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..solutions import list_solutions, load_solution
+from ephys_correct.chemistry.solutions_db import list_solutions, load_solution
 from ._common import format_table, print_json
 
 

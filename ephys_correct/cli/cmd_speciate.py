@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..solutions import load_solution
+from ephys_correct.chemistry.solutions_db import load_solution
 from ._common import format_table, print_json
 
 _METALS = ("Ca2+", "Mg2+")
@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..speciation import _retitrate, speciate_solution
+    from ephys_correct.chemistry.speciation import _retitrate, speciate_solution
 
     total = load_solution(args.solution)
     free = speciate_solution(total, pH=args.ph, temperature_c=args.temperature_c,

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ._constants import FARADAY, GAS_CONSTANT, kelvin
-from ._resources import list_data_files, read_csv_rows
-from .errors import DataFileError, UnknownIonError, suggest
+from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin
+from ephys_correct._resources import list_data_files, read_csv_rows
+from ephys_correct.errors import DataFileError, UnknownIonError, suggest
 
 __all__ = ["Ion", "IonTable", "load_ion_table", "get_ion", "canonical_ion_name", "normalize_key"]
 

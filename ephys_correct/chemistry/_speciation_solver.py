@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from ._resources import read_toml
-from .errors import ConvergenceError, DataFileError, UnknownCompoundError, suggest
-from .ions import normalize_key
+from ephys_correct._resources import read_toml
+from ephys_correct.errors import ConvergenceError, DataFileError, UnknownCompoundError, suggest
+from ephys_correct.chemistry.ions import normalize_key
 
 __all__ = ["Species", "Reaction", "Ligand", "LigandTable", "load_ligand_table", "METAL_CHARGES"]
 
@@ -205,7 +205,7 @@ class LigandTable(Mapping[str, Ligand]):
         sp = self._species.get(key)
         if sp is not None:
             return sp
-        from .ions import load_ion_table
+        from ephys_correct.chemistry.ions import load_ion_table
 
         table = load_ion_table()
         if name in table:
@@ -338,7 +338,7 @@ class ActivityCache:
 
     def __init__(self, model: str):
         if not isinstance(model, str) or not model:
-            from .errors import ParameterError
+            from ephys_correct.errors import ParameterError
 
             raise ParameterError(
                 f"Invalid value for the 'activity_model' parameter: got {model!r}; "
@@ -352,9 +352,9 @@ class ActivityCache:
     def _function(self):
         if self._fn is None:
             try:
-                from .activity import log10_gamma
+                from ephys_correct.chemistry.activity import log10_gamma
             except ImportError as exc:  # pragma: no cover - only before ephys_correct.activity exists
-                from .errors import ParameterError
+                from ephys_correct.errors import ParameterError
 
                 raise ParameterError(
                     f"activity_model={self.model!r} needs ephys_correct.activity, which could not be "
@@ -445,7 +445,7 @@ def log_k0(rx: Reaction, temperature_c: float, table: LigandTable, lg) -> float:
     (log K0 = log Kc + log g(product) - sum log g(reactants)), then moved to *temperature_c* with
     the van 't Hoff equation and the stored reaction enthalpy (none: no change).
     """
-    from ._constants import GAS_CONSTANT, kelvin
+    from ephys_correct._constants import GAS_CONSTANT, kelvin
 
     value = rx.log_k
     if rx.ionic_strength_m > 0:
@@ -566,7 +566,7 @@ class EquilibriumSystem:
         """Free ln-concentrations (mol/L) of the components, species concentrations, iterations."""
         import numpy as np
 
-        from .errors import ConvergenceError
+        from ephys_correct.errors import ConvergenceError
 
         n = len(self.components)
         log_k = self.conditional_log_k(i_m)

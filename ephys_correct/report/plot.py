@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import MissingDependencyError, OutputExistsError, ParameterError
+from ephys_correct.errors import MissingDependencyError, OutputExistsError, ParameterError
 
 __all__ = ["plot_sweep", "plot_driving_force", "plot_plan_scan", "save_figure"]
 

@@ -35,368 +35,29 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
-
-from ._constants import check_temperature_c
-from ._speciation_solver import (
+from ephys_correct.chemistry._speciation_solver import (
     METAL_CHARGES,
     ActivityCache,
     EquilibriumSystem,
-    Ligand,
-    Species,
     load_ligand_table,
-    ligand_charges,
-    log_beta0,
     log_k0,
-    pinned,
 )
-from .errors import (
+from ephys_correct.errors import (
     ConcentrationError,
     ConvergenceError,
     ModelValidityWarning,
     ParameterError,
     UnknownCompoundError,
-    suggest,
 )
+from ephys_correct.chemistry.acidbase import _check_ionic_strength_mm, _check_ph, _check_temperature, get_ligand, species_info
 
-__all__ = [
-    "LIGANDS",
-    "Ligand",
-    "Species",
-    "ProtonationState",
-    "ligand_names",
-    "get_ligand",
-    "species_info",
-    "proton_count",
-    "reference_charge",
-    "protonation_fractions",
-    "protonation_state",
-    "mean_charge",
-    "mean_proton_count",
-    "SpeciationResult",
-    "speciate",
-    "speciate_solution",
-    "free_calcium",
-    "free_magnesium",
-    "apparent_kd",
-    "total_calcium_for_free",
-    "total_magnesium_for_free",
-    "DEFAULT_ACTIVITY_MODEL",
-]
 
 #: the toolkit-wide default activity model
-DEFAULT_ACTIVITY_MODEL = "truesdell-jones"
-#: pH range in which the forms marked ``lumped`` in the data file are negligible
-PH_VALID_RANGE = (5.0, 9.0)
-#: temperature range over which constant-enthalpy van 't Hoff extrapolation is trusted
-TEMPERATURE_VALID_RANGE_C = (0.0, 50.0)
-
-
-class _LazyLigands(Mapping[str, Ligand]):
-    """Read-only mapping ligand name -> :class:`Ligand`, loaded on first use."""
-
-    def __getitem__(self, name: str) -> Ligand:
-        return load_ligand_table()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(load_ligand_table())
-
-    def __len__(self) -> int:
-        return len(load_ligand_table())
-
-    def __repr__(self) -> str:
-        return f"LIGANDS({', '.join(self)})"
-
-
-#: Supported ligands (name -> :class:`Ligand`), read from ``data/ligands.toml``.
-LIGANDS: Mapping[str, Ligand] = _LazyLigands()
-
-
-def ligand_names() -> list[str]:
-    """Names of the supported acid-base / metal-binding components."""
-    return list(load_ligand_table())
-
-
-def get_ligand(name: str) -> Ligand:
-    """The :class:`Ligand` for a ligand name, alias (``"phosphocreatine"``) or any species name.
-
-    Raises
-    ------
-    UnknownCompoundError
-        With close matches when nothing matches.
-    """
-    return load_ligand_table().resolve(name)
-
-
-def species_info(name: str) -> Species:
-    """The :class:`Species` (ligand, charge, proton count, metal) of a ligand form or complex.
-
-    Accepts canonical names and ion-table aliases (``"HPO42-"``, ``"MgATP"``).
-
-    Raises
-    ------
-    UnknownCompoundError
-        If *name* is not a form of any supported ligand.
-    """
-    sp = load_ligand_table().find_species(name)
-    if sp is None:
-        table = load_ligand_table()
-        raise UnknownCompoundError(
-            f"Unknown ligand species {name!r}: not a protonation form or complex of "
-            f"{', '.join(table)}." + suggest(str(name), [s.name for s in table.all_species()])
-        )
-    return sp
-
-
-def proton_count(species: str) -> int:
-    """Dissociable protons a species carries relative to its ligand's fully deprotonated form.
-
-    Examples: ``"H4EGTA"`` (free-acid EGTA) -> 4, ``"H2ATP2-"`` (as in Na2ATP = Na2H2ATP) -> 2,
-    ``"HEPES"`` (free-acid zwitterion) -> 1, ``"Tris"`` -> 0, ``"Tris+"`` -> 1,
-    ``"MgHATP-"`` -> 1, ``"H2PO4-"`` -> 2 (relative to PO4 3-), ``"CO2"`` -> 2.
-
-    Lumped (not modelled) forms are included, so any salt can be booked.
-    """
-    return species_info(species).h
-
-
-def reference_charge(ligand: str) -> int:
-    """Charge of the ligand's fully deprotonated reference form (h = 0), e.g. EGTA -> -4."""
-    lig = get_ligand(ligand)
-    return lig.species_named(lig.base).charge
-
-
-# ------------------------------------------------------------------------------- validation
-def _check_ph(pH: Any, *, warn_for: Ligand | None = None) -> float:
-    try:
-        v = float(pH)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not math.isfinite(v) or not 0.0 < v < 14.0:
-        raise ParameterError(
-            f"Invalid value for the 'pH' parameter: got {pH!r}; it must be a finite number "
-            "between 0 and 14 (pH = -log10 a(H+), as a pH meter reads)."
-        )
-    if warn_for is not None and not (PH_VALID_RANGE[0] <= v <= PH_VALID_RANGE[1]):
-        lumped = [s.name for s in warn_for.species if s.lumped]
-        if lumped:
-            warnings.warn(
-                f"pH {v} is outside {PH_VALID_RANGE[0]}-{PH_VALID_RANGE[1]}, where the "
-                f"unmodelled forms of {warn_for.name} ({', '.join(lumped)}) are negligible.",
-                ModelValidityWarning,
-                stacklevel=3,
-            )
-    return v
-
-
-def _check_temperature(temperature_c: Any) -> float:
-    t = check_temperature_c(temperature_c)  # bools, strings, None, NaN, inf, <= 0 K rejected
-    lo, hi = TEMPERATURE_VALID_RANGE_C
-    if not lo <= t <= hi:
-        warnings.warn(
-            f"temperature_c={t} is outside {lo}-{hi} degC, where constant-enthalpy van 't Hoff "
-            "extrapolation of the stored constants (measured at 20-25 degC) is trusted.",
-            ModelValidityWarning,
-            stacklevel=3,
-        )
-    return t
-
-
-def _check_ionic_strength_mm(value: Any, name: str = "ionic_strength_mm") -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not math.isfinite(v) or v < 0:
-        raise ParameterError(
-            f"Invalid value for the {name!r} parameter: got {value!r}; it must be a finite "
-            "ionic strength >= 0 in mM (mmol/L)."
-        )
-    return v
-
-
-# ------------------------------------------------------------------------- acid-base states
-@dataclass(frozen=True)
-class ProtonationState:
-    """Protonation forms of one ligand at given pH, temperature and ionic strength.
-
-    Attributes
-    ----------
-    ligand : str
-    fractions : Mapping[str, float]
-        Species name -> mole fraction (sums to 1), modelled metal-free forms only.
-    mean_charge : float
-        Sum of fraction x charge.
-    mean_proton_count : float
-        Sum of fraction x h (protons bound per ligand relative to the fully deprotonated form).
-    apparent_pka : Mapping[str, float]
-        For each protonation step (keyed by the protonated form): the pK on the pH-meter scale at
-        this temperature and ionic strength, i.e. log10([HnL]/[Hn-1L]) = pKa' - pH.
-    pH, temperature_c, ionic_strength_mm : float
-    activity_model : str
-    constants : tuple of dict
-        The stored constants used, with source and locator.
-    """
-
-    ligand: str
-    fractions: Mapping[str, float]
-    mean_charge: float
-    mean_proton_count: float
-    apparent_pka: Mapping[str, float]
-    pH: float
-    temperature_c: float
-    ionic_strength_mm: float
-    activity_model: str
-    constants: tuple[dict, ...] = field(default=())
-
-
-def protonation_state(
-    ligand: str,
-    *,
-    pH: float,
-    temperature_c: float,
-    ionic_strength_mm: float,
-    activity_model: str = DEFAULT_ACTIVITY_MODEL,
-) -> ProtonationState:
-    """Protonation forms of *ligand* with provenance (see :func:`protonation_fractions`)."""
-    lig = get_ligand(ligand)
-    ph = _check_ph(pH, warn_for=lig)
-    t = _check_temperature(temperature_c)
-    i_mm = _check_ionic_strength_mm(ionic_strength_mm)
-    table = load_ligand_table()
-    lg = ActivityCache(activity_model)
-    i_m = i_mm / 1000.0
-    lg = pinned(lg, ligand_charges(lig), i_m, t)
-    beta = log_beta0(lig, t, table, lg)
-    forms = lig.protonation_forms
-    lg_base = lg(lig.base, lig.species_named(lig.base).charge, i_m, t)
-    # log10 of [form]/[base] = log beta0 - h pH + log g(base) - log g(form)
-    logs = {s.name: beta[s.name] - s.h * ph + lg_base - lg(s.name, s.charge, i_m, t) for s in forms}
-    top = max(logs.values())
-    weights = {k: 10.0 ** (v - top) for k, v in logs.items()}
-    total = sum(weights.values())
-    fractions = {k: w / total for k, w in weights.items()}
-    pka = {}
-    for prev, s in zip(forms, forms[1:]):
-        pka[s.name] = (logs[s.name] - logs[prev.name]) + ph
-    used = tuple(r.as_dict() for r in lig.reactions if r.product in fractions)
-    return ProtonationState(
-        ligand=lig.name,
-        fractions=MappingProxyType(fractions),
-        mean_charge=sum(f * lig.species_named(k).charge for k, f in fractions.items()),
-        mean_proton_count=sum(f * lig.species_named(k).h for k, f in fractions.items()),
-        apparent_pka=MappingProxyType(pka),
-        pH=ph,
-        temperature_c=t,
-        ionic_strength_mm=i_mm,
-        activity_model=activity_model,
-        constants=used,
-    )
-
-
-def protonation_fractions(
-    ligand: str,
-    *,
-    pH: float,
-    temperature_c: float,
-    ionic_strength_mm: float,
-    activity_model: str = DEFAULT_ACTIVITY_MODEL,
-) -> dict[str, float]:
-    """Mole fractions of each protonation form of an acid-base component.
-
-    Parameters
-    ----------
-    ligand : str
-        Ligand name (:func:`ligand_names`), alias or any of its species names.
-    pH : float
-        -log10 a(H+), as a calibrated pH meter reads, at *temperature_c*.
-    temperature_c : float
-        Temperature, degC (no default). Constants are moved from their measurement temperature
-        with the van 't Hoff equation and the published reaction enthalpy.
-    ionic_strength_mm : float
-        Ionic strength of the solution, mM.
-    activity_model : str, default "truesdell-jones"
-        Model passed to :func:`ephys_correct.activity.log10_gamma`; ``"ideal"`` sets every
-        gamma to 1.
-
-    Returns
-    -------
-    dict
-        Species name -> fraction (sums to 1), ordered by increasing proton count. Charged forms
-        use canonical ion-table names, neutral forms plain names. Forms marked ``lumped`` in
-        ``data/ligands.toml`` (negligible between pH 5 and 9) are not returned.
-
-    Raises
-    ------
-    UnknownCompoundError
-        Unknown ligand (the message suggests close names).
-    ParameterError
-        pH, temperature or ionic strength out of range.
-
-    Warns
-    -----
-    ModelValidityWarning
-        pH outside 5-9 for a ligand with unmodelled forms; temperature outside 0-50 degC.
-
-    Notes
-    -----
-    Molar ~ molal is assumed for the activity model. Stored constants at I > 0 are concentration
-    quotients; they are converted to I = 0 with the same activity model before use.
-
-    Examples
-    --------
-    >>> fr = protonation_fractions("HEPES", pH=7.3, temperature_c=22.0,
-    ...                            ionic_strength_mm=150.0, activity_model="ideal")
-    >>> round(fr["HEPES-"], 2)
-    0.33
-    """
-    return dict(
-        protonation_state(
-            ligand,
-            pH=pH,
-            temperature_c=temperature_c,
-            ionic_strength_mm=ionic_strength_mm,
-            activity_model=activity_model,
-        ).fractions
-    )
-
-
-def mean_charge(
-    ligand: str,
-    *,
-    pH: float,
-    temperature_c: float,
-    ionic_strength_mm: float,
-    activity_model: str = DEFAULT_ACTIVITY_MODEL,
-) -> float:
-    """Mean charge of a metal-free acid-base component at pH (see :func:`protonation_fractions`)."""
-    return protonation_state(
-        ligand, pH=pH, temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
-        activity_model=activity_model,
-    ).mean_charge
-
-
-def mean_proton_count(
-    ligand: str,
-    *,
-    pH: float,
-    temperature_c: float,
-    ionic_strength_mm: float,
-    activity_model: str = DEFAULT_ACTIVITY_MODEL,
-) -> float:
-    """Mean number of protons bound per ligand relative to its fully deprotonated form.
-
-    ``mean_charge = reference_charge(ligand) + mean_proton_count``. A salt that brings ``p``
-    protons per ligand (:func:`proton_count` of its form) needs ``p - mean_proton_count`` mol of
-    strong base per mol to reach the pH.
-    """
-    return protonation_state(
-        ligand, pH=pH, temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
-        activity_model=activity_model,
-    ).mean_proton_count
+from ephys_correct.chemistry.activity import DEFAULT_MODEL as DEFAULT_ACTIVITY_MODEL  # noqa: E402
 
 
 # ------------------------------------------------------------------------ metal speciation
@@ -495,7 +156,7 @@ def _ligand_totals(ligands_mm: Mapping[str, Any] | None, where: str = "ligands_m
 
 
 def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float]:
-    from .ions import canonical_ion_name
+    from ephys_correct.chemistry.ions import canonical_ion_name
 
     if background_ions_mm is None:
         return {}
@@ -513,7 +174,7 @@ def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float
 
 def _ionic_strength_of(species_mm: Mapping[str, float], charges: Mapping[str, int],
                        background_mm: Mapping[str, float]) -> float:
-    from .ions import get_ion
+    from ephys_correct.chemistry.ions import get_ion
 
     i = 0.5 * sum(charges[k] ** 2 * c for k, c in species_mm.items())
     i += 0.5 * sum(get_ion(k).charge ** 2 * c for k, c in background_mm.items())
@@ -584,7 +245,7 @@ def speciate(
     met_tot: dict[str, float] = {}
     if not isinstance(metals_mm, Mapping):
         raise ParameterError(f"Invalid value for the 'metals_mm' parameter: got {metals_mm!r}; expected a mapping.")
-    from .ions import canonical_ion_name
+    from ephys_correct.chemistry.ions import canonical_ion_name
 
     for k, v in metals_mm.items():
         name = canonical_ion_name(k)
@@ -712,7 +373,7 @@ def _total_charge_sq(table, lig: str) -> int:
 
 
 def _resolve_solution(solution: Any):
-    from .solutions import as_solution
+    from ephys_correct.chemistry.solutions_db import as_solution
 
     return as_solution(solution)
 
@@ -770,7 +431,7 @@ def speciate_solution(
     """
     import dataclasses
 
-    from .ions import load_ion_table
+    from ephys_correct.chemistry.ions import load_ion_table
 
     sol = _resolve_solution(solution)
     if pH is None:
@@ -1032,7 +693,7 @@ def apparent_kd(
     >>> 100e-6 < kd < 250e-6   # ~150 nM
     True
     """
-    from .ions import canonical_ion_name
+    from ephys_correct.chemistry.ions import canonical_ion_name
 
     lig = get_ligand(ligand)
     m = canonical_ion_name(metal)
@@ -1062,7 +723,7 @@ def free_ion_solution(solution: Any, *, temperature_c: float,
     unchanged; one without acid-base or metal-binding components needs no pH and
     is returned unchanged too; otherwise its recipe pH is required.
     """
-    from .solutions import as_solution
+    from ephys_correct.chemistry.solutions_db import as_solution
 
     sol = as_solution(solution)
     if sol.speciation is not None:
@@ -1073,7 +734,7 @@ def free_ion_solution(solution: Any, *, temperature_c: float,
     if sol.ph is None:
         raise ParameterError(
             f"free_ions=True needs the pH of solution {sol.name!r} (its recipe has no [ph]): "
-            "give the pH in the recipe, or speciate it yourself with Solution.speciate(pH=...)."
+            "give the pH in the recipe, or speciate it yourself with speciate_solution(solution, pH=...)."
         )
     out = speciate_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
     return _retitrate(sol, out)
@@ -1091,8 +752,8 @@ def _retitrate(original, speciated):
     """
     import dataclasses
 
-    from .ions import get_ion
-    from .solutions import get_compound
+    from ephys_correct.chemistry.ions import get_ion
+    from ephys_correct.chemistry.compounds import get_compound
 
     t = original.titration
     if t is None or not t.titrant or t.mode != "target":
@@ -1124,4 +785,3 @@ def _is_ligand_species(name: str) -> bool:
     except UnknownCompoundError:
         return False
     return True
-

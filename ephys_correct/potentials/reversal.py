@@ -27,15 +27,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from . import activity as _act
-from ._constants import FARADAY, GAS_CONSTANT, kelvin, thermal_voltage_mv
-from .errors import (
-    ConcentrationError,
-    ConvergenceError,
-    ElectroneutralityError,
-    ParameterError,
-)
-from .ions import canonical_ion_name, load_ion_table
+from ephys_correct.chemistry import activity as _act
+from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin, thermal_voltage_mv
+from ephys_correct.errors import ConcentrationError, ConvergenceError, ElectroneutralityError, ParameterError
+from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
 
 __all__ = [
     "reversal_potential",
@@ -81,13 +76,13 @@ class _Side:
 
 def _side(obj: Any, label: str, *, free_ions: bool = False, temperature_c: float | None = None,
           activity_model: str = _act.DEFAULT_MODEL) -> _Side:
-    from .solutions import as_solution  # lazy: solutions imports activity
+    from ephys_correct.chemistry.solutions_db import as_solution
 
     if obj is None:
         raise ParameterError(f"The {label!r} solution is required (got None).")
     sol = as_solution(obj)
     if free_ions:
-        from .speciation import free_ion_solution
+        from ephys_correct.chemistry.speciation import free_ion_solution
 
         sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
     ions = _act._canonical_ions(sol.ions_mm, label)
@@ -198,7 +193,7 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
 
 
 def _package_version() -> str:
-    from . import __version__
+    from ephys_correct._version import __version__
 
     return __version__
 

@@ -36,12 +36,6 @@ is reported with its reason; the run goes on.
 
 from __future__ import annotations
 
-import csv
-import fnmatch
-import hashlib
-import io
-import json
-import math
 import multiprocessing
 import os
 import sys
@@ -49,403 +43,22 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from ._resources import tomllib
-from .errors import (
-    EphysCorrectError,
-    OutputExistsError,
-    ParameterError,
-    RecipeError,
-    suggest,
+from ephys_correct.errors import EphysCorrectError, OutputExistsError, ParameterError
+from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS, find_recordings, output_stem
+from ephys_correct.batch.outputs import (
+    _atomic_write_json, _differences, _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason, _write_npz,
 )
+from ephys_correct.batch.settings import FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec
+from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
 
-__all__ = [
-    "DEFAULT_EXTENSIONS",
-    "TABLE_FORMATS",
-    "SHEET_COLUMNS",
-    "SheetRow",
-    "ExperimentSheet",
-    "load_sheet",
-    "find_recordings",
-    "FileSettings",
-    "BatchResult",
-    "run_batch",
-    "load_corrected_npz",
-    "output_stem",
-]
 
-#: file extensions collected when a folder is searched (patch-clamp formats that
-#: ``ephys_correct.io.read_recording`` reads through pyabf or neo); extend with
-#: ``run_batch(extensions=...)`` / ``--ext``
-DEFAULT_EXTENSIONS = (".abf", ".wcp", ".axgx", ".axgd", ".edr", ".smr", ".smrx", ".cfs", ".ibw", ".pxp")
 #: table formats of the driving-force tables and the summary
 TABLE_FORMATS = ("csv", "parquet", "xlsx", "md")
-#: columns an experiment sheet may have (``pattern`` is required)
-SHEET_COLUMNS = ("pattern", "pipette", "bath", "temperature_c", "configuration", "ljp_mv",
-                 "perforating_agent", "clamp_mode", "ljp_method", "zeroing_temperature_c", "notes")
 MARKER_VERSION = 1
 _SUMMARY_BASE = ("file", "status", "reason", "ljp_mv", "n_sweeps")
-
-
-# =========================================================================== sheets
-@dataclass(frozen=True)
-class SheetRow:
-    """One row of an experiment sheet: files matching *pattern* use these settings.
-
-    Attributes
-    ----------
-    pattern : str
-        Glob pattern (``*``, ``?``, ``[...]``; case-insensitive).  A pattern
-        without ``/`` is matched against the file name, one with ``/`` against
-        the path relative to the folder given on the command line (``*``
-        crosses ``/``).
-    pipette, bath : str or None
-        Solution (solutions_db name or recipe file; a relative file path is
-        taken relative to the sheet).
-    temperature_c : float or None
-    configuration : str or None
-        ``"whole-cell"``, ``"perforated"``, ... (see ``ephys_correct.correction``).
-    ljp_mv : float or None
-        A measured or separately computed LJP (V_L, bath relative to pipette,
-        mV) used instead of the computed one.
-    perforating_agent : str or None
-    clamp_mode : str or None
-        Passed to :func:`ephys_correct.io.read_recording` for files whose
-        headers do not establish it: one mode for every headstage
-        (``"voltage_clamp"``, ``"current_clamp"``, ``"i_zero"``) or per
-        headstage ``"0=voltage_clamp,1=current_clamp"``.
-    ljp_method : str or None
-    zeroing_temperature_c : float or None
-        Temperature at which the pipette offset was zeroed (LJP); default
-        *temperature_c*.
-    notes : str or None
-        Free text (ignored).
-    line : int
-        Line (CSV) or entry number (TOML) in the sheet, for messages.
-    """
-
-    pattern: str
-    pipette: str | None = None
-    bath: str | None = None
-    temperature_c: float | None = None
-    configuration: str | None = None
-    ljp_mv: float | None = None
-    perforating_agent: str | None = None
-    clamp_mode: str | None = None
-    ljp_method: str | None = None
-    zeroing_temperature_c: float | None = None
-    notes: str | None = None
-    line: int = 0
-
-    def matches(self, relpath: str) -> bool:
-        """True when *relpath* (posix, relative to its input folder) matches."""
-        pat = self.pattern.lower().replace("\\", "/")
-        rel = relpath.lower()
-        if "/" not in pat:
-            rel = rel.rsplit("/", 1)[-1]
-        return fnmatch.fnmatchcase(rel, pat)
-
-
-@dataclass(frozen=True)
-class ExperimentSheet:
-    """An experiment sheet: ordered rows, the first matching row wins.
-
-    Attributes
-    ----------
-    rows : tuple of SheetRow
-    path : str or None
-        File the sheet was read from (relative recipe paths are taken
-        relative to its folder).
-    """
-
-    rows: tuple[SheetRow, ...]
-    path: str | None = None
-
-    def match(self, relpath: str) -> SheetRow | None:
-        """The first row whose pattern matches *relpath*, or None."""
-        for row in self.rows:
-            if row.matches(relpath):
-                return row
-        return None
-
-
-def _sheet_value(key: str, value: Any, where: str) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if value == "":
-            return None
-    if key in ("temperature_c", "ljp_mv", "zeroing_temperature_c"):
-        if isinstance(value, bool):
-            raise RecipeError(f"{where}: {key} must be a number, got {value!r}.")
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise RecipeError(f"{where}: {key} must be a number, got {value!r}.") from None
-        if not math.isfinite(v):
-            raise RecipeError(f"{where}: {key} must be finite, got {value!r}.")
-        if key != "ljp_mv" and not -5 <= v <= 60:
-            raise RecipeError(f"{where}: temperature_c {v!r} degC is outside -5..60.")
-        return v
-    if not isinstance(value, str):
-        raise RecipeError(f"{where}: {key} must be text, got {value!r}.")
-    return value
-
-
-def _row_from_mapping(data: Mapping[str, Any], where: str, line: int) -> SheetRow:
-    unknown = [k for k in data if k not in SHEET_COLUMNS]
-    if unknown:
-        raise RecipeError(f"{where}: unknown column {unknown[0]!r}; allowed: {list(SHEET_COLUMNS)}."
-                          + suggest(str(unknown[0]), SHEET_COLUMNS))
-    values = {k: _sheet_value(k, data.get(k), where) for k in SHEET_COLUMNS}
-    if not values["pattern"]:
-        raise RecipeError(f"{where}: 'pattern' is empty; every row needs a file glob pattern.")
-    return SheetRow(**values, line=line)
-
-
-def load_sheet(path: str | os.PathLike) -> ExperimentSheet:
-    """Read an experiment sheet (CSV or TOML).
-
-    CSV: a header row with ``pattern`` and any of :data:`SHEET_COLUMNS`; lines
-    starting with ``#`` are comments.  TOML: ``schema_version = 1`` and one
-    ``[[recording]]`` table per row with the same keys.  Empty cells fall back
-    to the run's options.
-
-    Raises
-    ------
-    FileNotFoundError
-        The sheet does not exist.
-    RecipeError
-        Unknown column, empty pattern, a temperature or LJP that is not a
-        number, unknown file type.
-    """
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"Experiment sheet not found: {p}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RecipeError(f"{p}: not UTF-8 text: {exc}") from None
-    rows: list[SheetRow] = []
-    suffix = p.suffix.lower()
-    if suffix == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise RecipeError(f"{p}: not valid TOML: {exc}") from None
-        extra = set(data) - {"schema_version", "recording", "notes", "description"}
-        if extra:
-            key = sorted(extra)[0]
-            raise RecipeError(f"{p}: unknown key {key!r}; a sheet has 'schema_version' and [[recording]] tables."
-                              + suggest(key, ["schema_version", "recording"]))
-        if data.get("schema_version", 1) != 1:
-            raise RecipeError(f"{p}: unsupported schema_version {data['schema_version']!r} (this version reads 1).")
-        entries = data.get("recording", [])
-        if not isinstance(entries, list):
-            raise RecipeError(f"{p}: 'recording' must be an array of tables ([[recording]]).")
-        for i, entry in enumerate(entries, 1):
-            rows.append(_row_from_mapping(entry, f"{p}: [[recording]] #{i}", i))
-    elif suffix in (".csv", ".tsv", ".txt"):
-        lines = [(n, ln) for n, ln in enumerate(text.splitlines(), 1)
-                 if ln.strip() and not ln.lstrip().startswith("#")]
-        if not lines:
-            raise RecipeError(f"{p}: the sheet is empty.")
-        delim = "\t" if suffix == ".tsv" else ","
-        reader = csv.reader([ln for _, ln in lines], delimiter=delim)
-        header = [h.strip() for h in next(reader)]
-        if "pattern" not in header:
-            raise RecipeError(f"{p}: the header row {header} has no 'pattern' column.")
-        for (n, _), cells in zip(lines[1:], reader):
-            if len(cells) > len(header):
-                raise RecipeError(f"{p}: line {n}: {len(cells)} cells but {len(header)} columns.")
-            rows.append(_row_from_mapping(dict(zip(header, cells)), f"{p}: line {n}", n))
-    else:
-        raise RecipeError(f"{p}: an experiment sheet must be .csv, .tsv or .toml, got {suffix!r}.")
-    if not rows:
-        raise RecipeError(f"{p}: the sheet has no rows.")
-    return ExperimentSheet(tuple(rows), str(p))
-
-
-# =========================================================================== inputs
-def find_recordings(inputs: Iterable[str | os.PathLike], *, extensions: Sequence[str] = DEFAULT_EXTENSIONS,
-                    exclude: Iterable[str | os.PathLike] = ()) -> list[tuple[Path, str]]:
-    """Recordings named by *inputs*, each as ``(path, relative path)``.
-
-    Files are taken as given (any extension); folders are searched recursively
-    for *extensions* (case-insensitive), skipping hidden entries and the
-    *exclude* folders (e.g. the output folder).  The relative path (posix) is
-    relative to the folder given, or the file name for a file; sheets match
-    against it and outputs mirror it.
-
-    Raises
-    ------
-    FileNotFoundError
-        An input does not exist.
-    """
-    exts = {e.lower() if e.startswith(".") else "." + e.lower() for e in extensions}
-    excl = {Path(e).resolve() for e in exclude}
-    out: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
-
-    def add(p: Path, rel: str) -> None:
-        r = p.resolve()
-        if r not in seen:
-            seen.add(r)
-            out.append((p, rel))
-
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            found = []
-            for dirpath, dirnames, filenames in os.walk(p):
-                d = Path(dirpath)
-                dirnames[:] = sorted(n for n in dirnames if not n.startswith(".") and (d / n).resolve() not in excl)
-                for name in filenames:
-                    if not name.startswith(".") and os.path.splitext(name)[1].lower() in exts:
-                        found.append(d / name)
-            for f in sorted(found):
-                add(f, f.relative_to(p).as_posix())
-        elif p.exists():
-            add(p, p.name)
-        else:
-            raise FileNotFoundError(f"Input not found: {p}")
-    return out
-
-
-def output_stem(relpath: str) -> str:
-    """Output name (posix, relative to the output folder) for a recording's relative path."""
-    rel = Path(relpath)
-    return (rel.parent / rel.stem).as_posix() if rel.parent != Path(".") else rel.stem
-
-
-# =========================================================================== settings
-@dataclass(frozen=True)
-class _SolSpec:
-    """A picklable reference to a solution (a recipe file, or plain ions)."""
-
-    kind: str  # "path" | "ions"
-    name: str
-    digest: str  # the recipe file's source_sha256 ("path"), the composition_sha256 ("ions")
-    path: str | None = None
-    ions: tuple[tuple[str, float], ...] = ()
-    neutrals: tuple[tuple[str, float], ...] = ()
-    role: str | None = None
-    derived_from_json: str = "null"
-
-
-def _sol_spec(obj: Any, base: Path | None) -> _SolSpec:
-    from .solutions import Solution
-
-    if isinstance(obj, Solution):
-        sol = obj
-    else:
-        if isinstance(obj, (str, os.PathLike)) and base is not None:
-            cand = base / str(obj)
-            if (str(obj).lower().endswith(".toml") or "/" in str(obj)) and cand.exists():
-                obj = cand
-        if isinstance(obj, Mapping):
-            sol = Solution.from_ions(obj, name="custom")
-        else:
-            sol = _load_cached(str(obj))
-    if sol.path and not sol.rebalanced and not sol.speciation:
-        return _SolSpec("path", sol.name, sol.source_sha256, path=str(Path(sol.path).resolve()), role=sol.role)
-    return _SolSpec("ions", sol.name, sol.composition_sha256, ions=tuple(sorted(sol.ions_mm.items())),
-                    neutrals=tuple(sorted(sol.neutrals_mm.items())), role=sol.role,
-                    derived_from_json=json.dumps(sol.identity()["derived_from"], sort_keys=True))
-
-
-@lru_cache(maxsize=64)
-def _load_cached(name_or_path: str):
-    from .solutions import load_solution
-
-    return load_solution(name_or_path)
-
-
-@lru_cache(maxsize=64)
-def _solution_from_spec(spec: _SolSpec):
-    from .solutions import Solution, load_solution
-
-    if spec.kind == "path":
-        sol = load_solution(spec.path)
-        if sol.source_sha256 != spec.digest:
-            raise RecipeError(f"{spec.path}: the recipe file changed during the run "
-                              f"(sha256 {sol.source_sha256[:12]} != {spec.digest[:12]}).")
-        return sol
-    return Solution(name=spec.name, ions_mm=dict(spec.ions), neutrals_mm=dict(spec.neutrals), role=spec.role,
-                    derived_from=json.loads(spec.derived_from_json))
-
-
-@dataclass(frozen=True)
-class FileSettings:
-    """What one recording is corrected with (after sheet matching).
-
-    Attributes
-    ----------
-    pipette, bath : str
-        Solution names (for the summary).
-    temperature_c : float
-    configuration : str
-    ljp_method : str
-    ljp_mv : float or None
-        Given LJP (V_L, mV) overriding the computed one.
-    perforating_agent, clamp_mode : str or None
-    zeroing_temperature_c : float or None
-        Temperature at which the offset was zeroed (LJP); None: *temperature_c*.
-    sheet_line : int or None
-        Matching sheet row, None when the run's options were used.
-    """
-
-    pipette: str
-    bath: str
-    temperature_c: float
-    configuration: str
-    ljp_method: str
-    ljp_mv: float | None = None
-    perforating_agent: str | None = None
-    clamp_mode: str | None = None
-    zeroing_temperature_c: float | None = None
-    sheet_line: int | None = None
-    _pipette: _SolSpec | None = field(default=None, repr=False)
-    _bath: _SolSpec | None = field(default=None, repr=False)
-
-    def options(self) -> dict[str, Any]:
-        """The settings as hashed into the done-marker."""
-        return {
-            "pipette": self.pipette, "pipette_sha256": self._pipette.digest if self._pipette else None,
-            "bath": self.bath, "bath_sha256": self._bath.digest if self._bath else None,
-            "temperature_c": self.temperature_c, "configuration": self.configuration,
-            "ljp_method": self.ljp_method, "ljp_mv": self.ljp_mv,
-            "perforating_agent": self.perforating_agent, "clamp_mode": self.clamp_mode,
-            "zeroing_temperature_c": self.zeroing_temperature_c,
-        }
-
-
-@dataclass(frozen=True)
-class _Task:
-    path: str
-    relpath: str
-    stem: str
-    out_dir: str
-    settings: FileSettings | None
-    error: str | None
-    fmt: str
-    nwb: bool
-    plots: bool
-    force: bool
-    options: Mapping[str, Any]
-    options_hash: str
-
-
-def _options_hash(options: Mapping[str, Any]) -> str:
-    blob = json.dumps(options, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 # =========================================================================== results
@@ -492,172 +105,6 @@ class BatchResult:
         return self.n_failed == 0
 
 
-# =========================================================================== writing helpers
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write *data* to a temporary file beside *path*, then rename it over *path*."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # normal permissions (umask), unlike mkstemp's 0600
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _atomic_write_json(path: Path, obj: Any) -> None:
-    _atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n").encode())
-
-
-def _write_npz(path: Path, corrected) -> None:
-    """Corrected traces -> ``.npz`` (atomic)."""
-    import numpy as np
-
-    rec = corrected.recording
-    channels = list(rec.channels)
-    n_sweeps = int(rec.n_sweeps)
-    lengths = [int(n) for n in rec.sweep_lengths]
-    arrays: dict[str, Any] = {}
-    equal = len(set(lengths)) == 1
-    if equal:
-        data = np.empty((n_sweeps, len(channels), lengths[0]), dtype=np.float32)
-        for s in range(n_sweeps):
-            for c in range(len(channels)):
-                data[s, c] = corrected.sweep_data(s, c)
-        arrays["data"] = data
-    else:
-        for s in range(n_sweeps):
-            for c in range(len(channels)):
-                arrays[f"sweep_{s:05d}_ch{c:02d}"] = corrected.sweep_data(s, c).astype(np.float32)
-    corrections = [sc.as_dict() for sc in getattr(corrected, "channel_corrections", ())]
-    meta = {
-        "format": "ephys_correct corrected traces v1",
-        "layout": "data[sweep, channel, sample]" if equal else "sweep_<s>_ch<c>",
-        "dtype": "float32",
-        "source": rec.path,
-        "sample_rate_hz": float(rec.sample_rate_hz),
-        "t_start_s": float(rec.t_start_s),
-        "sweep_start_s": [float(x) for x in rec.sweep_start_s],
-        "sweep_lengths": lengths,
-        "channels": [{"index": ch.index, "name": ch.name, "units": ch.units, "kind": ch.kind,
-                      "headstage": ch.headstage,
-                      "correction": corrections[ch.index] if ch.index < len(corrections) else None}
-                     for ch in channels],
-        "ljp_mv_by_headstage": {str(k): v for k, v in corrected.ljp_mv_by_headstage.items()},
-        "provenance": corrected.provenance,
-    }
-    arrays["metadata_json"] = np.array(json.dumps(meta, default=str))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    _atomic_write_bytes(path, buf.getvalue())
-
-
-def _mean_vm(corrected, table) -> tuple[dict[str, float], list[str]]:
-    """Mean over sweeps of the corrected V_m of each headstage.
-
-    Taken from the driving-force table (one V_m per sweep and headstage, see
-    :meth:`CorrectedRecording.membrane_potential`); a headstage with no row
-    there (no ion on both sides) is computed directly.
-    """
-    out: dict[str, float] = {}
-    problems: list[str] = []
-    have = set()
-    if len(table) and {"headstage", "sweep", "V_m_mV"} <= set(table.columns):
-        per_sweep = table.drop_duplicates(["headstage", "sweep"])
-        for hs, g in per_sweep.groupby("headstage"):
-            out[str(int(hs))] = float(g["V_m_mV"].mean())
-            have.add(int(hs))
-    for hs in corrected.recording.headstages:
-        if hs.index in have or not hs.channels:
-            continue
-        try:
-            vals = [corrected.membrane_potential(s, hs.index)[0] for s in range(corrected.n_sweeps)]
-        except EphysCorrectError as exc:
-            problems.append(f"headstage {hs.index}: no V_m ({_reason(exc)})")
-            continue
-        out[str(hs.index)] = float(sum(vals) / len(vals))
-    return dict(sorted(out.items(), key=lambda kv: int(kv[0]))), problems
-
-
-def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
-    """Read a ``<stem>.corrected.npz`` written by :func:`run_batch`.
-
-    Returns
-    -------
-    data : numpy.ndarray or dict
-        ``(sweeps, channels, samples)`` float32 array in the channels' units
-        (mV, pA), or, when sweeps differ in length, a dict
-        ``(sweep, channel) -> 1-D array``.
-    metadata : dict
-        ``channels`` (index, name, units, kind, headstage, offset_applied),
-        ``sample_rate_hz``, ``t_start_s``, ``sweep_start_s``, ``sweep_lengths``,
-        ``ljp_mv``, ``provenance``, ``source``.
-    """
-    import numpy as np
-
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["metadata_json"]))
-        if "data" in z.files:
-            return z["data"], meta
-        out = {}
-        for key in z.files:
-            if key.startswith("sweep_"):
-                s, c = key[len("sweep_"):].split("_ch")
-                out[(int(s), int(c))] = z[key]
-        return out, meta
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-# =========================================================================== one file
-def _outputs_for(task: _Task) -> dict[str, Path]:
-    base = Path(task.out_dir) / task.stem
-    outs = {
-        "traces": base.with_name(base.name + ".corrected.npz"),
-        "table": base.with_name(base.name + f".driving_force.{task.fmt}"),
-    }
-    if task.fmt == "csv":  # report.write_table puts the attrs in a JSON sidecar
-        outs["table_sidecar"] = outs["table"].with_name(outs["table"].name + ".json")
-    if task.nwb:
-        outs["nwb"] = base.with_name(base.name + ".nwb")
-        outs["nwb_sidecar"] = base.with_name(base.name + ".nwb.json")  # nwb.write_nwb's provenance
-    if task.plots:
-        outs["plot_sweep"] = base.with_name(base.name + ".sweep0.png")
-        outs["plot_driving_force"] = base.with_name(base.name + ".driving_force.png")
-    return outs
-
-
-def _marker_paths(task: _Task) -> tuple[Path, Path]:
-    base = Path(task.out_dir) / task.stem
-    return (base.with_name(base.name + ".done.json"), base.with_name("." + base.name + ".partial.json"))
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k) and not k.endswith("sha256")]
-    if not keys:
-        keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-    return ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys[:4])
-
-
 def _base_row(task: _Task) -> dict[str, Any]:
     s = task.settings
     return {
@@ -686,17 +133,6 @@ def _process_task(task: _Task) -> dict[str, Any]:
     return row
 
 
-def _reason(exc: BaseException) -> str:
-    msg = str(exc).strip() or repr(exc)
-    msg = " ".join(msg.split())
-    if isinstance(exc, EphysCorrectError):
-        return f"{type(exc).__name__}: {msg}"
-    if isinstance(exc, (OSError, ValueError, KeyError)):
-        return f"{type(exc).__name__}: {msg}"
-    # an unexpected error is a bug: keep the place it happened
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
-    return f"unexpected {type(exc).__name__}: {msg}{where}"
 
 
 def _clamp_mode_arg(text: str):
@@ -714,9 +150,10 @@ def _clamp_mode_arg(text: str):
 
 
 def _run_task(task: _Task, row: dict[str, Any]) -> None:
-    from .correction import correct_recording
-    from .io import read_recording
-    from .report import driving_force_table, write_table
+    from ephys_correct.correction.correct import correct_recording
+    from ephys_correct.io import read_recording
+    from ephys_correct.report.driving_force import driving_force_table
+    from ephys_correct.report.tables import write_table
 
     outs = _outputs_for(task)
     done_path, partial_path = _marker_paths(task)
@@ -778,11 +215,11 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     write_table(table, outs["table"], format=task.fmt, overwrite=True)
     _write_npz(outs["traces"], corrected)
     if task.nwb:
-        from .nwb import write_nwb
+        from ephys_correct.report.nwb import write_nwb
 
         write_nwb(corrected, outs["nwb"], overwrite=True)
     if task.plots:
-        from . import plot
+        from ephys_correct.report import plot
 
         plot.plot_sweep(corrected, 0, path=outs["plot_sweep"], overwrite=True)
         plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True)
@@ -842,22 +279,6 @@ def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, defaults: Map
         clamp_mode=merged.get("clamp_mode"), zeroing_temperature_c=merged.get("zeroing_temperature_c"),
         sheet_line=row.line if row is not None else None,
         _pipette=pip, _bath=bath)
-
-
-def _check_choices(configuration: str | None, ljp_method: str | None, where: str) -> None:
-    """Fail before any file for a configuration or LJP method that no file could use."""
-    from .correction import get_configuration
-    from .ljp import METHODS
-
-    if configuration is not None:
-        try:
-            get_configuration(configuration)
-        except ParameterError as exc:
-            raise ParameterError(f"{where}: {exc}" if where else str(exc)) from None
-    if ljp_method is not None and ljp_method not in METHODS:
-        msg = (f"Invalid value for the 'ljp_method' parameter. Allowed values are {list(METHODS)}, "
-               f"but got {ljp_method!r} instead.")
-        raise ParameterError(f"{where}: {msg}" if where else msg)
 
 
 def _mp_context():
@@ -957,7 +378,7 @@ def run_batch(
     a ``reason``.  The summary is rewritten on every run (it describes the
     run); per-file outputs follow the resume rules of the module docstring.
     """
-    from .report import write_table
+    from ephys_correct.report.tables import write_table
 
     if format not in TABLE_FORMATS:
         raise ParameterError(f"Invalid value for the 'format' parameter. Allowed values are "
@@ -995,7 +416,7 @@ def run_batch(
             for value in (row.pipette, row.bath):
                 if value is not None:
                     specs[(str(value), str(sheet_base))] = _sol_spec(value, sheet_base)
-    from . import __version__
+    from ephys_correct._version import __version__
 
     tasks: list[_Task] = []
     stems: dict[str, str] = {}

@@ -62,7 +62,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import ConvergenceError
+from ephys_correct.errors import ConvergenceError
 
 __all__ = ["NPSolution", "solve_nernst_planck"]
 

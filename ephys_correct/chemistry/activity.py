@@ -60,9 +60,9 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from ._constants import check_temperature_c, kelvin
-from ._resources import read_csv_rows
-from .errors import (
+from ephys_correct._constants import check_temperature_c, kelvin
+from ephys_correct._resources import read_csv_rows
+from ephys_correct.errors import (
     check_option,
     ConcentrationError,
     DataFileError,
@@ -70,7 +70,7 @@ from .errors import (
     ParameterError,
     UnknownIonError,
 )
-from .ions import canonical_ion_name, load_ion_table
+from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
 
 __all__ = [
     "MODELS",
@@ -550,15 +550,18 @@ def _canonical_ions(ions_mm: Mapping[str, float], where: str = "ions_mm") -> dic
 
 
 def _ions_of(solution: Any) -> tuple[dict[str, float], str]:
-    """(canonical ions -> mM, name) for a Solution-like object, a mapping, a name or a path."""
+    """(canonical ions -> mM, name) for a Solution-like object or a mapping ion -> mM.
+
+    Names and recipe paths are resolved one layer up
+    (:func:`ephys_correct.chemistry.conditions.activity_coefficients`).
+    """
     if hasattr(solution, "ions_mm"):
         return _canonical_ions(solution.ions_mm, "solution"), str(getattr(solution, "name", "solution"))
     if isinstance(solution, Mapping):
         return _canonical_ions(solution, "solution"), "custom"
-    from .solutions import as_solution  # lazy: solutions imports this module
-
-    sol = as_solution(solution)
-    return _canonical_ions(sol.ions_mm, "solution"), sol.name
+    raise ParameterError(
+        f"Expected a Solution or a mapping ion -> mM; got {type(solution).__name__}: {solution!r} "
+        "(ephys_correct.activity_coefficients also takes solutions_db names and recipe paths).")
 
 
 @dataclass(frozen=True, eq=False)
@@ -843,7 +846,7 @@ def osmotic_coefficient(salt: str, molality_mol_kg: float) -> float:
     """
     tab = _pitzer_table()
     if salt not in tab:
-        from .errors import suggest
+        from ephys_correct.errors import suggest
 
         raise ParameterError(
             f"Invalid value for the 'salt' parameter: {salt!r} has no Pitzer parameters. "

@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .errors import MissingDependencyError, ParameterError
+from ephys_correct._version import __version__
+from ephys_correct.errors import MissingDependencyError, ParameterError
 
 __all__ = ["write_nwb", "read_nwb_provenance", "nwb_sidecar_path", "PROVENANCE_SCRATCH_NAME"]
 
@@ -135,7 +135,7 @@ def _build(corrected, pynwb):
         VoltageClampStimulusSeries,
     )
 
-    from .io import CommandUnavailableError
+    from ephys_correct.io import CommandUnavailableError
 
     rec = corrected.recording
     prov = corrected.provenance
@@ -263,8 +263,8 @@ def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False) ->
     ParameterError
         *corrected* is not a CorrectedRecording, or the suffix is not ``.nwb``.
     """
-    from .correction import CorrectedRecording
-    from .report import _atomic
+    from ephys_correct.correction.corrected import CorrectedRecording
+    from ephys_correct._fileio import _atomic
 
     if not isinstance(corrected, CorrectedRecording):
         raise ParameterError(

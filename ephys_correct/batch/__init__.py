@@ -1,0 +1,1 @@
+"""Many recordings: experiment sheets, per-file settings, outputs and the runner."""

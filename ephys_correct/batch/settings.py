@@ -1,0 +1,153 @@
+"""Per-file settings of a batch run and what the resume marker hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from ephys_correct.errors import ParameterError, RecipeError
+
+
+# =========================================================================== settings
+@dataclass(frozen=True)
+class _SolSpec:
+    """A picklable reference to a solution (a recipe file, or plain ions)."""
+
+    kind: str  # "path" | "ions"
+    name: str
+    digest: str  # the recipe file's source_sha256 ("path"), the composition_sha256 ("ions")
+    path: str | None = None
+    ions: tuple[tuple[str, float], ...] = ()
+    neutrals: tuple[tuple[str, float], ...] = ()
+    role: str | None = None
+    derived_from_json: str = "null"
+
+
+def _sol_spec(obj: Any, base: Path | None) -> _SolSpec:
+    from ephys_correct.chemistry.solutions import Solution
+
+    if isinstance(obj, Solution):
+        sol = obj
+    else:
+        if isinstance(obj, (str, os.PathLike)) and base is not None:
+            cand = base / str(obj)
+            if (str(obj).lower().endswith(".toml") or "/" in str(obj)) and cand.exists():
+                obj = cand
+        if isinstance(obj, Mapping):
+            sol = Solution.from_ions(obj, name="custom")
+        else:
+            sol = _load_cached(str(obj))
+    if sol.path and not sol.rebalanced and not sol.speciation:
+        return _SolSpec("path", sol.name, sol.source_sha256, path=str(Path(sol.path).resolve()), role=sol.role)
+    return _SolSpec("ions", sol.name, sol.composition_sha256, ions=tuple(sorted(sol.ions_mm.items())),
+                    neutrals=tuple(sorted(sol.neutrals_mm.items())), role=sol.role,
+                    derived_from_json=json.dumps(sol.identity()["derived_from"], sort_keys=True))
+
+
+@lru_cache(maxsize=64)
+def _load_cached(name_or_path: str):
+    from ephys_correct.chemistry.solutions_db import load_solution
+
+    return load_solution(name_or_path)
+
+
+@lru_cache(maxsize=64)
+def _solution_from_spec(spec: _SolSpec):
+    from ephys_correct.chemistry.solutions import Solution
+    from ephys_correct.chemistry.solutions_db import load_solution
+
+    if spec.kind == "path":
+        sol = load_solution(spec.path)
+        if sol.source_sha256 != spec.digest:
+            raise RecipeError(f"{spec.path}: the recipe file changed during the run "
+                              f"(sha256 {sol.source_sha256[:12]} != {spec.digest[:12]}).")
+        return sol
+    return Solution(name=spec.name, ions_mm=dict(spec.ions), neutrals_mm=dict(spec.neutrals), role=spec.role,
+                    derived_from=json.loads(spec.derived_from_json))
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """What one recording is corrected with (after sheet matching).
+
+    Attributes
+    ----------
+    pipette, bath : str
+        Solution names (for the summary).
+    temperature_c : float
+    configuration : str
+    ljp_method : str
+    ljp_mv : float or None
+        Given LJP (V_L, mV) overriding the computed one.
+    perforating_agent, clamp_mode : str or None
+    zeroing_temperature_c : float or None
+        Temperature at which the offset was zeroed (LJP); None: *temperature_c*.
+    sheet_line : int or None
+        Matching sheet row, None when the run's options were used.
+    """
+
+    pipette: str
+    bath: str
+    temperature_c: float
+    configuration: str
+    ljp_method: str
+    ljp_mv: float | None = None
+    perforating_agent: str | None = None
+    clamp_mode: str | None = None
+    zeroing_temperature_c: float | None = None
+    sheet_line: int | None = None
+    _pipette: _SolSpec | None = field(default=None, repr=False)
+    _bath: _SolSpec | None = field(default=None, repr=False)
+
+    def options(self) -> dict[str, Any]:
+        """The settings as hashed into the done-marker."""
+        return {
+            "pipette": self.pipette, "pipette_sha256": self._pipette.digest if self._pipette else None,
+            "bath": self.bath, "bath_sha256": self._bath.digest if self._bath else None,
+            "temperature_c": self.temperature_c, "configuration": self.configuration,
+            "ljp_method": self.ljp_method, "ljp_mv": self.ljp_mv,
+            "perforating_agent": self.perforating_agent, "clamp_mode": self.clamp_mode,
+            "zeroing_temperature_c": self.zeroing_temperature_c,
+        }
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    relpath: str
+    stem: str
+    out_dir: str
+    settings: FileSettings | None
+    error: str | None
+    fmt: str
+    nwb: bool
+    plots: bool
+    force: bool
+    options: Mapping[str, Any]
+    options_hash: str
+
+
+def _options_hash(options: Mapping[str, Any]) -> str:
+    blob = json.dumps(options, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _check_choices(configuration: str | None, ljp_method: str | None, where: str) -> None:
+    """Fail before any file for a configuration or LJP method that no file could use."""
+    from ephys_correct.correction.configurations import get_configuration
+    from ephys_correct.potentials.ljp import METHODS
+
+    if configuration is not None:
+        try:
+            get_configuration(configuration)
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: {exc}" if where else str(exc)) from None
+    if ljp_method is not None and ljp_method not in METHODS:
+        msg = (f"Invalid value for the 'ljp_method' parameter. Allowed values are {list(METHODS)}, "
+               f"but got {ljp_method!r} instead.")
+        raise ParameterError(f"{where}: {msg}" if where else msg)

@@ -1,0 +1,3 @@
+"""What is in the beaker: ions, activities, compounds, recipes, solutions and speciation.
+
+No pandas, no recordings."""

@@ -1,0 +1,136 @@
+"""Finding solutions: the shipped solutions_db, the user's folders, and coercion of
+solution-like arguments (a Solution, a name, a path, a mapping ion -> mM)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from ephys_correct.errors import (
+    EphysCorrectError,
+    ParameterError,
+    UnknownSolutionError,
+    suggest,
+)
+from ephys_correct.chemistry.compounds import _cnorm
+from ephys_correct.chemistry.recipes import load_recipe
+from ephys_correct.chemistry.solutions import DEFAULT_ACTIVITY_MODEL, Solution
+
+
+# --------------------------------------------------------------------------- database
+def solutions_db_dirs() -> list[Path]:
+    """Directories searched for recipe names, in order.
+
+    ``$EPHYS_CORRECT_SOLUTIONS_DB`` (os.pathsep-separated), ``./solutions_db``, the
+    ``solutions_db/`` beside the package source (a checkout or editable install), and
+    the copy a regular install puts in ``<sys.prefix>/share/ephys_correct/solutions_db``.
+    """
+    dirs: list[Path] = []
+    env = os.environ.get("EPHYS_CORRECT_SOLUTIONS_DB")
+    if env:
+        dirs += [Path(d) for d in env.split(os.pathsep) if d]
+    dirs.append(Path.cwd() / "solutions_db")
+    dirs.append(Path(__file__).resolve().parent.parent / "solutions_db")  # source checkout
+    dirs.append(Path(sys.prefix) / "share" / "ephys_correct" / "solutions_db")  # installed copy
+    seen, out = set(), []
+    for d in dirs:
+        r = d.resolve()
+        if r not in seen and r.is_dir():
+            seen.add(r)
+            out.append(r)
+    return out
+
+
+def _db_index() -> dict[str, Path]:
+    index: dict[str, Path] = {}
+    for d in solutions_db_dirs():
+        for f in sorted(d.glob("*.toml")):
+            index.setdefault(_cnorm(f.stem), f)
+    return index
+
+
+def list_solutions() -> list[dict[str, Any]]:
+    """Recipes in the solutions database: name, id (file stem), role, source, path."""
+    out = []
+    for key, f in sorted(_db_index().items()):
+        rec = load_recipe(f)
+        out.append({"id": f.stem, "name": rec.name, "role": rec.role, "source": rec.source,
+                    "path": str(f)})
+    return out
+
+
+def _solution_from_file(path: Path, activity_model: str, rebalance_with: str | None) -> Solution:
+    try:
+        st = path.stat()
+    except OSError:
+        return load_recipe(path).to_solution(activity_model=activity_model,
+                                             rebalance_with=rebalance_with)
+    return _cached_solution(str(path.resolve()), st.st_mtime_ns, st.st_size, activity_model,
+                            rebalance_with)
+
+
+@lru_cache(maxsize=256)
+def _cached_solution(path: str, mtime_ns: int, size: int, activity_model: str,
+                     rebalance_with: str | None) -> Solution:
+    # Solutions are immutable, so a file unchanged since the last load (same path, size and
+    # modification time) gives the same Solution; batch runs load each recipe once.
+    return load_recipe(path).to_solution(activity_model=activity_model, rebalance_with=rebalance_with)
+
+
+def load_solution(name_or_path: str | os.PathLike, *, activity_model: str = DEFAULT_ACTIVITY_MODEL,
+                  rebalance_with: str | None = None) -> Solution:
+    """Load a recipe by file path or by database name and return its :class:`Solution`.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        A ``.toml`` file, or the id (file stem) / name of a recipe in
+        :func:`solutions_db_dirs`.
+    activity_model : str
+        Used for the ionic-strength correction of pKa values in the titration.
+    rebalance_with : str, optional
+        Explicit opt-in to fix a charge imbalance with this ion.
+    """
+    p = Path(name_or_path)
+    if p.suffix.lower() == ".toml" or p.exists() or os.sep in str(name_or_path):
+        return _solution_from_file(p, activity_model, rebalance_with)
+    key = _cnorm(str(name_or_path))
+    index = _db_index()
+    if key not in index:
+        by_name = {}
+        broken = []
+        for f in index.values():
+            try:
+                by_name[_cnorm(load_recipe(f).name)] = f
+            except EphysCorrectError as exc:  # reported below, never silently dropped
+                broken.append(f"{f.name}: {exc}")
+        if key in by_name:
+            return _solution_from_file(by_name[key], activity_model, rebalance_with)
+        raise UnknownSolutionError(
+            f"No recipe file or solutions_db entry called {str(name_or_path)!r} "
+            f"(searched {[str(d) for d in solutions_db_dirs()]})."
+            + suggest(str(name_or_path), [f.stem for f in index.values()])
+            + ("" if not broken else " Recipes that could not be read: " + "; ".join(broken))
+        )
+    return _solution_from_file(index[key], activity_model, rebalance_with)
+
+
+def as_solution(obj: Any, *, name: str | None = None) -> Solution:
+    """Coerce *obj* to a :class:`Solution`.
+
+    Accepts a Solution, a recipe path, a solutions_db name, or a mapping of
+    ion name -> mM (checked for electroneutrality).
+    """
+    if isinstance(obj, Solution):
+        return obj
+    if isinstance(obj, Mapping):
+        return Solution.from_ions(obj, name=name or "custom")
+    if isinstance(obj, (str, os.PathLike)):
+        return load_solution(obj)
+    raise ParameterError(
+        f"Expected a Solution, a solutions_db name, a recipe path or a mapping ion -> mM; "
+        f"got {type(obj).__name__}: {obj!r}."
+    )

@@ -1,0 +1,1 @@
+"""Where recordings meet solutions: configurations, the sign convention, the corrected recording."""

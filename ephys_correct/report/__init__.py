@@ -1,0 +1,1 @@
+"""Tables and figures: driving-force tables, writers and readers, NWB export, plots."""
