@@ -15,36 +15,25 @@ import importlib
 
 from ephys_correct._version import __version__
 
-# public name -> module that defines it (imported on first use, so that
-# `import ephys_correct` stays light and readers/pandas load only when needed)
+# public name -> module that defines it (imported on first use, so that `import ephys_correct`
+# stays light and readers/pandas load only when needed).  A small face: everything else is
+# importable from its module (ephys_correct.chemistry.*, .potentials.*, .correction.*, ...).
 _EXPORTS = {
-    # ions and data
-    "Ion": "chemistry.ions", "IonTable": "chemistry.ions", "load_ion_table": "chemistry.ions", "get_ion": "chemistry.ions",
-    "canonical_ion_name": "chemistry.ions", "load_sources": "sources",
     # solutions
-    "Solution": "chemistry.solutions", "Recipe": "chemistry.recipes", "load_recipe": "chemistry.recipes",
-    "load_solution": "chemistry.solutions_db", "as_solution": "chemistry.solutions_db", "list_solutions": "chemistry.solutions_db",
-    "get_compound": "chemistry.compounds",
-    # activity and reversal potentials
-    "activity_coefficients": "chemistry.activity", "ActivityResult": "chemistry.activity", "ionic_strength_mm": "chemistry.activity",
-    "reversal_potential": "potentials.reversal", "reversal_potentials": "potentials.reversal",
-    "ghk_potential": "potentials.reversal", "ghk_current": "potentials.reversal", "donnan_equilibrium": "potentials.reversal",
-    # liquid junction potential
-    "liquid_junction_potential": "potentials.ljp", "LJPResult": "potentials.ljp", "bath_change_offset": "potentials.bath",
-    "BathSchedule": "potentials.bath",
-    # speciation
-    "free_calcium": "chemistry.speciation", "free_magnesium": "chemistry.speciation",
-    "total_calcium_for_free": "chemistry.speciation", "total_magnesium_for_free": "chemistry.speciation",
-    # recordings
-    "read_recording": "io", "Recording": "io",
-    # correction and reports
-    "correct_recording": "correction.correct", "CorrectedRecording": "correction.corrected",
-    "CONFIGURATIONS": "correction.configurations", "apply_ljp": "correction.sign", "apply_current_sign": "correction.sign",
-    "get_configuration": "correction.configurations",
+    "Solution": "chemistry.solutions", "load_solution": "chemistry.solutions_db",
+    "list_solutions": "chemistry.solutions_db", "load_recipe": "chemistry.recipes",
+    # chemistry at the recording conditions
+    "activity_coefficients": "chemistry.conditions", "free_ion_solution": "chemistry.speciation",
+    "free_calcium": "chemistry.speciation", "total_calcium_for_free": "chemistry.speciation",
+    # potentials between two solutions
+    "liquid_junction_potential": "potentials.ljp", "LJPResult": "potentials.ljp",
+    "bath_change_offset": "potentials.bath", "BathSchedule": "potentials.bath",
+    "reversal_potentials": "report.reversal_table",
+    # recordings, correction, tables
+    "read_recording": "io", "correct_recording": "correction.correct",
     "driving_force_table": "report.driving_force", "write_table": "report.tables", "read_table": "report.tables",
-    "write_nwb": "report.nwb",
-    # batch runs and planning
-    "run_batch": "batch.run", "plan_solutions": "plan", "solve_target": "plan",
+    # many recordings, planning
+    "run_batch": "batch.run", "plan_solutions": "plan",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

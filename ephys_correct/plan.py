@@ -54,6 +54,16 @@ from .errors import (
     ParameterError,
     suggest,
 )
+from ephys_correct.chemistry.ions import canonical_ion_name
+from ephys_correct.chemistry.recipes import Recipe, load_recipe, parse_recipe
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.solutions_db import load_solution
+from ephys_correct.chemistry.compounds import load_compounds
+from ephys_correct.potentials.reversal import reversal_potential
+from ephys_correct.potentials.ljp import liquid_junction_potential
+from ephys_correct.chemistry.activity import check_model
+from ephys_correct.chemistry.solutions_db import as_solution
+from ephys_correct.report.reversal_table import reversal_potentials
 
 __all__ = [
     "QUANTITIES",
@@ -138,7 +148,6 @@ def parse_target(text: str | Target) -> Target:
     """
     if isinstance(text, Target):
         return text
-    from ephys_correct.chemistry.ions import canonical_ion_name
 
     if not isinstance(text, str) or "=" not in text:
         raise ParameterError(f"A target is NAME=VALUE (e.g. 'E_Cl=-70', 'osm=290'), got {text!r}.")
@@ -171,9 +180,6 @@ def parse_target(text: str | Target) -> Target:
 # =========================================================================== recipes
 def _recipe_of(obj: Any):
     """A Recipe from a Recipe, recipe path, solutions_db name or recipe-backed Solution."""
-    from ephys_correct.chemistry.recipes import Recipe, load_recipe, parse_recipe
-    from ephys_correct.chemistry.solutions import Solution
-    from ephys_correct.chemistry.solutions_db import load_solution
 
     if isinstance(obj, Recipe):
         return obj
@@ -197,8 +203,6 @@ def _recipe_of(obj: Any):
 
 
 def _parse_vary(vary: str) -> tuple[str, str | None]:
-    from ephys_correct.chemistry.compounds import load_compounds
-
     table = load_compounds()
     if not isinstance(vary, str) or not vary.strip():
         raise ParameterError(f"'vary' must name a compound (e.g. 'KCl' or 'KCl:K-gluconate'), got {vary!r}.")
@@ -274,11 +278,8 @@ def _quantity(target: Target, sol, other, side: str, *, temperature_c: float, lj
             raise ParameterError(f"target {target.label} needs the solution on the other side ('other').")
         pip, bath = (sol, other) if side == "pipette" else (other, sol)
         if q in ("LJP", "LJP_np"):
-            from ephys_correct.potentials.ljp import liquid_junction_potential
-
             method = "henderson" if q == "LJP" else "nernst-planck"
             return float(liquid_junction_potential(pip, bath, temperature_c=ljp_temperature_c, method=method))
-        from ephys_correct.potentials.reversal import reversal_potential
 
         model = "ideal" if q == "E_ideal" else activity_model
         return float(reversal_potential(target.ion, inside=pip, outside=bath, temperature_c=temperature_c,
@@ -438,8 +439,6 @@ def solve_target(
     if side not in _SIDES:
         raise ParameterError(f"Invalid value for the 'side' parameter. Allowed values are {list(_SIDES)}, "
                              f"but got {side!r} instead.")
-    from ephys_correct.chemistry.activity import check_model
-    from ephys_correct.chemistry.solutions_db import as_solution
 
     check_model(activity_model, "activity_model")
     if vary is None:
@@ -580,9 +579,6 @@ def scan_component(
     import numpy as np
     import pandas as pd
 
-    from ephys_correct.potentials.ljp import liquid_junction_potential
-    from ephys_correct.potentials.reversal import reversal_potentials
-    from ephys_correct.chemistry.solutions_db import as_solution
 
     if side not in _SIDES:
         raise ParameterError(f"Invalid value for the 'side' parameter. Allowed values are {list(_SIDES)}, "
@@ -756,9 +752,6 @@ def plan_solutions(
     ConvergenceError
         A target cannot be reached.
     """
-    from ephys_correct.potentials.ljp import liquid_junction_potential
-    from ephys_correct.potentials.reversal import reversal_potentials
-    from ephys_correct.chemistry.solutions_db import as_solution
 
     pip = pipette if hasattr(pipette, "ions_mm") else as_solution(pipette, name="pipette")
     bth = bath if hasattr(bath, "ions_mm") else as_solution(bath, name="bath")

@@ -55,7 +55,7 @@ def test_free_ions_switch_changes_mg_and_is_recorded():
     """Issue 6: one switch speciates both sides for the LJP and E_rev (docs/speciation.md:
     4 mM Mg-ATP leaves ~0.5-0.7 mM free Mg2+; counting MgATP2- instead of Mg2+ + ATP4-
     moves the LJP of a standard internal by a few tenths of a mV)."""
-    from ephys_correct.potentials.reversal import reversal_potentials
+    from ephys_correct.report.reversal_table import reversal_potentials
 
     pip, bath = "internal_k_gluconate", "acsf_carbogen_standard"
     total = reversal_potentials(pip, bath, temperature_c=22)

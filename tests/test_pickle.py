@@ -26,7 +26,7 @@ from types import MappingProxyType
 import pytest
 
 from ephys_correct.potentials.ljp import LJPResult, liquid_junction_potential
-from ephys_correct.potentials.reversal import reversal_potentials
+from ephys_correct.report.reversal_table import reversal_potentials
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.chemistry.solutions_db import load_solution
 from ephys_correct.chemistry.speciation import speciate_solution

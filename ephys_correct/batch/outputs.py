@@ -4,38 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import traceback
 import math
 import os
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from ephys_correct._fileio import atomic_write_bytes, atomic_write_json
 from ephys_correct.errors import EphysCorrectError
 from ephys_correct.batch.settings import _Task
 
 
 # =========================================================================== writing helpers
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write *data* to a temporary file beside *path*, then rename it over *path*."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # normal permissions (umask), unlike mkstemp's 0600
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Batch outputs: atomic, durable (the done-marker vouches for them), replacing older ones."""
+    atomic_write_bytes(path, data, overwrite=True, durable=True, make_parents=True)
 
 
 def _atomic_write_json(path: Path, obj: Any) -> None:
-    _atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n").encode())
+    atomic_write_json(path, obj, overwrite=True, durable=True, make_parents=True)
 
 
 def _write_npz(path: Path, corrected) -> None:

@@ -41,7 +41,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +52,13 @@ from ephys_correct.batch.outputs import (
 )
 from ephys_correct.batch.settings import FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec
 from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
+from ephys_correct.correction.correct import correct_recording
+from ephys_correct.io import read_recording
+from ephys_correct.report.driving_force import driving_force_table
+from ephys_correct.report.tables import write_table
+from ephys_correct.report.nwb import write_nwb
+from ephys_correct.report import plot
+from ephys_correct._version import __version__
 
 
 #: table formats of the driving-force tables and the summary
@@ -150,11 +156,6 @@ def _clamp_mode_arg(text: str):
 
 
 def _run_task(task: _Task, row: dict[str, Any]) -> None:
-    from ephys_correct.correction.correct import correct_recording
-    from ephys_correct.io import read_recording
-    from ephys_correct.report.driving_force import driving_force_table
-    from ephys_correct.report.tables import write_table
-
     outs = _outputs_for(task)
     done_path, partial_path = _marker_paths(task)
     s = task.settings
@@ -215,12 +216,8 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     write_table(table, outs["table"], format=task.fmt, overwrite=True)
     _write_npz(outs["traces"], corrected)
     if task.nwb:
-        from ephys_correct.report.nwb import write_nwb
-
         write_nwb(corrected, outs["nwb"], overwrite=True)
     if task.plots:
-        from ephys_correct.report import plot
-
         plot.plot_sweep(corrected, 0, path=outs["plot_sweep"], overwrite=True)
         plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True)
     row["status"] = "ok"
@@ -378,7 +375,6 @@ def run_batch(
     a ``reason``.  The summary is rewritten on every run (it describes the
     run); per-file outputs follow the resume rules of the module docstring.
     """
-    from ephys_correct.report.tables import write_table
 
     if format not in TABLE_FORMATS:
         raise ParameterError(f"Invalid value for the 'format' parameter. Allowed values are "
@@ -416,7 +412,6 @@ def run_batch(
             for value in (row.pipette, row.bath):
                 if value is not None:
                     specs[(str(value), str(sheet_base))] = _sol_spec(value, sheet_base)
-    from ephys_correct._version import __version__
 
     tasks: list[_Task] = []
     stems: dict[str, str] = {}

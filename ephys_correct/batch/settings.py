@@ -11,6 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from ephys_correct.errors import ParameterError, RecipeError
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.solutions_db import load_solution
+from ephys_correct.correction.configurations import get_configuration
+from ephys_correct.potentials.ljp import METHODS
 
 
 # =========================================================================== settings
@@ -29,8 +33,6 @@ class _SolSpec:
 
 
 def _sol_spec(obj: Any, base: Path | None) -> _SolSpec:
-    from ephys_correct.chemistry.solutions import Solution
-
     if isinstance(obj, Solution):
         sol = obj
     else:
@@ -51,16 +53,11 @@ def _sol_spec(obj: Any, base: Path | None) -> _SolSpec:
 
 @lru_cache(maxsize=64)
 def _load_cached(name_or_path: str):
-    from ephys_correct.chemistry.solutions_db import load_solution
-
     return load_solution(name_or_path)
 
 
 @lru_cache(maxsize=64)
 def _solution_from_spec(spec: _SolSpec):
-    from ephys_correct.chemistry.solutions import Solution
-    from ephys_correct.chemistry.solutions_db import load_solution
-
     if spec.kind == "path":
         sol = load_solution(spec.path)
         if sol.source_sha256 != spec.digest:
@@ -139,8 +136,6 @@ def _options_hash(options: Mapping[str, Any]) -> str:
 
 def _check_choices(configuration: str | None, ljp_method: str | None, where: str) -> None:
     """Fail before any file for a configuration or LJP method that no file could use."""
-    from ephys_correct.correction.configurations import get_configuration
-    from ephys_correct.potentials.ljp import METHODS
 
     if configuration is not None:
         try:

@@ -18,6 +18,10 @@ from types import MappingProxyType
 from ephys_correct._resources import read_toml
 from ephys_correct.errors import ConvergenceError, DataFileError, UnknownCompoundError, suggest
 from ephys_correct.chemistry.ions import normalize_key
+from ephys_correct._constants import GAS_CONSTANT, kelvin
+from ephys_correct.chemistry.ions import load_ion_table
+from ephys_correct.errors import ParameterError
+from ephys_correct.chemistry.activity import log10_gamma
 
 __all__ = ["Species", "Reaction", "Ligand", "LigandTable", "load_ligand_table", "METAL_CHARGES"]
 
@@ -205,7 +209,6 @@ class LigandTable(Mapping[str, Ligand]):
         sp = self._species.get(key)
         if sp is not None:
             return sp
-        from ephys_correct.chemistry.ions import load_ion_table
 
         table = load_ion_table()
         if name in table:
@@ -338,8 +341,6 @@ class ActivityCache:
 
     def __init__(self, model: str):
         if not isinstance(model, str) or not model:
-            from ephys_correct.errors import ParameterError
-
             raise ParameterError(
                 f"Invalid value for the 'activity_model' parameter: got {model!r}; "
                 "expected a model name such as 'truesdell-jones', 'davies' or 'ideal'."
@@ -351,15 +352,6 @@ class ActivityCache:
 
     def _function(self):
         if self._fn is None:
-            try:
-                from ephys_correct.chemistry.activity import log10_gamma
-            except ImportError as exc:  # pragma: no cover - only before ephys_correct.activity exists
-                from ephys_correct.errors import ParameterError
-
-                raise ParameterError(
-                    f"activity_model={self.model!r} needs ephys_correct.activity, which could not be "
-                    f"imported ({exc}); use activity_model='ideal' or install the full package."
-                ) from None
             self._fn = log10_gamma
         return self._fn
 
@@ -445,7 +437,6 @@ def log_k0(rx: Reaction, temperature_c: float, table: LigandTable, lg) -> float:
     (log K0 = log Kc + log g(product) - sum log g(reactants)), then moved to *temperature_c* with
     the van 't Hoff equation and the stored reaction enthalpy (none: no change).
     """
-    from ephys_correct._constants import GAS_CONSTANT, kelvin
 
     value = rx.log_k
     if rx.ionic_strength_m > 0:
@@ -566,7 +557,6 @@ class EquilibriumSystem:
         """Free ln-concentrations (mol/L) of the components, species concentrations, iterations."""
         import numpy as np
 
-        from ephys_correct.errors import ConvergenceError
 
         n = len(self.components)
         log_k = self.conditional_log_k(i_m)

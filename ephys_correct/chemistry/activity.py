@@ -71,6 +71,7 @@ from ephys_correct.errors import (
     UnknownIonError,
 )
 from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
+from ephys_correct.errors import suggest
 
 __all__ = [
     "MODELS",
@@ -846,8 +847,6 @@ def osmotic_coefficient(salt: str, molality_mol_kg: float) -> float:
     """
     tab = _pitzer_table()
     if salt not in tab:
-        from ephys_correct.errors import suggest
-
         raise ParameterError(
             f"Invalid value for the 'salt' parameter: {salt!r} has no Pitzer parameters. "
             f"Allowed values are {', '.join(map(repr, tab))}." + suggest(str(salt), tab)

@@ -21,6 +21,9 @@ from ephys_correct.errors import (
 from ephys_correct.chemistry.ions import load_ion_table
 from ephys_correct.chemistry.compounds import load_compounds
 from ephys_correct.chemistry.solutions import DEFAULT_ACTIVITY_MODEL, Solution, TitrationEstimate, _balance, _canonical_amounts, _check_amount, _check_role, _istrength, _net
+from ephys_correct.chemistry.acidbase import protonation_fractions
+from ephys_correct.chemistry.acidbase import reference_charge
+from ephys_correct.errors import ModelValidityWarning
 
 
 SCHEMA_VERSION = 1
@@ -106,7 +109,6 @@ def _ligand_state(ligands: Mapping[str, float], *, ph: float, temperature_c: flo
                   ionic_strength_mm: float, activity_model: str,
                   exclude: tuple[str, ...] = ("bicarbonate",)) -> tuple[dict, dict]:
     """Species concentrations and mean charge of each acid-base component at pH."""
-    from ephys_correct.chemistry.acidbase import protonation_fractions
 
     species: dict[str, float] = {}
     charge: dict[str, float] = {}
@@ -127,8 +129,6 @@ def _ligand_state(ligands: Mapping[str, float], *, ph: float, temperature_c: flo
 
 
 def _reference_charge(ligand: str) -> int:
-    from ephys_correct.chemistry.acidbase import reference_charge
-
     return reference_charge(ligand)
 
 
@@ -260,7 +260,6 @@ def _titrate(recipe: Recipe, strong: dict, ligands: dict, neutrals: dict, proton
 
         import warnings
 
-        from ephys_correct.errors import ModelValidityWarning
 
         def f(ph: float) -> float:
             return _net(at_ph(ph)[0])

@@ -47,6 +47,7 @@ from ephys_correct.errors import (
     UnknownIonError,
 )
 from ephys_correct.chemistry.ions import load_ion_table
+from ephys_correct.chemistry import activity
 
 
 #: absolute floor of the charge-balance tolerance, mM (mEq/L)
@@ -307,7 +308,6 @@ class Solution(FrozenMappings):
     def osmolarity(self) -> Osmolarity:
         """Ideal osmolarity, osmotic-coefficient estimate and measured value."""
         ideal = sum(self.ions_mm.values()) + sum(self.neutrals_mm.values())
-        from ephys_correct.chemistry import activity
 
         est, method = activity.osmolality_estimate(self.ions_mm, self.neutrals_mm)
         return Osmolarity(ideal, est, method, self.measured_osmolality_mosm_kg)

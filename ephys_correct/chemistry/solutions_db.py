@@ -33,7 +33,7 @@ def solutions_db_dirs() -> list[Path]:
     if env:
         dirs += [Path(d) for d in env.split(os.pathsep) if d]
     dirs.append(Path.cwd() / "solutions_db")
-    dirs.append(Path(__file__).resolve().parent.parent / "solutions_db")  # source checkout
+    dirs.append(Path(__file__).resolve().parents[2] / "solutions_db")  # source checkout
     dirs.append(Path(sys.prefix) / "share" / "ephys_correct" / "solutions_db")  # installed copy
     seen, out = set(), []
     for d in dirs:

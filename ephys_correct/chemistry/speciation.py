@@ -58,6 +58,11 @@ from ephys_correct.chemistry.acidbase import _check_ionic_strength_mm, _check_ph
 
 #: the toolkit-wide default activity model
 from ephys_correct.chemistry.activity import DEFAULT_MODEL as DEFAULT_ACTIVITY_MODEL  # noqa: E402
+from ephys_correct.chemistry.ions import canonical_ion_name
+from ephys_correct.chemistry.ions import get_ion
+from ephys_correct.chemistry.solutions_db import as_solution
+from ephys_correct.chemistry.ions import load_ion_table
+from ephys_correct.chemistry.compounds import get_compound
 
 
 # ------------------------------------------------------------------------ metal speciation
@@ -156,8 +161,6 @@ def _ligand_totals(ligands_mm: Mapping[str, Any] | None, where: str = "ligands_m
 
 
 def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float]:
-    from ephys_correct.chemistry.ions import canonical_ion_name
-
     if background_ions_mm is None:
         return {}
     out: dict[str, float] = {}
@@ -174,8 +177,6 @@ def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float
 
 def _ionic_strength_of(species_mm: Mapping[str, float], charges: Mapping[str, int],
                        background_mm: Mapping[str, float]) -> float:
-    from ephys_correct.chemistry.ions import get_ion
-
     i = 0.5 * sum(charges[k] ** 2 * c for k, c in species_mm.items())
     i += 0.5 * sum(get_ion(k).charge ** 2 * c for k, c in background_mm.items())
     return i
@@ -245,7 +246,6 @@ def speciate(
     met_tot: dict[str, float] = {}
     if not isinstance(metals_mm, Mapping):
         raise ParameterError(f"Invalid value for the 'metals_mm' parameter: got {metals_mm!r}; expected a mapping.")
-    from ephys_correct.chemistry.ions import canonical_ion_name
 
     for k, v in metals_mm.items():
         name = canonical_ion_name(k)
@@ -373,8 +373,6 @@ def _total_charge_sq(table, lig: str) -> int:
 
 
 def _resolve_solution(solution: Any):
-    from ephys_correct.chemistry.solutions_db import as_solution
-
     return as_solution(solution)
 
 
@@ -431,7 +429,6 @@ def speciate_solution(
     """
     import dataclasses
 
-    from ephys_correct.chemistry.ions import load_ion_table
 
     sol = _resolve_solution(solution)
     if pH is None:
@@ -693,7 +690,6 @@ def apparent_kd(
     >>> 100e-6 < kd < 250e-6   # ~150 nM
     True
     """
-    from ephys_correct.chemistry.ions import canonical_ion_name
 
     lig = get_ligand(ligand)
     m = canonical_ion_name(metal)
@@ -723,7 +719,6 @@ def free_ion_solution(solution: Any, *, temperature_c: float,
     unchanged; one without acid-base or metal-binding components needs no pH and
     is returned unchanged too; otherwise its recipe pH is required.
     """
-    from ephys_correct.chemistry.solutions_db import as_solution
 
     sol = as_solution(solution)
     if sol.speciation is not None:
@@ -737,10 +732,10 @@ def free_ion_solution(solution: Any, *, temperature_c: float,
             "give the pH in the recipe, or speciate it yourself with speciate_solution(solution, pH=...)."
         )
     out = speciate_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
-    return _retitrate(sol, out)
+    return retitrate_after_binding(sol, out)
 
 
-def _retitrate(original, speciated):
+def retitrate_after_binding(original, speciated):
     """Account for protons released by metal binding when the pH was set by titration.
 
     The speciation holds the pH fixed, so protons released when Mg2+/Ca2+ bind
@@ -752,8 +747,6 @@ def _retitrate(original, speciated):
     """
     import dataclasses
 
-    from ephys_correct.chemistry.ions import get_ion
-    from ephys_correct.chemistry.compounds import get_compound
 
     t = original.titration
     if t is None or not t.titrant or t.mode != "target":

@@ -67,7 +67,7 @@ def _solutions():
 
 def run(args) -> int:
     from ephys_correct.potentials.ljp import liquid_junction_potential
-    from ephys_correct.potentials.reversal import reversal_potentials
+    from ephys_correct.report.reversal_table import reversal_potentials
 
     out = Path(args.out)
     t = DEMO_TEMPERATURE_C

@@ -63,7 +63,7 @@ def _parse_overrides(items: list[str]) -> dict[str, float]:
 
 
 def run(args) -> int:
-    from ephys_correct.potentials.reversal import reversal_potentials
+    from ephys_correct.report.reversal_table import reversal_potentials
 
     if args.configuration == "cell-attached":
         raise ParameterError(

@@ -22,13 +22,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ephys_correct.chemistry.speciation import _retitrate, speciate_solution
+    from ephys_correct.chemistry.speciation import retitrate_after_binding, speciate_solution
 
     total = load_solution(args.solution)
     free = speciate_solution(total, pH=args.ph, temperature_c=args.temperature_c,
                              activity_model=args.activity_model)
     if args.ph is None:
-        free = _retitrate(total, free)
+        free = retitrate_after_binding(total, free)
     rows = []
     for name in sorted(set(total.ions_mm) | set(free.ions_mm) | set(free.neutrals_mm)):
         before = total.ions_mm.get(name, total.neutrals_mm.get(name, 0.0))

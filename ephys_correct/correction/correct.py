@@ -39,6 +39,14 @@ from ephys_correct.errors import ParameterError, check_option
 from ephys_correct.correction.configurations import _get_agent, get_configuration
 from ephys_correct.correction.corrected import CorrectedRecording, HeadstageCorrection, SignalCorrection, _identity_differs, _solution_summary
 from ephys_correct.correction.sign import _finite, _flag, _resting_potential
+from ephys_correct.io import Recording, read_recording
+from ephys_correct.potentials.ljp import METHODS, liquid_junction_potential
+from ephys_correct.potentials.bath import BathChange, BathSchedule
+from ephys_correct.chemistry.solutions_db import as_solution
+from ephys_correct.chemistry.ions import canonical_ion_name
+from ephys_correct.chemistry.speciation import free_ion_solution
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.errors import EphysCorrectError
 
 
 # =============================================================================
@@ -174,10 +182,6 @@ def correct_recording(
         mapping that does not match the headstages, a bath change whose
         zeroing bath is not *bath*.
     """
-    from ephys_correct.io import Recording, read_recording
-    from ephys_correct.potentials.ljp import METHODS, liquid_junction_potential
-    from ephys_correct.potentials.bath import BathChange, BathSchedule
-    from ephys_correct.chemistry.solutions_db import as_solution
 
     cfg = get_configuration(configuration)
     t_rec = check_temperature_c(temperature_c)
@@ -275,7 +279,6 @@ def correct_recording(
                 f"Invalid value for the 'inside_override_mm' parameter: expected a mapping ion -> mM, "
                 f"got {inside_override_mm!r}."
             )
-        from ephys_correct.chemistry.ions import canonical_ion_name
 
         for k, v in inside_override_mm.items():
             c = _finite(v, f"inside_override_mm[{k!r}]")
@@ -293,7 +296,6 @@ def correct_recording(
         sols = [bath_sol, *pipettes.values()]
         if isinstance(bath_change, BathSchedule):
             sols += [b for _s, b in bath_change.entries]
-        from ephys_correct.chemistry.speciation import free_ion_solution
 
         for sol in sols:  # fail early: a buffered solution without a pH cannot be speciated
             free_ion_solution(sol, temperature_c=temperature_c,
@@ -462,8 +464,6 @@ def correct_recording(
 
 
 def _is_solution(obj: Any) -> bool:
-    from ephys_correct.chemistry.solutions import Solution
-
     return isinstance(obj, Solution)
 
 
@@ -477,7 +477,6 @@ def _as_sol(obj: Any, name: str, as_solution):
 
 def _lookup_new_bath(change, as_solution):
     """The new bath of a single BathChange (carried by it, or a solutions_db recipe; else None)."""
-    from ephys_correct.errors import EphysCorrectError
 
     if getattr(change, "new_bath", None) is not None:
         return change.new_bath

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 import numpy as np
+from ephys_correct._fileio import to_jsonable
 from ephys_correct.errors import ParameterError
 from ephys_correct.correction.configurations import Configuration, PerforatingAgent
 from ephys_correct.correction.sign import apply_current_sign, apply_ljp
+from ephys_correct.potentials.bath import BathChange
+from ephys_correct.io import CommandUnavailableError
 
 
 #: statistics accepted by :meth:`CorrectedRecording.membrane_potential`
@@ -208,7 +211,7 @@ class CorrectedRecording:
         """
         cached = self.__dict__.get("_provenance_json")
         if cached is None:
-            cached = json.dumps(_jsonable(self._provenance_data), sort_keys=False)
+            cached = json.dumps(to_jsonable(self._provenance_data), sort_keys=False)
             object.__setattr__(self, "_provenance_json", cached)
         return json.loads(cached)
 
@@ -328,8 +331,6 @@ class CorrectedRecording:
 
     # ------------------------------------------------------------------ bath changes
     def _schedule_axis(self) -> str:
-        from ephys_correct.potentials.bath import BathChange
-
         if self.bath_change is None:
             return "none"
         if isinstance(self.bath_change, BathChange):
@@ -564,8 +565,6 @@ class CorrectedRecording:
         voltage_dac = (dac is not None and dac < len(self.command_corrections)
                        and self.command_corrections[dac].quantity == "potential")
         if voltage_dac and self.recording.has_command(dac):
-            from ephys_correct.io import CommandUnavailableError
-
             try:
                 cmd = self.command(sweep, dac)[i0:i1]
             except CommandUnavailableError:
@@ -613,7 +612,7 @@ class CorrectedRecording:
         ch = [rec.channel_index(c) for c in (range(rec.n_channels) if channels is None else channels)]
         block = neo.Block(name=os.path.basename(rec.path), file_origin=rec.path, rec_datetime=rec.start_time,
                           description="LJP-corrected by ephys_correct")
-        block.annotate(ephys_correct=json.dumps(_jsonable(self.provenance)))
+        block.annotate(ephys_correct=json.dumps(to_jsonable(self.provenance)))
         for s in sw:
             seg = neo.Segment(name=f"sweep {s}", index=s)
             t0 = (rec.sweep_start_s[s] + rec.t_start_s) * pq.s
@@ -643,13 +642,3 @@ def _piecewise(schedule, t: np.ndarray, path: str) -> np.ndarray:
     return offs[k]
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

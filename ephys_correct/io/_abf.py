@@ -29,6 +29,7 @@ from pathlib import PureWindowsPath
 import numpy as np
 
 from ephys_correct.errors import CorruptRecordingError
+from ephys_correct.io._recording import CommandUnavailableError
 
 __all__ = ["AbfHeader", "read_abf_header", "AbfCommand"]
 
@@ -507,7 +508,6 @@ class AbfCommand:
         if self._abf is None:
             import pyabf
 
-            from ephys_correct.io._recording import CommandUnavailableError
 
             try:
                 abf = pyabf.ABF(self._h.path, loadData=False)
@@ -644,8 +644,6 @@ class AbfCommand:
         return True
 
     def waveform(self, sweep: int, dac: int, n: int) -> np.ndarray:
-        from ephys_correct.io._recording import CommandUnavailableError
-
         h = self._h
         if not self.available(dac):
             if not 0 <= dac < len(h.dacs):

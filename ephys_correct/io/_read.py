@@ -20,6 +20,7 @@ from ephys_correct.io._clamp import MULTICLAMP_INSTRUMENTS, TELEGRAPH_MODES, Adc
 from ephys_correct.io._recording import Holding, Recording, Tag
 from ephys_correct.io._sources import MemmapSource, NeoSource, file_signature
 from ephys_correct.io._units import CURRENT, VOLTAGE, channel_unit
+from ephys_correct.io._units import parse_unit
 
 __all__ = [
     "read_recording",
@@ -312,8 +313,6 @@ def _abf_neo_source(path, h, lengths):
 
 
 def _units_differ(a: str, b: str) -> bool:
-    from ephys_correct.io._units import parse_unit
-
     try:
         ua, ub = parse_unit(a), parse_unit(b)
     except UnitError:

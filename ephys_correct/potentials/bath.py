@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 import numpy as np
+from ephys_correct._fileio import to_jsonable
 from ephys_correct._version import __version__
 from ephys_correct._constants import thermal_voltage_mv
 from ephys_correct.errors import ParameterError
@@ -16,7 +17,7 @@ from ephys_correct.errors import ParameterError
 
 
 from ephys_correct.errors import check_option as _check_option
-from ephys_correct.potentials.ljp import LJPResult, METHODS, _as_solution, _check_temperature, _gammas, _plain, liquid_junction_potential
+from ephys_correct.potentials.ljp import LJPResult, METHODS, _as_solution, _check_temperature, _gammas, liquid_junction_potential
 
 
 #: reference electrode kinds for :func:`bath_change_offset`
@@ -118,8 +119,8 @@ class BathChange:
             "reference": self.reference,
             "temperature_c": self.temperature_c,
             "activity_model": self.activity_model,
-            "old_bath": {"name": self.old_bath_name, **_plain(self.old_bath_identity)},
-            "new_bath": {"name": self.new_bath_name, **_plain(self.new_bath_identity)},
+            "old_bath": {"name": self.old_bath_name, **to_jsonable(self.old_bath_identity)},
+            "new_bath": {"name": self.new_bath_name, **to_jsonable(self.new_bath_identity)},
             "cl_activity_old_mm": self.cl_activity_old_mm,
             "cl_activity_new_mm": self.cl_activity_new_mm,
             "bridge_ljp_old": None if self.bridge_ljp_old is None else self.bridge_ljp_old.as_dict(),
@@ -266,7 +267,7 @@ class BathStep:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         return {"start": self.start, "bath_name": self.bath_name,
-                "bath_identity": _plain(self.bath_identity), "change": self.change.as_dict()}
+                "bath_identity": to_jsonable(self.bath_identity), "change": self.change.as_dict()}
 
 
 _AXES = ("sweep", "time_s")

@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 import numpy as np
+from ephys_correct._fileio import to_jsonable
 from ephys_correct._version import __version__
 from ephys_correct._constants import check_temperature_c, thermal_voltage_mv
 from ephys_correct._frozen import FrozenMappings
@@ -76,6 +77,10 @@ from ephys_correct.chemistry.ions import get_ion
 
 
 from ephys_correct.errors import check_option as _check_option
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.chemistry.solutions_db import as_solution
+from ephys_correct.chemistry.activity import activity_coefficients
+from ephys_correct.chemistry.speciation import free_ion_solution
 
 
 #: the two LJP methods
@@ -480,7 +485,7 @@ class LJPResult(FrozenMappings):
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (plain floats, strings and lists)."""
 
-        plain = _plain
+        plain = to_jsonable
         return {
             "ljp_mv": float(self.ljp_mv),
             "sign_convention": "V_L = V(bath) - V(pipette); whole-cell Vm = Vp - V_L",
@@ -498,21 +503,9 @@ class LJPResult(FrozenMappings):
         }
 
 
-def _plain(v: Any) -> Any:
-    """JSON-ready copy of nested mappings/sequences/numpy scalars."""
-    if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 def _as_solution(obj: Any, role: str):
-    from ephys_correct.chemistry.solutions import Solution
-    from ephys_correct.chemistry.solutions_db import as_solution
-
     if isinstance(obj, Solution):
         return obj
     # a mapping is named after its role, so that errors say which side is at fault
@@ -523,7 +516,6 @@ def _gammas(sol, ions: Sequence[str], temperature_c: float, model: str | None):
     """Activity coefficients of *ions* in *sol* (1.0 for model None/'ideal')."""
     if model is None or model == "ideal":
         return np.ones(len(ions)), model
-    from ephys_correct.chemistry.activity import activity_coefficients
 
     res = activity_coefficients(sol, temperature_c=temperature_c, model=model)
     g = np.array([float(res[i]) if sol.ions_mm.get(i, 0.0) > 0 else 1.0 for i in ions])
@@ -674,8 +666,6 @@ def _solution_key(sol: Any) -> tuple:
 def _compute_ljp(psol, bsol, t: float, method: str, activity_model: str | None,
                  free_ions: bool) -> LJPResult:
     if free_ions:
-        from ephys_correct.chemistry.speciation import free_ion_solution
-
         psol = free_ion_solution(psol, temperature_c=t)
         bsol = free_ion_solution(bsol, temperature_c=t)
     _check_solution_balance(psol, "pipette")

@@ -31,6 +31,9 @@ from ephys_correct.chemistry import activity as _act
 from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin, thermal_voltage_mv
 from ephys_correct.errors import ConcentrationError, ConvergenceError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
+from ephys_correct.chemistry.solutions_db import as_solution
+from ephys_correct.chemistry.speciation import free_ion_solution
+from ephys_correct._version import __version__
 
 __all__ = [
     "reversal_potential",
@@ -48,7 +51,7 @@ BINDING_SPECIES_MARKERS = ("EGTA", "BAPTA", "EDTA", "ATP", "GTP", "ADP", "PCr",
                            "phosphocreatine", "citrate", "Cit")
 _ZERO_CHOICES = ("raise", "inf")
 
-_COLUMN_UNITS = {
+COLUMN_UNITS = {
     "ion": "", "charge": "", "c_in_mM": "mM", "c_out_mM": "mM", "gamma_in": "",
     "gamma_out": "", "a_in_mM": "mM", "a_out_mM": "mM", "E_rev_ideal_mV": "mV",
     "E_rev_mV": "mV", "delta_mV": "mV", "bound_total_warning": "",
@@ -76,14 +79,10 @@ class _Side:
 
 def _side(obj: Any, label: str, *, free_ions: bool = False, temperature_c: float | None = None,
           activity_model: str = _act.DEFAULT_MODEL) -> _Side:
-    from ephys_correct.chemistry.solutions_db import as_solution
-
     if obj is None:
         raise ParameterError(f"The {label!r} solution is required (got None).")
     sol = as_solution(obj)
     if free_ions:
-        from ephys_correct.chemistry.speciation import free_ion_solution
-
         sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
     ions = _act._canonical_ions(sol.ions_mm, label)
     neutrals = tuple(str(k) for k in getattr(sol, "neutrals_mm", {}) or {})
@@ -193,17 +192,18 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
 
 
 def _package_version() -> str:
-    from ephys_correct._version import __version__
-
     return __version__
 
 
-def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
+def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
                         activity_model: str = _act.DEFAULT_MODEL,
                         inside_override_mm: Mapping[str, float] | None = None,
                         ions: Iterable[str] | None = None,
                         free_ions: bool = False):
-    """Per-ion reversal potentials (ideal and activity-corrected) as a DataFrame.
+    """Per-ion reversal potentials (ideal and activity-corrected) as plain rows.
+
+    :func:`ephys_correct.report.reversal_table.reversal_potentials` makes the annotated
+    DataFrame of them (pandas lives in the report layer).
 
     Parameters
     ----------
@@ -227,10 +227,12 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
 
     Returns
     -------
-    pandas.DataFrame
-        Columns ``ion, charge, c_in_mM, c_out_mM, gamma_in, gamma_out, a_in_mM,
+    rows : list of dict
+        One per ion, keys ``ion, charge, c_in_mM, c_out_mM, gamma_in, gamma_out, a_in_mM,
         a_out_mM, E_rev_ideal_mV, E_rev_mV, delta_mV, bound_total_warning``
-        (``delta_mV = E_rev_mV - E_rev_ideal_mV``).  ``attrs`` holds ``units``
+        (``delta_mV = E_rev_mV - E_rev_ideal_mV``).
+    attrs : dict
+        ``units``
         (per column), ``temperature_c``, ``activity_model``, ``inside``,
         ``outside`` (names), ``inside_override_mm``, ``ionic_strength_*_mM``,
         ``gamma_models`` (model actually used per ion and side), ``convention``
@@ -246,13 +248,11 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
 
     Examples
     --------
-    >>> df = reversal_potentials({"K+": 140, "Cl-": 140}, {"K+": 5, "Na+": 145, "Cl-": 150},
-    ...                          temperature_c=25)
-    >>> list(df["ion"])
+    >>> rows, attrs = reversal_rows({"K+": 140, "Cl-": 140}, {"K+": 5, "Na+": 145, "Cl-": 150},
+    ...                             temperature_c=25)
+    >>> [r["ion"] for r in rows]
     ['K+', 'Cl-']
     """
-    import pandas as pd  # lazy: only this function needs pandas
-
     _act.check_model(activity_model, "activity_model")
     t = _act._check_temperature(temperature_c)
     # speciation needs an activity model for its constants even when E is computed ideally
@@ -321,7 +321,6 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
             "E_rev_ideal_mV": e_ideal, "E_rev_mV": e_act, "delta_mV": e_act - e_ideal,
             "bound_total_warning": _binding_note(i, z, ("inside", s_in), ("outside", s_out)),
         })
-    df = pd.DataFrame(rows, columns=list(_COLUMN_UNITS))
     gamma_models = {}
     for i in wanted:
         gamma_models[i] = {
@@ -332,8 +331,8 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
         for side, res in (("inside", res_in), ("outside", res_out)):
             if res is not None and i in res.per_ion and res.per_ion[i]["fallback_reason"]:
                 gamma_models[i][f"{side}_fallback"] = res.per_ion[i]["fallback_reason"]
-    df.attrs.update({
-        "units": dict(_COLUMN_UNITS),
+    attrs = {
+        "units": dict(COLUMN_UNITS),
         "temperature_c": t,
         "activity_model": activity_model,
         "free_ions": bool(free_ions),
@@ -346,8 +345,8 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
         "gamma_models": gamma_models,
         "convention": "E = (RT/zF) ln(a_out/a_in), V_in - V_out; mM treated as mmol/kg",
         "package_version": _package_version(),
-    })
-    return df
+    }
+    return rows, attrs
 
 
 # --------------------------------------------------------------------------- GHK

@@ -27,6 +27,14 @@ import numpy as np
 import pandas as pd
 from ephys_correct._version import __version__
 from ephys_correct.errors import ParameterError
+from ephys_correct.chemistry.speciation import free_ion_solution
+from ephys_correct.chemistry.ions import canonical_ion_name
+from ephys_correct.chemistry.ions import get_ion
+from ephys_correct.report.reversal_table import reversal_potentials
+from ephys_correct.chemistry.solutions import Solution
+from ephys_correct.io import CommandUnavailableError
+from ephys_correct.correction.sign import apply_ljp
+from ephys_correct.correction.corrected import STATISTICS, CorrectedRecording
 
 
 #: small inorganic ions reported by default (when present on both sides)
@@ -121,8 +129,6 @@ def _ion_block(rows: Mapping[str, Mapping[str, Any]]) -> _IonBlock:
 def _speciated(sol, corrected, cache):
     key = id(sol)
     if key not in cache:
-        from ephys_correct.chemistry.speciation import free_ion_solution
-
         model = "truesdell-jones" if corrected.activity_model == "ideal" else corrected.activity_model
         cache[key] = free_ion_solution(sol, temperature_c=corrected.temperature_c,
                                        activity_model=model)
@@ -134,7 +140,6 @@ def _ion_plan(corrected, inside, outside, ions) -> tuple[list[str], dict[str, fl
 
     Returns (ions, inside_mm for computable ions, {ion: reason} for rows with NaN E_rev).
     """
-    from ephys_correct.chemistry.ions import canonical_ion_name
 
     cfg = corrected.configuration
     agent = corrected.perforating_agent
@@ -206,8 +211,6 @@ def _sides(cfg, pipette, bath):
 
 def _reversal_rows(corrected, inside, outside, ions) -> dict[str, dict[str, Any]]:
     """ion -> {charge, c_in, c_out, E_rev, E_rev_ideal, note} for one (inside, outside) pair."""
-    from ephys_correct.chemistry.ions import get_ion
-    from ephys_correct.potentials.reversal import reversal_potentials
 
     cfg = corrected.configuration
     if corrected.free_ions:
@@ -252,7 +255,6 @@ _SOLUTION_KEYS: dict[int, tuple[Any, str]] = {}
 
 def _solution_key(sol) -> str | None:
     """Content key of a Solution (memoized per live object); None when it cannot be keyed."""
-    from ephys_correct.chemistry.solutions import Solution
 
     if type(sol) is not Solution:
         return None
@@ -302,8 +304,6 @@ def _erev_block(corrected, pipette, bath, ions) -> _IonBlock:
 
 
 def _unknown_rows(corrected, hs, ions, note) -> dict[str, dict[str, Any]]:
-    from ephys_correct.chemistry.ions import canonical_ion_name, get_ion
-
     pip = corrected.pipette(hs)
     names = ([canonical_ion_name(i) for i in ions] if ions is not None
              else [i for i in DEFAULT_IONS if pip.ions_mm.get(i, 0.0) > 0])
@@ -406,7 +406,6 @@ def _raw_statistics(corrected, plan, sweeps: list[int], spans, statistic: str):
 
     Returns (values of shape (len(sweeps), n_windows), sweeps whose command the file cannot give).
     """
-    from ephys_correct.io import CommandUnavailableError
 
     rec = corrected.recording
     kind, idx = plan
@@ -467,7 +466,6 @@ def _membrane_potentials(corrected, h, mode: str, wins, spans, statistic: str):
     mean and the median commute with it, up to rounding ~1e-14 mV), instead of correcting every
     sample of every window.
     """
-    from ephys_correct.correction.sign import apply_ljp
 
     n_sweeps, n_win = len(spans), len(wins)
     vals = np.full((n_sweeps, n_win), np.nan)
@@ -648,7 +646,6 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     settings and reused across sweeps, headstages and calls (a small
     in-process cache keyed on the solutions' contents).
     """
-    from ephys_correct.correction.corrected import STATISTICS, CorrectedRecording
 
     if not isinstance(corrected, CorrectedRecording):
         raise ParameterError(

@@ -41,6 +41,9 @@ import numpy as np
 
 from ephys_correct._version import __version__
 from ephys_correct.errors import MissingDependencyError, ParameterError
+from ephys_correct.io import CommandUnavailableError
+from ephys_correct.correction.corrected import CorrectedRecording
+from ephys_correct._fileio import atomic_write
 
 __all__ = ["write_nwb", "read_nwb_provenance", "nwb_sidecar_path", "PROVENANCE_SCRATCH_NAME"]
 
@@ -135,7 +138,6 @@ def _build(corrected, pynwb):
         VoltageClampStimulusSeries,
     )
 
-    from ephys_correct.io import CommandUnavailableError
 
     rec = corrected.recording
     prov = corrected.provenance
@@ -263,8 +265,6 @@ def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False) ->
     ParameterError
         *corrected* is not a CorrectedRecording, or the suffix is not ``.nwb``.
     """
-    from ephys_correct.correction.corrected import CorrectedRecording
-    from ephys_correct._fileio import _atomic
 
     if not isinstance(corrected, CorrectedRecording):
         raise ParameterError(
@@ -286,7 +286,7 @@ def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False) ->
     def w_json(t: Path) -> None:
         t.write_text(prov_json + "\n", encoding="utf-8")
 
-    _atomic([dest, nwb_sidecar_path(dest)], [w_nwb, w_json], overwrite)
+    atomic_write([dest, nwb_sidecar_path(dest)], [w_nwb, w_json], overwrite=overwrite)
     return dest
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ephys_correct._fileio import atomic_write_bytes
 from ephys_correct.errors import MissingDependencyError, OutputExistsError, ParameterError
 
 __all__ = ["plot_sweep", "plot_driving_force", "plot_plan_scan", "save_figure"]
@@ -46,16 +46,7 @@ def save_figure(fig, path: str | os.PathLike, *, overwrite: bool = False, dpi: i
     fmt = p.suffix.lstrip(".").lower() or "png"
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=dpi)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, p)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
+    atomic_write_bytes(p, buf.getvalue(), overwrite=overwrite, make_parents=True)
     return p
 
 

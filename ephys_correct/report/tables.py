@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 from ephys_correct._version import __version__
 from ephys_correct.errors import MissingDependencyError, ParameterError, suggest
-from ephys_correct._fileio import _atomic
+from ephys_correct._fileio import atomic_write, to_jsonable
 
 
 #: output formats of :func:`write_table` (file suffix -> format)
@@ -53,35 +52,12 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return FORMATS[suffix]
 
 
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
-def _clean_json(obj):
-    """NaN/inf -> None so the JSON is standard."""
-    if isinstance(obj, Mapping):
-        return {str(k): _clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean_json(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, np.generic):
-        return _clean_json(obj.item())
-    return obj
 
 
 def _attrs_json(df: pd.DataFrame) -> str:
-    return json.dumps(_clean_json(dict(df.attrs)), default=_json_default, indent=1, ensure_ascii=False)
+    return json.dumps(to_jsonable(dict(df.attrs)), indent=1, ensure_ascii=False)
 
 
 def _columns_meta(df: pd.DataFrame) -> list[dict[str, str]]:
@@ -184,7 +160,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
         def w_side(t: Path) -> None:
             t.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
-        _atomic([dest, side], [w_csv, w_side], overwrite)
+        atomic_write([dest, side], [w_csv, w_side], overwrite=overwrite)
     elif fmt == "parquet":
         pa, pq = _need_pyarrow()
 
@@ -196,7 +172,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
                                                "attrs": json.loads(attrs_json)}).encode("utf-8")
             pq.write_table(table.replace_schema_metadata(md), t)
 
-        _atomic([dest], [w_pq], overwrite)
+        atomic_write([dest], [w_pq], overwrite=overwrite)
     elif fmt == "xlsx":
         _need_openpyxl()
 
@@ -214,14 +190,14 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
             xw.close()
             t.write_bytes(buf.getvalue())
 
-        _atomic([dest], [w_xlsx], overwrite)
+        atomic_write([dest], [w_xlsx], overwrite=overwrite)
     else:
         text = _markdown(df) if fmt == "md" else _html(df)
 
         def w_text(t: Path) -> None:
             t.write_text(text, encoding="utf-8")
 
-        _atomic([dest], [w_text], overwrite)
+        atomic_write([dest], [w_text], overwrite=overwrite)
     return dest
 
 
@@ -261,8 +237,8 @@ def _summary_items(df: pd.DataFrame) -> list[tuple[str, str]]:
 
     def add(label, value):
         if value is not None and value != "" and value != {}:
-            items.append((label, value if isinstance(value, str) else json.dumps(_clean_json(value),
-                                                                                 default=_json_default)))
+            items.append((label, value if isinstance(value, str) else json.dumps(to_jsonable(value),
+                                                                                 default=str)))
 
     add("input file", a.get("input_file"))
     add("input SHA-256", a.get("input_sha256"))

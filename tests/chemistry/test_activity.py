@@ -35,7 +35,7 @@ from ephys_correct.errors import (
 from ephys_correct.chemistry.ions import load_ion_table
 
 
-TEST_DATA = Path(__file__).resolve().parent / "data"
+from conftest import TEST_DATA  # noqa: E402
 from conftest import SHARED  # noqa: E402
 T25 = 25.0
 

@@ -342,10 +342,9 @@ def _fake_activity(monkeypatch, gammas):
         calls.append((solution.name, temperature_c, model))
         return FakeResult({k: gammas[k] for k in solution.ions_mm})
 
-    mod = types.ModuleType("ephys_correct.activity")
-    mod.activity_coefficients = activity_coefficients
-    monkeypatch.setitem(sys.modules, "ephys_correct.activity", mod)
-    monkeypatch.setattr(ephys_correct, "activity", mod, raising=False)
+    from ephys_correct.potentials import ljp as ljp_module
+
+    monkeypatch.setattr(ljp_module, "activity_coefficients", activity_coefficients)
     return calls
 
 

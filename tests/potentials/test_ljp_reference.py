@@ -36,7 +36,7 @@ from ephys_correct.errors import ElectroneutralityError
 from ephys_correct.chemistry.ions import canonical_ion_name, get_ion
 from ephys_correct.potentials.ljp import henderson_mv, liquid_junction_potential, nernst_planck_mv
 
-HERE = Path(__file__).resolve().parent
+from conftest import TESTS as HERE  # noqa: E402
 CASES_PATH = HERE / "data" / "ljp_cases.json"
 SHARED_CASES = SHARED / "reference" / "ljp_cases.json"
 DATA = json.loads(CASES_PATH.read_text(encoding="utf-8"))

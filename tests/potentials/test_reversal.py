@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ephys_correct.chemistry import activity as act
 from ephys_correct.potentials import reversal as rev
+from ephys_correct.report.reversal_table import reversal_potentials
 from ephys_correct._constants import thermal_voltage_mv
 from ephys_correct.errors import (
     ElectroneutralityError,
@@ -25,7 +26,8 @@ from ephys_correct.errors import (
     UnknownIonError,
 )
 
-CASES = json.loads((Path(__file__).resolve().parent / "data" / "electrochem_cases.json").read_text())["cases"]
+from conftest import TEST_DATA  # noqa: E402
+CASES = json.loads((TEST_DATA / "electrochem_cases.json").read_text())["cases"]
 COUNTER = {1: "Cl-", -1: "Na+", 2: "Cl-"}
 
 
@@ -113,7 +115,7 @@ def test_activity_corrected_k_in_acsf_vs_internal_is_small():
     """Nearly equal ionic strengths (0.15 vs 0.16 mol/kg): |delta| < 0.5 mV (activity_notes 5)."""
     internal = {"K+": 140, "Cl-": 10, "gluconate-": 130}
     acsf = {"Na+": 151.25, "K+": 2.5, "Cl-": 133.5, "H2PO4-": 1.25, "HCO3-": 25, "Ca2+": 2, "Mg2+": 1}
-    df = rev.reversal_potentials(internal, acsf, temperature_c=34)
+    df = reversal_potentials(internal, acsf, temperature_c=34)
     assert (df["delta_mV"].abs() < 0.5).all()
 
 
@@ -155,7 +157,7 @@ def test_reversal_errors():
 def test_reversal_potentials_table():
     inside = {"K+": 130, "Na+": 4, "Cl-": 10, "gluconate-": 124}
     outside = {"Na+": 145, "K+": 5, "Cl-": 150}
-    df = rev.reversal_potentials(inside, outside, temperature_c=32)
+    df = reversal_potentials(inside, outside, temperature_c=32)
     assert list(df.columns) == ["ion", "charge", "c_in_mM", "c_out_mM", "gamma_in", "gamma_out",
                                 "a_in_mM", "a_out_mM", "E_rev_ideal_mV", "E_rev_mV", "delta_mV",
                                 "bound_total_warning"]
@@ -176,39 +178,39 @@ def test_reversal_potentials_table():
 def test_inside_override_gramicidin():
     inside = {"K+": 140, "Cl-": 140}
     outside = {"Na+": 140, "K+": 5, "Cl-": 145}
-    df = rev.reversal_potentials(inside, outside, temperature_c=25, inside_override_mm={"Cl": 10},
+    df = reversal_potentials(inside, outside, temperature_c=25, inside_override_mm={"Cl": 10},
                                  activity_model="ideal")
     cl = df.set_index("ion").loc["Cl-"]
     assert cl["c_in_mM"] == 10
     assert cl["E_rev_mV"] == pytest.approx(-thermal_voltage_mv(25) * math.log(145 / 10))
     assert df.attrs["inside_override_mm"] == {"Cl-": 10.0}
     # with activities, gamma_in is the one of the inside solution as given (I = 140 mM)
-    df2 = rev.reversal_potentials(inside, outside, temperature_c=25, inside_override_mm={"Cl-": 10})
+    df2 = reversal_potentials(inside, outside, temperature_c=25, inside_override_mm={"Cl-": 10})
     g = act.activity_coefficients(inside, temperature_c=25)["Cl-"]
     assert df2.set_index("ion").loc["Cl-", "gamma_in"] == pytest.approx(g)
     with pytest.raises(ParameterError, match="inside_override_mm"):
-        rev.reversal_potentials(inside, outside, temperature_c=25, inside_override_mm=[("Cl-", 1)])
+        reversal_potentials(inside, outside, temperature_c=25, inside_override_mm=[("Cl-", 1)])
 
 
 def test_ions_selection():
     inside = {"K+": 140, "Cl-": 140}
     outside = {"Na+": 140, "K+": 5, "Cl-": 145}
-    df = rev.reversal_potentials(inside, outside, temperature_c=25, ions=["Cl"])
+    df = reversal_potentials(inside, outside, temperature_c=25, ions=["Cl"])
     assert list(df["ion"]) == ["Cl-"]
     with pytest.raises(ParameterError, match="not present on both sides"):
-        rev.reversal_potentials(inside, outside, temperature_c=25, ions=["Na+"])
+        reversal_potentials(inside, outside, temperature_c=25, ions=["Na+"])
 
 
 def test_bound_total_warning_for_calcium_with_chelator():
     inside = {"K+": 130, "Ca2+": 1, "EGTA4-": 5, "Cl-": 2, "gluconate-": 110, "Mg2+": 4, "MgATP2-": 4}
     inside["gluconate-"] = 130 + 2 + 8 - 2 - 20 - 8
     outside = {"Na+": 145, "K+": 5, "Ca2+": 2, "Mg2+": 1, "Cl-": 156}
-    df = rev.reversal_potentials(inside, outside, temperature_c=25).set_index("ion")
+    df = reversal_potentials(inside, outside, temperature_c=25).set_index("ion")
     for ion in ("Ca2+", "Mg2+"):
         note = df.loc[ion, "bound_total_warning"]
         assert "EGTA4-" in note and "MgATP2-" in note and "free" in note
     assert df.loc["K+", "bound_total_warning"] == ""
-    plain = rev.reversal_potentials({"K+": 130, "Ca2+": 1, "Cl-": 132}, outside, temperature_c=25)
+    plain = reversal_potentials({"K+": 130, "Ca2+": 1, "Cl-": 132}, outside, temperature_c=25)
     assert (plain["bound_total_warning"] == "").all()
 
 
@@ -498,4 +500,4 @@ def test_no_warning_for_physiological_pair():
     acsf = {"Na+": 151.25, "K+": 2.5, "Cl-": 133.5, "H2PO4-": 1.25, "HCO3-": 25, "Ca2+": 2, "Mg2+": 1}
     with warnings.catch_warnings():
         warnings.simplefilter("error", ModelValidityWarning)
-        rev.reversal_potentials(internal, acsf, temperature_c=34)
+        reversal_potentials(internal, acsf, temperature_c=34)

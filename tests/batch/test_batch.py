@@ -17,7 +17,7 @@ from ephys_correct.batch.outputs import load_corrected_npz
 from ephys_correct.batch.run import run_batch
 from ephys_correct.errors import ParameterError, RecipeError, UnknownSolutionError
 
-TEST_DATA = Path(__file__).resolve().parent / "data"
+from conftest import ROOT, TEST_DATA  # noqa: E402
 PIPETTE = "internal_k_gluconate"
 BATH = "acsf_carbogen_standard"
 SMALL = ("2018_11_16_sh_0006.abf", "171116sh_0013.abf")  # 248 kB and 527 kB, voltage clamp
@@ -238,7 +238,7 @@ def test_sheet_matching_first_row_wins(clean_folder, tmp_path):
 def test_sheet_without_match_and_without_defaults_fails_that_file(clean_folder, tmp_path):
     sheet = tmp_path / "sheet.toml"
     recipe = tmp_path / "my_internal.toml"
-    shutil.copy(Path(__file__).resolve().parent.parent / "solutions_db" / f"{PIPETTE}.toml", recipe)
+    shutil.copy(ROOT / "solutions_db" / f"{PIPETTE}.toml", recipe)
     sheet.write_text(f"""schema_version = 1
 [[recording]]
 pattern = "day2/cell*.abf"

@@ -12,7 +12,7 @@ import pytest
 from ephys_correct.cli import main
 from ephys_correct.cli.cmd_correct import ProgressBar
 
-TEST_DATA = Path(__file__).resolve().parent / "data"
+from conftest import TEST_DATA  # noqa: E402
 SOL = ["--pipette", "internal_k_gluconate", "--bath", "acsf_carbogen_standard", "--temperature", "32"]
 
 

@@ -14,7 +14,7 @@ from ephys_correct.errors import ParameterError, UnknownIonError
 from ephys_correct.io import read_recording
 from ephys_correct.potentials.bath import BathSchedule
 from ephys_correct.report.driving_force import COLUMN_UNITS, TABLE_COLUMNS, driving_force_table
-from ephys_correct.potentials.reversal import reversal_potentials
+from ephys_correct.report.reversal_table import reversal_potentials
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.chemistry.solutions_db import load_solution
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_path
-from ephys_correct.chemistry import solutions as sol_mod
+from ephys_correct.chemistry import solutions_db as sol_mod
 from ephys_correct.cli import main
 from ephys_correct.chemistry.recipes import load_recipe
 from ephys_correct.chemistry.solutions_db import load_solution
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT  # noqa: E402
 DB = ROOT / "solutions_db"
 FILES = sorted(DB.glob("*.toml"))
 IDS = [f.stem for f in FILES]

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 from ephys_correct.report import plot
 from ephys_correct.errors import OutputExistsError, ParameterError  # noqa: E402
 
-TEST_DATA = Path(__file__).resolve().parent / "data"
+from conftest import TEST_DATA  # noqa: E402
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
