@@ -213,10 +213,11 @@ def _read_abf(path, *, use_neo, state, clamp_mode, headstages, unit_fix) -> Reco
     dacs = []
     for d, dac in enumerate(h.dacs):
         unit = channel_unit(dac.units, path=path, channel=f"DAC {d} {dac.name!r}")
-        dacs.append(DacSpec(index=d, name=dac.name, file_units=dac.units, unit=unit))
+        dacs.append(DacSpec(index=d, name=dac.name, file_units=dac.units, unit=unit,
+                            holding=dac.holding if _abf._valid_float(dac.holding) else None, use=dac.use))
 
-    channels, heads, w = assign(path, adcs, dacs, protocol=h.protocol, abf=True, clamp_mode=clamp_mode,
-                                headstages=headstages, unit_fix=unit_fix)
+    channels, heads, w, evidence = assign(path, adcs, dacs, protocol=h.protocol, abf=True, clamp_mode=clamp_mode,
+                                          headstages=headstages, unit_fix=unit_fix)
     warnings += w
     dac_heads = {hd.dac: hd.index for hd in heads if hd.dac is not None}
     holding = []
@@ -260,13 +261,15 @@ def _read_abf(path, *, use_neo, state, clamp_mode, headstages, unit_fix) -> Reco
         tags=tuple(Tag(time_s=float(t), comment=c, raw=r) for t, c, r in tags), comment=h.comment, protocol=h.protocol,
         acquisition_mode=_abf.op_mode_name(h.op_mode), start_time=h.start_time, creator=h.creator,
         access_resistance_by_headstage=access, warnings=tuple(warnings),
+        headstage_evidence=tuple(evidence), interpretation_warnings=tuple(w),
         _source=source, _command=_abf.AbfCommand(h, factors, hold_raw), _file_state=state,
     )
 
 
 def _clamp_adc(i, c, unit, tele) -> AdcSpec:
     return AdcSpec(index=i, name=c.name, file_units=c.units, unit=unit, adc=c.adc, telegraph=tele,
-                   access_resistance_mohm=c.access_resistance)
+                   access_resistance_mohm=c.access_resistance,
+                   telegraph_instrument=c.telegraph_instrument if c.telegraph_enable == 1 else None)
 
 
 def _abf_neo_source(path, h, lengths):
@@ -352,8 +355,8 @@ def _read_generic(path, fmt_name, neo_class, *, state, clamp_mode, headstages, u
         adcs.append(AdcSpec(index=i, name=name, file_units=units.strip(), unit=unit))
     ann = _neo.neo_block_annotations(io)
     protocol = _neo.neo_protocol(ann)
-    channels, heads, w = assign(path, adcs, [], protocol=protocol, abf=False, clamp_mode=clamp_mode,
-                                headstages=headstages, unit_fix=unit_fix)
+    channels, heads, w, evidence = assign(path, adcs, [], protocol=protocol, abf=False, clamp_mode=clamp_mode,
+                                          headstages=headstages, unit_fix=unit_fix)
     version = _generic_version(path, fmt_name, ann)
     warnings = sink + w
     source = NeoSource(io, [c[0] for c in chans], [c[1] for c in chans], [(k, 0) for k in range(len(seg_len))])
@@ -364,8 +367,8 @@ def _read_generic(path, fmt_name, neo_class, *, state, clamp_mode, headstages, u
         sweep_lengths=tuple(int(n) for n in seg_len), sweep_start_s=tuple(t0s), t_start_s=0.0, holding=(),
         tags=tuple(Tag(time_s=t, comment=c) for t, c in tags), comment=(comment or "").strip(), protocol=protocol,
         acquisition_mode="records", start_time=_neo.neo_start_time(ann), creator=None,
-        access_resistance_by_headstage={}, warnings=tuple(warnings), _source=source, _command=None,
-        _file_state=state,
+        access_resistance_by_headstage={}, warnings=tuple(warnings), headstage_evidence=tuple(evidence),
+        interpretation_warnings=tuple(w), _source=source, _command=None, _file_state=state,
     )
 
 
