@@ -78,10 +78,10 @@ __all__ = [
     "output_stem",
 ]
 
-#: file extensions collected when a folder is searched (patch-clamp formats that
-#: ``ephys_correct.io.read_recording`` reads through pyabf or neo); extend with
+#: file extensions collected when a folder is searched: exactly those
+#: ``ephys_correct.io.read_recording`` reads (one list, ``io.READABLE_EXTENSIONS``); extend with
 #: ``run_batch(extensions=...)`` / ``--ext``
-DEFAULT_EXTENSIONS = (".abf", ".wcp", ".axgx", ".axgd", ".edr", ".smr", ".smrx", ".cfs", ".ibw", ".pxp")
+from .io._formats import READABLE_EXTENSIONS as DEFAULT_EXTENSIONS  # noqa: E402
 #: table formats of the driving-force tables and the summary
 TABLE_FORMATS = ("csv", "parquet", "xlsx", "md")
 #: columns an experiment sheet may have (``pattern`` is required)

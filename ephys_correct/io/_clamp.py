@@ -151,7 +151,7 @@ def _unit_fixes(unit_fix, adcs, path) -> dict[int, UnitFix]:
 
 
 def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, protocol: str | None, abf: bool,
-           clamp_mode=None, headstages=None, unit_fix=None) -> Assignment:
+           clamp_mode=None, headstages=None, unit_fix=None, plan=None, file_modes=None) -> Assignment:
     """Build Channels and Headstages from reader facts and user overrides.
 
     Parameters
@@ -166,6 +166,12 @@ def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, proto
         True for ABF files.
     clamp_mode, headstages, unit_fix
         The user's overrides, as in :func:`ephys_correct.io.read_recording`.
+    plan : HeadstagePlan, optional
+        Headstages the format states itself (NWB electrodes, annotated neo
+        signals); default: :func:`plan_headstages` decides from the evidence.
+    file_modes : Mapping[int, tuple[str or None, str, str]], optional
+        Headstage -> (clamp mode or None, source, evidence) stated by the
+        format (NWB series types); used before the telegraph rule.
 
     Returns
     -------
@@ -194,7 +200,8 @@ def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, proto
     command = [is_command_name(a.name) for a in adcs]
 
     # ---- headstage assignment: the file's evidence, then the user's overrides
-    plan = plan_headstages(path, adcs, dacs, abf=abf, dims=[u.dimension for u in units])
+    if plan is None:
+        plan = plan_headstages(path, adcs, dacs, abf=abf, dims=[u.dimension for u in units])
     hs: list[int | None] = list(plan.headstage)
     evidence += plan.evidence
     user_set: set[int] = set()
@@ -252,6 +259,8 @@ def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, proto
         dac_dim = dac.unit.dimension if dac is not None else None
         tele = {adcs[i].telegraph for i in members if adcs[i].telegraph is not None}
         decided: tuple[str | None, str, str] | None = None
+        if file_modes and h in file_modes:
+            decided = file_modes[h]
         tele_mode = TELEGRAPH_MODES[next(iter(tele))] if len(tele) == 1 else None
         if len(tele) > 1:
             labels = ", ".join(f"{i} {adcs[i].name!r}: {TELEGRAPH_MODES[adcs[i].telegraph]}" for i in members
@@ -265,7 +274,7 @@ def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, proto
                 unit_mode = ("current_clamp", "units", f"DAC {dac.index} in {dac.file_units}, signal in voltage units")
             elif dac_dim == VOLTAGE and CURRENT in dims:
                 unit_mode = ("voltage_clamp", "units", f"DAC {dac.index} in {dac.file_units}, signal in current units")
-        if tele_mode is not None:
+        if decided is None and tele_mode is not None:
             decided = (tele_mode, "telegraph", f"MultiClamp telegraph says {tele_mode}")
             dac_mode = "voltage_clamp" if dac_dim == VOLTAGE else "current_clamp" if dac_dim == CURRENT else None
             if dac_mode is not None and dac_mode != tele_mode and not (
@@ -282,7 +291,9 @@ def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, proto
             decided = unit_mode
         if decided is None and proto_mode is not None:
             decided = (proto_mode, "protocol", f"protocol name {protocol!r}")
-        if decided is None and dac_dim not in (VOLTAGE, CURRENT) and len(dims) == 1:
+        if decided is not None and decided[0] is None:  # the format says it cannot say: unresolved
+            pass
+        elif decided is None and dac_dim not in (VOLTAGE, CURRENT) and len(dims) == 1:
             only = next(iter(dims))
             if only in (VOLTAGE, CURRENT):
                 m = "voltage_clamp" if only == CURRENT else "current_clamp"

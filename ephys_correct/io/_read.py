@@ -17,6 +17,7 @@ from ephys_correct.errors import (
 )
 from ephys_correct.io import _abf, _neo
 from ephys_correct.io._clamp import MULTICLAMP_INSTRUMENTS, TELEGRAPH_MODES, AdcSpec, DacSpec, adc_unit, assign
+from ephys_correct.io._formats import FORMATS, HDF5_MAGIC, NOT_READABLE, READABLE_EXTENSIONS
 from ephys_correct.io._recording import Holding, Recording, Tag
 from ephys_correct.io._sources import MemmapSource, NeoSource, file_signature
 from ephys_correct.io._units import CURRENT, VOLTAGE, channel_unit
@@ -51,21 +52,13 @@ class RecordingPermissionError(_PathErrorMixin, RecordingError, PermissionError)
     """The recording file cannot be read (permission denied)."""
 
 
-# extension -> (format name, neo RawIO class name, magic prefixes or None)
-_FORMATS = {
-    ".abf": ("ABF", "AxonIO", (b"ABF ", b"ABF2")),
-    ".wcp": ("WinWCP", "WinWcpIO", (b"VER=",)),
-    ".axgx": ("AxoGraph", "AxographIO", (b"axgx", b"AxGr")),
-    ".axgd": ("AxoGraph", "AxographIO", (b"axgx", b"AxGr")),
-    ".edr": ("WinEDR", "WinEdrIO", (b"VER=",)),
-    ".smr": ("Spike2", "Spike2IO", None),
-    ".smrx": ("Spike2 (CED)", "CedIO", None),
-}
-#: file extensions read_recording accepts (lower case, with the dot)
-SUPPORTED_EXTENSIONS = tuple(sorted(_FORMATS))
+# extension -> (format name, reader, magic prefixes or None): the one table (io/_formats.py)
+_FORMATS = FORMATS
+#: file extensions read_recording accepts (lower case, with the dot); the same list folder collection uses
+SUPPORTED_EXTENSIONS = READABLE_EXTENSIONS
 # content signatures, to name what a misnamed file really is
 _MAGIC = ((b"ABF2", "ABF"), (b"ABF ", "ABF"), (b"VER=", "WinWCP/WinEDR"), (b"axgx", "AxoGraph"),
-          (b"AxGr", "AxoGraph"))
+          (b"AxGr", "AxoGraph"), (HDF5_MAGIC, "HDF5 (NWB)"))
 
 
 def _oserror(cls, path: str, msg: str, code: int):
@@ -109,7 +102,8 @@ def _content_format(magic: bytes) -> str | None:
     return None
 
 
-def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=None, unit_fix=None) -> Recording:
+def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=None, unit_fix=None,
+                   sweeps=None) -> Recording:
     """Read an electrophysiology recording into a :class:`Recording`.
 
     Only the header is parsed here; samples are read on demand.  The file is
@@ -117,9 +111,12 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
 
     Parameters
     ----------
-    path : str or os.PathLike
-        ABF (1.x, 2.x), WinWCP (``.wcp``), AxoGraph (``.axgx``, ``.axgd``) or
-        another single-file format neo reads (``.edr``, ``.smr``, ``.smrx``).
+    path : str, os.PathLike or neo object
+        ABF (1.x, 2.x), WinWCP (``.wcp``), AxoGraph (``.axgx``, ``.axgd``),
+        WinEDR (``.edr``), Spike2 (``.smr``) or NWB 2 icephys (``.nwb``,
+        through pynwb); the list is :data:`SUPPORTED_EXTENSIONS`.  Or neo
+        objects in memory: a ``neo.Block`` (segments are sweeps), a
+        ``neo.Segment``, an ``AnalogSignal`` or a list of them.
     backend : {"auto", "pyabf", "neo"}
         ``"auto"``: ABF through pyabf (header) + numpy.memmap (data), anything
         else through neo.  ``"pyabf"``: force pyabf (ABF only).  ``"neo"``:
@@ -139,6 +136,9 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
         units, scale); the stored values are multiplied by *scale* and read
         in the given units, e.g. ``{0: ("mV", 1/20)}`` for a current-clamp
         channel saved as pA x 20.  Apply only after confirming the scale.
+    sweeps : sequence of int, optional
+        NWB only: the sweep numbers to read (files whose sweeps differ in
+        channels, rate or clamp mode).
 
     Returns
     -------
@@ -167,6 +167,15 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
     if backend not in BACKENDS:
         raise ParameterError(f"Invalid value for the 'backend' parameter. Allowed values are "
                              f"{', '.join(map(repr, BACKENDS))}, but got {backend!r} instead.")
+    if not isinstance(path, (str, os.PathLike)):
+        from ephys_correct.io._neoobj import is_neo_object, read_neo_object
+
+        if is_neo_object(path):
+            if sweeps is not None:
+                raise ParameterError("sweeps= selects NWB sweeps; select neo segments before reading")
+            return read_neo_object(path, clamp_mode=clamp_mode, headstages=headstages, unit_fix=unit_fix)
+        raise ParameterError(f"path must be a str or os.PathLike (or a neo Block / Segment / AnalogSignal "
+                             f"list), got {type(path).__name__}: {path!r}")
     try:
         path = os.path.abspath(os.fspath(path))
     except TypeError:
@@ -178,7 +187,8 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
     fmt = _FORMATS.get(ext)
     if fmt is None:
         hint = f" (its content looks like {content}; rename it with the right extension)" if content else ""
-        raise UnsupportedFormatError(f"{path}: unsupported file type {ext or '(no extension)'!r}{hint}; "
+        why = f" ({NOT_READABLE[ext]})" if ext in NOT_READABLE and not content else ""
+        raise UnsupportedFormatError(f"{path}: unsupported file type {ext or '(no extension)'!r}{why}{hint}; "
                                      f"supported: {', '.join(SUPPORTED_EXTENSIONS)}")
     fmt_name, neo_class, magics = fmt
     if magics is not None and not any(magic.startswith(m) for m in magics):
@@ -187,7 +197,16 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
                                     f"(first bytes {magic[:4]!r}): not a recording, or the wrong extension")
     if backend == "pyabf" and fmt_name != "ABF":
         raise UnsupportedFormatError(f"{path}: backend='pyabf' reads only ABF files; this is {fmt_name}")
+    if sweeps is not None and fmt_name != "NWB":
+        raise ParameterError(f"{path}: sweeps= selects the sweeps of NWB files; this is {fmt_name}")
     state = file_signature(path)
+    if fmt_name == "NWB":
+        if backend == "neo":
+            raise UnsupportedFormatError(f"{path}: NWB files are read with pynwb, not neo (backend='auto')")
+        from ephys_correct.io._nwb import read_nwb
+
+        return read_nwb(path, clamp_mode=clamp_mode, headstages=headstages, unit_fix=unit_fix, sweeps=sweeps,
+                        state=state)
     if fmt_name == "ABF":
         return _read_abf(path, use_neo=(backend == "neo"), state=state, clamp_mode=clamp_mode,
                          headstages=headstages, unit_fix=unit_fix)

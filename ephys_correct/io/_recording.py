@@ -804,7 +804,8 @@ class Recording:
                                        array_annotations={"channel_names": np.array([chan.name]),
                                                           "channel_ids": np.array([str(chan.index)])})
                 sig.annotate(kind=chan.kind, headstage=-1 if chan.headstage is None else chan.headstage,
-                             role=chan.role or "", units_suspect=chan.units_suspect)
+                             role=chan.role or "", units_suspect=chan.units_suspect,
+                             clamp_mode=(chan._clamp_mode or "") if chan._clamp_mode_error is None else "")
                 seg.analogsignals.append(sig)
             if len(tag_times):
                 seg.events.append(neo.Event(times=tag_times * pq.s, labels=tag_labels, name="tags"))
