@@ -156,9 +156,8 @@ def list_recordings(folder: str | os.PathLike, *, extensions: Sequence[str] = RE
         raise NotADirectoryError(f"{root}: not a folder")
     exts = _norm_exts(extensions)
     excl = {Path(e).resolve() for e in exclude}
-    found: list[FolderEntry] = []
+    candidates: list[tuple[Path, str, bool]] = []
     skipped: list[SkippedEntry] = []
-    seen: dict[Path, str] = {}
 
     def rel(p: Path) -> str:
         return p.relative_to(root).as_posix()
@@ -201,13 +200,18 @@ def list_recordings(folder: str | os.PathLike, *, extensions: Sequence[str] = RE
             if not os.access(p, os.R_OK):
                 skipped.append(SkippedEntry(p, rel(p), "permission denied (cannot read)"))
                 continue
-            target = p.resolve()
-            if target in seen:
-                skipped.append(SkippedEntry(p, rel(p), f"same file as {seen[target]}"
-                                                       + (" (symbolic link)" if link else "")))
-                continue
-            seen[target] = rel(p)
-            found.append(FolderEntry(p, rel(p), target if link else None))  # folder links are not entered
+            candidates.append((p, rel(p), link))
+    # one entry per file: the real file before its links, then the first path
+    candidates.sort(key=lambda c: (c[2], c[1]))
+    found: list[FolderEntry] = []
+    seen: dict[Path, str] = {}
+    for p, r, link in candidates:
+        target = p.resolve()
+        if target in seen:
+            skipped.append(SkippedEntry(p, r, f"same file as {seen[target]}" + (" (symbolic link)" if link else "")))
+            continue
+        seen[target] = r
+        found.append(FolderEntry(p, r, target if link else None))  # folder links are not entered
     found.sort(key=lambda e: e.relpath)
     skipped.sort(key=lambda e: e.relpath)
     return FolderListing(root, tuple(found), tuple(skipped))
