@@ -6,11 +6,13 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ephys_correct.io import READABLE_EXTENSIONS
 
-#: file extensions collected when a folder is searched (patch-clamp formats that
-#: ``ephys_correct.io.read_recording`` reads through pyabf or neo); extend with
+
+#: file extensions collected when a folder is searched: exactly those
+#: ``ephys_correct.io.read_recording`` reads (one list, ``io.READABLE_EXTENSIONS``); extend with
 #: ``run_batch(extensions=...)`` / ``--ext``
-DEFAULT_EXTENSIONS = (".abf", ".wcp", ".axgx", ".axgd", ".edr", ".smr", ".smrx", ".cfs", ".ibw", ".pxp")
+DEFAULT_EXTENSIONS = READABLE_EXTENSIONS
 
 
 # =========================================================================== inputs

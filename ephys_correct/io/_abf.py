@@ -63,6 +63,21 @@ class AbfDacFacts:
     holding: float
     waveform_enable: int | None
     waveform_source: int | None
+    #: epochs of its epoch table that are not "off" (None: not recorded, ABF1 DAC 2/3 or no extended header)
+    active_epochs: int | None = None
+
+    @property
+    def use(self) -> str | None:
+        """``"epochs"``, ``"file"``, ``"none"``, or None when the header does not record it."""
+        if self.waveform_enable is None:
+            return None
+        if self.waveform_enable and self.waveform_source == 2:
+            return "file"
+        if self.waveform_enable and self.waveform_source == 1:
+            if self.active_epochs is None:
+                return None
+            return "epochs" if self.active_epochs > 0 else "none"
+        return "none"
 
 
 @dataclass
@@ -192,6 +207,25 @@ def _abf2_strings(fb) -> list[str]:
     return [x.decode("ascii", errors="replace").strip() for x in first.split(b"\x00")[1:]]
 
 
+def _abf2_active_epochs(fb, size: int) -> dict[int, int] | None:
+    """DAC -> number of its EpochPerDAC entries whose type is not "off"; None when the section is unreadable."""
+    fb.seek(156)  # EpochPerDAC section record
+    block, entry_size, count = struct.unpack("<IIi", fb.read(12))
+    if count <= 0:
+        return {}
+    start = block * 512
+    if count > 100_000 or entry_size < 6 or start + count * entry_size > size:
+        return None
+    fb.seek(start)
+    blob = fb.read(count * entry_size)
+    out: dict[int, int] = {}
+    for i in range(count):
+        _, dac, kind = struct.unpack_from("<hhh", blob, i * entry_size)
+        if kind != 0:
+            out[dac] = out.get(dac, 0) + 1
+    return out
+
+
 def read_abf_header(path: str) -> AbfHeader:
     """Parse an ABF header with pyabf's header/section readers and the raw bytes.
 
@@ -290,9 +324,12 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
             name=_clean(adc_names[p]) or f"ch{i}", units=_clean(adc_units[p]), adc=int(p), gain=gain,
             offset=offset, telegraph_enable=te, telegraph_instrument=ti, telegraph_mode=tm,
             access_resistance=None))
+    ep_types = list(h.nEpochType)
     dacs = [AbfDacFacts(name=_clean(dac_names[d]), units=_clean(dac_units[d]), holding=float(holding[d]),
                         waveform_enable=None if wf_en is None or d >= 2 else int(wf_en[d]),
-                        waveform_source=None if wf_src is None or d >= 2 else int(wf_src[d]))
+                        waveform_source=None if wf_src is None or d >= 2 else int(wf_src[d]),
+                        active_epochs=(None if wf_en is None or d >= 2
+                                       else sum(1 for t in ep_types[10 * d:10 * d + 10] if t != 0)))
             for d in range(4)]
     synch_ptr, synch_n = int(h.lSynchArrayPtr), int(h.lSynchArraySize)
     synch_starts = synch_lengths = None
@@ -363,9 +400,11 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
             telegraph_instrument=int(adc.nTelegraphInstrument[i]) if te == 1 else None,
             telegraph_mode=int(adc.nTelegraphMode[i]) if te == 1 else None,
             access_resistance=ra if te == 1 and _valid_float(ra) and ra > 0 else None))
+    active = _abf2_active_epochs(fb, size)
     dacs = [AbfDacFacts(name=string(dsec.lDACChannelNameIndex[d]), units=string(dsec.lDACChannelUnitsIndex[d]),
                         holding=float(dsec.fDACHoldingLevel[d]), waveform_enable=int(dsec.nWaveformEnable[d]),
-                        waveform_source=int(dsec.nWaveformSource[d]))
+                        waveform_source=int(dsec.nWaveformSource[d]),
+                        active_epochs=None if active is None else active.get(d, 0))
             for d in range(dsec._entryCount)]
     synch_starts = synch_lengths = None
     if ssec._entryCount > 0:

@@ -17,6 +17,7 @@ from ephys_correct.errors import (
 )
 from ephys_correct.io import _abf, _neo
 from ephys_correct.io._clamp import MULTICLAMP_INSTRUMENTS, TELEGRAPH_MODES, AdcSpec, DacSpec, adc_unit, assign
+from ephys_correct.io._formats import FORMATS, HDF5_MAGIC, NOT_READABLE, READABLE_EXTENSIONS
 from ephys_correct.io._recording import Holding, Recording, Tag
 from ephys_correct.io._sources import MemmapSource, NeoSource, file_signature
 from ephys_correct.io._units import CURRENT, VOLTAGE, channel_unit
@@ -52,21 +53,13 @@ class RecordingPermissionError(_PathErrorMixin, RecordingError, PermissionError)
     """The recording file cannot be read (permission denied)."""
 
 
-# extension -> (format name, neo RawIO class name, magic prefixes or None)
-_FORMATS = {
-    ".abf": ("ABF", "AxonIO", (b"ABF ", b"ABF2")),
-    ".wcp": ("WinWCP", "WinWcpIO", (b"VER=",)),
-    ".axgx": ("AxoGraph", "AxographIO", (b"axgx", b"AxGr")),
-    ".axgd": ("AxoGraph", "AxographIO", (b"axgx", b"AxGr")),
-    ".edr": ("WinEDR", "WinEdrIO", (b"VER=",)),
-    ".smr": ("Spike2", "Spike2IO", None),
-    ".smrx": ("Spike2 (CED)", "CedIO", None),
-}
-#: file extensions read_recording accepts (lower case, with the dot)
-SUPPORTED_EXTENSIONS = tuple(sorted(_FORMATS))
+# extension -> (format name, reader, magic prefixes or None): the one table (io/_formats.py)
+_FORMATS = FORMATS
+#: file extensions read_recording accepts (lower case, with the dot); the same list folder collection uses
+SUPPORTED_EXTENSIONS = READABLE_EXTENSIONS
 # content signatures, to name what a misnamed file really is
 _MAGIC = ((b"ABF2", "ABF"), (b"ABF ", "ABF"), (b"VER=", "WinWCP/WinEDR"), (b"axgx", "AxoGraph"),
-          (b"AxGr", "AxoGraph"))
+          (b"AxGr", "AxoGraph"), (HDF5_MAGIC, "HDF5 (NWB)"))
 
 
 def _oserror(cls, path: str, msg: str, code: int):
@@ -110,7 +103,8 @@ def _content_format(magic: bytes) -> str | None:
     return None
 
 
-def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=None, unit_fix=None) -> Recording:
+def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=None, unit_fix=None,
+                   sweeps=None) -> Recording:
     """Read an electrophysiology recording into a :class:`Recording`.
 
     Only the header is parsed here; samples are read on demand.  The file is
@@ -118,9 +112,12 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
 
     Parameters
     ----------
-    path : str or os.PathLike
-        ABF (1.x, 2.x), WinWCP (``.wcp``), AxoGraph (``.axgx``, ``.axgd``) or
-        another single-file format neo reads (``.edr``, ``.smr``, ``.smrx``).
+    path : str, os.PathLike or neo object
+        ABF (1.x, 2.x), WinWCP (``.wcp``), AxoGraph (``.axgx``, ``.axgd``),
+        WinEDR (``.edr``), Spike2 (``.smr``) or NWB 2 icephys (``.nwb``,
+        through pynwb); the list is :data:`SUPPORTED_EXTENSIONS`.  Or neo
+        objects in memory: a ``neo.Block`` (segments are sweeps), a
+        ``neo.Segment``, an ``AnalogSignal`` or a list of them.
     backend : {"auto", "pyabf", "neo"}
         ``"auto"``: ABF through pyabf (header) + numpy.memmap (data), anything
         else through neo.  ``"pyabf"``: force pyabf (ABF only).  ``"neo"``:
@@ -140,6 +137,9 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
         units, scale); the stored values are multiplied by *scale* and read
         in the given units, e.g. ``{0: ("mV", 1/20)}`` for a current-clamp
         channel saved as pA x 20.  Apply only after confirming the scale.
+    sweeps : sequence of int, optional
+        NWB only: the sweep numbers to read (files whose sweeps differ in
+        channels, rate or clamp mode).
 
     Returns
     -------
@@ -168,6 +168,15 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
     if backend not in BACKENDS:
         raise ParameterError(f"Invalid value for the 'backend' parameter. Allowed values are "
                              f"{', '.join(map(repr, BACKENDS))}, but got {backend!r} instead.")
+    if not isinstance(path, (str, os.PathLike)):
+        from ephys_correct.io._neoobj import is_neo_object, read_neo_object
+
+        if is_neo_object(path):
+            if sweeps is not None:
+                raise ParameterError("sweeps= selects NWB sweeps; select neo segments before reading")
+            return read_neo_object(path, clamp_mode=clamp_mode, headstages=headstages, unit_fix=unit_fix)
+        raise ParameterError(f"path must be a str or os.PathLike (or a neo Block / Segment / AnalogSignal "
+                             f"list), got {type(path).__name__}: {path!r}")
     try:
         path = os.path.abspath(os.fspath(path))
     except TypeError:
@@ -179,7 +188,8 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
     fmt = _FORMATS.get(ext)
     if fmt is None:
         hint = f" (its content looks like {content}; rename it with the right extension)" if content else ""
-        raise UnsupportedFormatError(f"{path}: unsupported file type {ext or '(no extension)'!r}{hint}; "
+        why = f" ({NOT_READABLE[ext]})" if ext in NOT_READABLE and not content else ""
+        raise UnsupportedFormatError(f"{path}: unsupported file type {ext or '(no extension)'!r}{why}{hint}; "
                                      f"supported: {', '.join(SUPPORTED_EXTENSIONS)}")
     fmt_name, neo_class, magics = fmt
     if magics is not None and not any(magic.startswith(m) for m in magics):
@@ -188,7 +198,16 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
                                     f"(first bytes {magic[:4]!r}): not a recording, or the wrong extension")
     if backend == "pyabf" and fmt_name != "ABF":
         raise UnsupportedFormatError(f"{path}: backend='pyabf' reads only ABF files; this is {fmt_name}")
+    if sweeps is not None and fmt_name != "NWB":
+        raise ParameterError(f"{path}: sweeps= selects the sweeps of NWB files; this is {fmt_name}")
     state = file_signature(path)
+    if fmt_name == "NWB":
+        if backend == "neo":
+            raise UnsupportedFormatError(f"{path}: NWB files are read with pynwb, not neo (backend='auto')")
+        from ephys_correct.io._nwb import read_nwb
+
+        return read_nwb(path, clamp_mode=clamp_mode, headstages=headstages, unit_fix=unit_fix, sweeps=sweeps,
+                        state=state)
     if fmt_name == "ABF":
         return _read_abf(path, use_neo=(backend == "neo"), state=state, clamp_mode=clamp_mode,
                          headstages=headstages, unit_fix=unit_fix)
@@ -214,10 +233,11 @@ def _read_abf(path, *, use_neo, state, clamp_mode, headstages, unit_fix) -> Reco
     dacs = []
     for d, dac in enumerate(h.dacs):
         unit = channel_unit(dac.units, path=path, channel=f"DAC {d} {dac.name!r}")
-        dacs.append(DacSpec(index=d, name=dac.name, file_units=dac.units, unit=unit))
+        dacs.append(DacSpec(index=d, name=dac.name, file_units=dac.units, unit=unit,
+                            holding=dac.holding if _abf._valid_float(dac.holding) else None, use=dac.use))
 
-    channels, heads, w = assign(path, adcs, dacs, protocol=h.protocol, abf=True, clamp_mode=clamp_mode,
-                                headstages=headstages, unit_fix=unit_fix)
+    channels, heads, w, evidence = assign(path, adcs, dacs, protocol=h.protocol, abf=True, clamp_mode=clamp_mode,
+                                          headstages=headstages, unit_fix=unit_fix)
     warnings += w
     dac_heads = {hd.dac: hd.index for hd in heads if hd.dac is not None}
     holding = []
@@ -261,13 +281,15 @@ def _read_abf(path, *, use_neo, state, clamp_mode, headstages, unit_fix) -> Reco
         tags=tuple(Tag(time_s=float(t), comment=c, raw=r) for t, c, r in tags), comment=h.comment, protocol=h.protocol,
         acquisition_mode=_abf.op_mode_name(h.op_mode), start_time=h.start_time, creator=h.creator,
         access_resistance_by_headstage=access, warnings=tuple(warnings),
+        headstage_evidence=tuple(evidence), interpretation_warnings=tuple(w),
         _source=source, _command=_abf.AbfCommand(h, factors, hold_raw), _file_state=state,
     )
 
 
 def _clamp_adc(i, c, unit, tele) -> AdcSpec:
     return AdcSpec(index=i, name=c.name, file_units=c.units, unit=unit, adc=c.adc, telegraph=tele,
-                   access_resistance_mohm=c.access_resistance)
+                   access_resistance_mohm=c.access_resistance,
+                   telegraph_instrument=c.telegraph_instrument if c.telegraph_enable == 1 else None)
 
 
 def _abf_neo_source(path, h, lengths):
@@ -351,8 +373,8 @@ def _read_generic(path, fmt_name, neo_class, *, state, clamp_mode, headstages, u
         adcs.append(AdcSpec(index=i, name=name, file_units=units.strip(), unit=unit))
     ann = _neo.neo_block_annotations(io)
     protocol = _neo.neo_protocol(ann)
-    channels, heads, w = assign(path, adcs, [], protocol=protocol, abf=False, clamp_mode=clamp_mode,
-                                headstages=headstages, unit_fix=unit_fix)
+    channels, heads, w, evidence = assign(path, adcs, [], protocol=protocol, abf=False, clamp_mode=clamp_mode,
+                                          headstages=headstages, unit_fix=unit_fix)
     version = _generic_version(path, fmt_name, ann)
     warnings = sink + w
     source = NeoSource(io, [c[0] for c in chans], [c[1] for c in chans], [(k, 0) for k in range(len(seg_len))])
@@ -363,8 +385,8 @@ def _read_generic(path, fmt_name, neo_class, *, state, clamp_mode, headstages, u
         sweep_lengths=tuple(int(n) for n in seg_len), sweep_start_s=tuple(t0s), t_start_s=0.0, holding=(),
         tags=tuple(Tag(time_s=t, comment=c) for t, c in tags), comment=(comment or "").strip(), protocol=protocol,
         acquisition_mode="records", start_time=_neo.neo_start_time(ann), creator=None,
-        access_resistance_by_headstage={}, warnings=tuple(warnings), _source=source, _command=None,
-        _file_state=state,
+        access_resistance_by_headstage={}, warnings=tuple(warnings), headstage_evidence=tuple(evidence),
+        interpretation_warnings=tuple(w), _source=source, _command=None, _file_state=state,
     )
 
 

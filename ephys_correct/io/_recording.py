@@ -25,12 +25,18 @@ __all__ = [
     "CommandUnavailableError",
     "CLAMP_MODES",
     "SIGNAL_KINDS",
+    "SIGNAL_ROLES",
+    "HEADSTAGE_CONFIDENCE",
 ]
 
 #: the clamp modes a headstage can be in ("i_zero": MultiClamp I=0, telegraph mode 2)
 CLAMP_MODES = ("voltage_clamp", "current_clamp", "i_zero")
 #: the signal kinds of a channel
 SIGNAL_KINDS = ("membrane_potential", "current", "command", "other")
+#: the part a channel plays for its headstage (:attr:`Channel.role`)
+SIGNAL_ROLES = ("measured", "monitor", "command")
+#: how well the file's evidence supports a headstage (:attr:`Headstage.confidence`)
+HEADSTAGE_CONFIDENCE = ("strong", "inferred", "weak", "user")
 
 
 class CommandUnavailableError(RecordingError, LookupError):
@@ -105,6 +111,17 @@ class Channel:
         Where the headstage's clamp mode came from: ``"user"``, ``"telegraph"``,
         ``"units"``, ``"protocol"``, ``"adc_units"`` or ``"unresolved"``; None
         when the channel has no headstage.
+    role : str or None
+        The part the channel plays for its headstage: ``"measured"`` (what the
+        clamp measures: the current in voltage clamp, the membrane potential
+        in current clamp), ``"monitor"`` (the amplifier's other output: the
+        membrane potential of a voltage-clamped cell, the injected current of
+        a current-clamped one; not a second cell), ``"command"`` (a DAC read
+        back); None without headstage (or when neither the clamp mode nor
+        the file's evidence says).
+    telegraph_instrument : str or None
+        The amplifier named by this ADC's telegraph (ABF
+        ``nTelegraphInstrument``, e.g. ``"Axopatch 200B"``), None without one.
     """
 
     index: int
@@ -119,6 +136,8 @@ class Channel:
     adc: int | None = None
     telegraph_mode: str | None = None
     clamp_mode_source: str | None = None
+    role: str | None = None
+    telegraph_instrument: str | None = None
     _clamp_mode: str | None = field(default=None, repr=False)
     _clamp_mode_error: str | None = field(default=None, repr=False, compare=False)
 
@@ -147,10 +166,12 @@ class Headstage:
     Attributes
     ----------
     index : int
-        Headstage number (0-based).
+        Headstage number (0-based).  For ABF files a headstage with a DAC has
+        the DAC's number (headstage *k* is commanded by DAC *k*); a headstage
+        without DAC is numbered after the DACs.
     dac : int or None
-        DAC (analog output) that commands it; for ABF files headstage *k* is
-        commanded by DAC *k*.  None for formats without command information.
+        DAC (analog output) that commands it; None for formats without command
+        information and for an amplifier output with no DAC left for it.
     channels : tuple of int
         Indices of its channels in :attr:`Recording.channels`.
     clamp_mode_source : str
@@ -158,6 +179,15 @@ class Headstage:
         ``"adc_units"`` or ``"unresolved"``.
     clamp_mode_evidence : str
         Human-readable reason.
+    confidence : str
+        How well the file supports this grouping of channels: ``"strong"``
+        (a DAC the protocol drives or holds, with the signal it measures),
+        ``"inferred"`` (the only headstage, on a DAC the protocol leaves idle;
+        or a format without DAC information), ``"weak"`` (a guess: see
+        :attr:`Recording.interpretation_warnings`) or ``"user"`` (set with
+        ``headstages=``).
+    evidence : tuple of str
+        Notes on how its DAC and channels were chosen.
     """
 
     index: int
@@ -165,6 +195,8 @@ class Headstage:
     channels: tuple[int, ...]
     clamp_mode_source: str
     clamp_mode_evidence: str
+    confidence: str = "strong"
+    evidence: tuple[str, ...] = ()
     _clamp_mode: str | None = field(default=None, repr=False)
     _path: str = field(default="", repr=False, compare=False)
 
@@ -300,8 +332,19 @@ class Recording:
     warnings : tuple of str
         Reportable problems found while reading (suspect units, clamp mode
         inferred from weak evidence, ...).  The library never prints them.
+        Includes every :attr:`interpretation_warnings` entry.
     corrections : tuple of str
         Descriptions of the corrections applied by :meth:`with_offsets`.
+    headstage_evidence : tuple of str
+        How the headstages (which channels belong to which amplifier channel
+        and DAC) and their clamp modes were decided, one sentence each.
+    interpretation_warnings : tuple of str
+        The warnings about the interpretation of the file: headstages or
+        clamp modes resting on weak or conflicting evidence, DACs in use
+        without a recorded channel, channels tied to no headstage, suspect
+        units.  Each names the override (``headstages=``, ``clamp_mode=``,
+        ``unit_fix=``) that states the truth.  Every output made from this
+        recording should carry them.
     """
 
     path: str
@@ -325,6 +368,8 @@ class Recording:
     access_resistance_by_headstage: Mapping[int, float]
     warnings: tuple[str, ...]
     corrections: tuple[str, ...] = ()
+    headstage_evidence: tuple[str, ...] = ()
+    interpretation_warnings: tuple[str, ...] = ()
     _source: Any = field(default=None, repr=False)
     _offsets: tuple[float, ...] = field(default=(), repr=False)
     _holding_offsets: tuple[float, ...] = field(default=(), repr=False)
@@ -665,11 +710,14 @@ class Recording:
         Keys are the attribute names: ``path``, ``format``, ``version``,
         ``reader``, ``n_sweeps``, ``sample_rate_hz``, ``sweep_lengths``,
         ``duration_s``, ``acquisition_mode``, ``channels`` (list of dicts with
-        ``index, name, units, file_units, kind, headstage, clamp_mode,
-        clamp_mode_source, units_suspect``), ``headstages``, ``holding`` (list of
-        dicts ``dac, name, value, units, headstage``), ``tags`` (``time_s,
-        comment``), ``comment``, ``protocol``, ``start_time`` (ISO 8601),
-        ``creator``, ``access_resistance_mohm``, ``warnings``, ``corrections``.
+        ``index, name, units, file_units, kind, role, headstage, clamp_mode,
+        clamp_mode_source, units_suspect, telegraph_instrument``),
+        ``headstages`` (with ``dac``, ``confidence`` and ``evidence``),
+        ``holding`` (list of dicts ``dac, name, value, units, headstage``),
+        ``tags`` (``time_s, comment``), ``comment``, ``protocol``,
+        ``start_time`` (ISO 8601), ``creator``, ``access_resistance_mohm``,
+        ``warnings``, ``interpretation_warnings``, ``headstage_evidence``,
+        ``corrections``.
         A clamp mode the file does not establish is ``None`` and its reason is
         in ``clamp_mode_evidence`` of the headstage.  ``sha256`` is not
         included (it reads the whole file); the CLI adds it on request.
@@ -681,14 +729,15 @@ class Recording:
         for c in self.channels:
             chans.append({
                 "index": c.index, "name": c.name, "units": c.units, "file_units": c.file_units, "kind": c.kind,
-                "headstage": c.headstage,
+                "role": c.role, "headstage": c.headstage, "telegraph_instrument": c.telegraph_instrument,
                 "clamp_mode": None if c._clamp_mode_error else c._clamp_mode,
                 "clamp_mode_source": c.clamp_mode_source, "units_suspect": c.units_suspect,
                 "unit_fix": None if c.unit_fix is None else {"units": c.unit_fix.units, "scale": c.unit_fix.scale},
             })
         heads = [{"index": h.index, "dac": h.dac, "channels": list(h.channels),
                   "clamp_mode": h._clamp_mode, "clamp_mode_source": h.clamp_mode_source,
-                  "clamp_mode_evidence": h.clamp_mode_evidence} for h in self.headstages]
+                  "clamp_mode_evidence": h.clamp_mode_evidence, "confidence": h.confidence,
+                  "evidence": list(h.evidence)} for h in self.headstages]
         return {
             "path": self.path,
             "format": self.format,
@@ -712,6 +761,8 @@ class Recording:
             "creator": self.creator,
             "access_resistance_mohm": self.access_resistance_mohm,
             "warnings": list(self.warnings),
+            "interpretation_warnings": list(self.interpretation_warnings),
+            "headstage_evidence": list(self.headstage_evidence),
             "corrections": list(self.corrections),
         }
 
@@ -753,7 +804,8 @@ class Recording:
                                        array_annotations={"channel_names": np.array([chan.name]),
                                                           "channel_ids": np.array([str(chan.index)])})
                 sig.annotate(kind=chan.kind, headstage=-1 if chan.headstage is None else chan.headstage,
-                             units_suspect=chan.units_suspect)
+                             role=chan.role or "", units_suspect=chan.units_suspect,
+                             clamp_mode=(chan._clamp_mode or "") if chan._clamp_mode_error is None else "")
                 seg.analogsignals.append(sig)
             if len(tag_times):
                 seg.events.append(neo.Event(times=tag_times * pq.s, labels=tag_labels, name="tags"))

@@ -298,51 +298,56 @@ def test_protocol_name_rule():
 
 
 def _spec(i, name, units, adc=None, tele=None):
-    return AdcSpec(index=i, name=name, file_units=units, unit=parse_unit(units), adc=adc, telegraph=tele)
+    return AdcSpec(index=i, name=name, file_units=units, unit=parse_unit(units), adc=adc, telegraph=tele,
+                   telegraph_instrument=None if tele is None else 24)
 
 
-def _dac(d, units):
-    return DacSpec(index=d, name=f"Cmd {d}", file_units=units, unit=parse_unit(units))
+def _dac(d, units, use=None, holding=None):
+    return DacSpec(index=d, name=f"Cmd {d}", file_units=units, unit=parse_unit(units), holding=holding, use=use)
 
 
-def test_multiclamp_pairs_adc_2k_2k1():
-    dacs = [_dac(0, "pA"), _dac(1, "mV")]
-    # IN 0 (Vm, telegraph I-clamp) + IN 1 (current monitor, no telegraph): one headstage
-    ch, hs, _ = assign("f", [_spec(0, "IN 0", "mV", 0, 1), _spec(1, "I_MTest 1", "pA", 1)], dacs,
-                       protocol=None, abf=True)
+def test_monitor_or_second_cell_decided_by_the_dacs():
+    # DAC 0 drives a current waveform, DAC 1 (mV) is idle
+    dacs = [_dac(0, "pA", "epochs", 0.0), _dac(1, "mV", "none", 0.0)]
+    # IN 0 (Vm, telegraph I-clamp) + IN 1 (current, no telegraph): one headstage, IN 1 is its monitor
+    ch, hs, warns, _ = assign("f", [_spec(0, "IN 0", "mV", 0, 1), _spec(1, "I_MTest 1", "pA", 1)], dacs,
+                              protocol=None, abf=True)
     assert [c.headstage for c in ch] == [0, 0] and [h.clamp_mode for h in hs] == ["current_clamp"]
     assert [c.kind for c in ch] == ["membrane_potential", "current"] and not any(c.units_suspect for c in ch)
-    # IN 0 and IN 2 sampled: two headstages
-    ch, hs, _ = assign("f", [_spec(0, "IN 0", "mV", 0, 1), _spec(1, "IN 2", "mV", 2, 1)], dacs,
-                       protocol=None, abf=True)
-    assert [c.headstage for c in ch] == [0, 1]
+    assert [c.role for c in ch] == ["measured", "monitor"] and hs[0].confidence == "strong" and not warns
+    # IN 0 and IN 2, both membrane potentials with their own telegraph: two headstages, the second weak
+    ch, hs, warns, _ = assign("f", [_spec(0, "IN 0", "mV", 0, 1), _spec(1, "IN 2", "mV", 2, 1)], dacs,
+                              protocol=None, abf=True)
+    assert [c.headstage for c in ch] == [0, 1] and [h.confidence for h in hs] == ["strong", "weak"]
+    assert any("headstages={1: 0}" in w for w in warns)
     # a command monitor channel joins its headstage as kind "command"
-    ch, hs, _ = assign("f", [_spec(0, "IN 0", "pA", 0, 0), _spec(1, "AO #0", "mV", 1)], [_dac(0, ""), _dac(1, "")],
-                       protocol=None, abf=True)
+    ch, hs, _, _ = assign("f", [_spec(0, "IN 0", "pA", 0, 0), _spec(1, "AO #0", "mV", 1)],
+                          [_dac(0, ""), _dac(1, "")], protocol=None, abf=True)
     assert [c.kind for c in ch] == ["current", "command"] and hs[0].clamp_mode == "voltage_clamp"
+    assert ch[1].role == "command"
 
 
-def test_contradicting_telegraphs_fall_back_to_order():
-    dacs = [_dac(0, "mV"), _dac(1, "pA")]
-    ch, hs, warns = assign("f", [_spec(0, "IN 0", "pA", 0, 0), _spec(1, "IN 1", "mV", 1, 1)], dacs,
-                           protocol=None, abf=True)
+def test_mixed_mode_pair():
+    dacs = [_dac(0, "mV", "epochs", -70.0), _dac(1, "pA", "epochs", 0.0)]
+    ch, hs, warns, _ = assign("f", [_spec(0, "IN 0", "pA", 0, 0), _spec(1, "IN 1", "mV", 1, 1)], dacs,
+                              protocol=None, abf=True)
     assert [c.headstage for c in ch] == [0, 1]
     assert [h.clamp_mode for h in hs] == ["voltage_clamp", "current_clamp"]
-    assert any("different MultiClamp telegraph modes" in w for w in warns)
+    assert not warns
 
 
 def test_protocol_and_adc_unit_fallbacks():
     # DAC and ADC both pA, no telegraph: the protocol name decides, and the channel is suspect
-    ch, hs, warns = assign("f", [_spec(0, "IN 0", "pA", 0)], [_dac(0, "pA")], protocol="IC steps", abf=True)
+    ch, hs, warns, _ = assign("f", [_spec(0, "IN 0", "pA", 0)], [_dac(0, "pA")], protocol="IC steps", abf=True)
     assert hs[0].clamp_mode == "current_clamp" and hs[0].clamp_mode_source == "protocol"
     assert ch[0].units_suspect
     # ... without a protocol hint it is unresolved
-    ch, hs, warns = assign("f", [_spec(0, "IN 0", "pA", 0)], [_dac(0, "pA")], protocol="steps", abf=True)
+    ch, hs, warns, _ = assign("f", [_spec(0, "IN 0", "pA", 0)], [_dac(0, "pA")], protocol="steps", abf=True)
     assert not hs[0].clamp_mode_known
     with pytest.raises(ClampModeError, match="DAC 0 units 'pA'"):
         ch[0].clamp_mode
     # DAC without units: ADC units alone decide, with a warning
-    ch, hs, warns = assign("f", [_spec(0, "IN 0", "pA", 0)], [_dac(0, "")], protocol=None, abf=True)
+    ch, hs, warns, _ = assign("f", [_spec(0, "IN 0", "pA", 0)], [_dac(0, "")], protocol=None, abf=True)
     assert hs[0].clamp_mode == "voltage_clamp" and hs[0].clamp_mode_source == "adc_units"
     assert any("ADC units alone" in w for w in warns)
 
