@@ -18,7 +18,6 @@ import csv
 import filecmp
 import math
 import warnings
-from pathlib import Path
 
 import pytest
 from hypothesis import given
