@@ -32,10 +32,4 @@ def run(args) -> int:
         raise ParameterError(f"--port must be 0..65535, got {args.port}.")
     from ..web import serve
 
-    try:
-        return serve(args.host, args.port, open_browser=args.open_browser)
-    except OSError as exc:
-        if getattr(exc, "errno", None) in (98, 48, 10048):  # address in use (Linux, macOS, Windows)
-            raise ParameterError(f"{args.host}:{args.port} is in use ({exc.strerror}); "
-                                 "choose another --port (0 picks a free one).") from None
-        raise
+    return serve(args.host, args.port, open_browser=args.open_browser)

@@ -332,17 +332,24 @@ def _recipes(payload: Mapping, col: _Collector) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- evaluation
-def _free_metals(sol, temperature_c: float, activity_model: str) -> dict[str, Any]:
-    """Free Ca2+ and Mg2+ (mM): the speciation the ``Ca_free``/``Mg_free`` targets use."""
-    if sol.ph is None:
-        # no pH: exact only when nothing binds the metals (free_ion_solution returns the
-        # solution unchanged then, and raises a ParameterError naming the pH otherwise)
-        from ephys_correct.speciation import free_ion_solution
+def _free_ions(sol, temperature_c: float, activity_model: str):
+    """The solution as free ions and complexes (one speciation, reused by every number).
 
-        spec = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
-        basis = "no metal-binding components: free = total"
+    :func:`ephys_correct.speciation.free_ion_solution`: speciated at the recipe pH, the
+    titrant's ion adjusted for protons released by metal binding; returned unchanged when
+    nothing binds; a ParameterError naming the pH when the recipe has none but needs it.
+    Its free Ca2+/Mg2+ are those of :meth:`Solution.speciate` (what the ``Ca_free`` /
+    ``Mg_free`` targets use): the titrant adjustment changes only the titrant's ion.
+    """
+    from ephys_correct.speciation import free_ion_solution
+
+    return free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
+
+
+def _free_metals(sol, spec, temperature_c: float) -> dict[str, Any]:
+    if spec.speciation is None:
+        basis = "nothing binds Ca2+/Mg2+ in this solution: free = total"
     else:
-        spec = sol.speciate(pH=sol.ph, temperature_c=temperature_c, activity_model=activity_model)
         at = "" if sol.ph_temperature_c is None else f" (set at {sol.ph_temperature_c:g} degC)"
         basis = f"speciated at pH {sol.ph:g}{at} and {temperature_c:g} degC"
     return {"free_ca_mm": float(spec.ions_mm.get("Ca2+", 0.0)),
@@ -352,7 +359,7 @@ def _free_metals(sol, temperature_c: float, activity_model: str) -> dict[str, An
             "free_basis": basis}
 
 
-def _side_summary(sol, cond: Mapping, col: _Collector, side: str) -> dict[str, Any]:
+def _side_summary(sol, spec, spec_error: str | None, cond: Mapping, col: _Collector) -> dict[str, Any]:
     osm = sol.osmolarity()
     t = sol.titration
     out = {
@@ -373,41 +380,37 @@ def _side_summary(sol, cond: Mapping, col: _Collector, side: str) -> dict[str, A
         "free_ca_mm": None, "free_mg_mm": None, "total_ca_mm": None, "total_mg_mm": None, "free_basis": None,
         "free_error": None,
     }
-    if cond["temperature_c"] is not None and cond["activity_model"] is not None:
-        # a recipe without pH has no free-ion numbers: a limit of that recipe, said in the
-        # notes and next to the number, not an error of the user's input
-        probe = _Collector()
-        free = probe.run(f"{side} free Ca2+/Mg2+", _free_metals, sol, cond["temperature_c"], cond["activity_model"])
-        col.warnings += [w for w in probe.warnings if w not in col.warnings]
-        if free:
-            out.update(free)
-        else:
-            out["free_error"] = "; ".join(e["message"] for e in probe.errors)
-            col.warnings.append(f"{side}: free Ca2+/Mg2+ not computed: {out['free_error']}")
+    if spec is not None:
+        out.update(_free_metals(sol, spec, cond["temperature_c"]))
+    else:
+        out["free_error"] = spec_error
     return out
 
 
-def _reversal(pip, bath, cond: Mapping, col: _Collector) -> dict[str, Any] | None:
+def _reversal(pip, bath, specs: Mapping, spec_errors: Mapping, cond: Mapping,
+              col: _Collector) -> dict[str, Any] | None:
     kw = dict(temperature_c=cond["temperature_c"], activity_model=cond["activity_model"])
-    probe = _Collector()
-    df = probe.run("reversal potentials", ec.reversal_potentials, pip, bath, free_ions=True, **kw)
-    basis, note = "free ions", "free Ca2+, Mg2+ after binding to EGTA, ATP, ... at each recipe's pH"
-    if df is None:
+    if specs["pipette"] is not None and specs["bath"] is not None:
+        # already speciated: free_ions=True uses them as they are
+        df = col.run("reversal potentials", ec.reversal_potentials, specs["pipette"], specs["bath"],
+                     free_ions=True, **kw)
+        basis, note = "free ions", "free Ca2+, Mg2+ after binding to EGTA, ATP, ... at each recipe's pH"
+    else:
         # free ions need the pH of a solution with binding partners: say so, and give totals
-        note = "totals, not free ions: " + "; ".join(e["message"] for e in probe.errors)
+        note = "totals, not free ions: " + "; ".join(e for e in spec_errors.values() if e)
         basis = "totals"
         df = col.run("reversal potentials", ec.reversal_potentials, pip, bath, **kw)
-        if df is None:
-            return None
-    col.warnings += [w for w in probe.warnings if w not in col.warnings]
+    if df is None:
+        return None
     rows = []
     for rec in df.to_dict(orient="records"):
-        rows.append({k: rec[k] for k in ("ion", "charge", "c_in_mM", "c_out_mM", "E_rev_ideal_mV", "E_rev_mV",
-                                         "delta_mV", "bound_total_warning")})
-        for k, v in rows[-1].items():
+        row = {k: rec[k] for k in ("ion", "charge", "c_in_mM", "c_out_mM", "E_rev_ideal_mV", "E_rev_mV",
+                                   "delta_mV", "bound_total_warning")}
+        for k, v in row.items():
             if isinstance(v, float) and not math.isfinite(v):
-                rows[-1][k] = None
-        rows[-1]["charge"] = int(rows[-1]["charge"])
+                row[k] = None
+        row["charge"] = int(row["charge"])
+        rows.append(row)
     return {"basis": basis, "note": note, "rows": rows}
 
 
@@ -422,9 +425,21 @@ def _evaluate(payload: Any) -> dict[str, Any]:
     model = cond["activity_model"] or "truesdell-jones"
     sols = {s: None if recipes[s] is None else col.run(s, recipes[s].to_solution, activity_model=model)
             for s in SIDES}
+    specs: dict[str, Any] = {s: None for s in SIDES}
+    spec_errors: dict[str, str | None] = {s: None for s in SIDES}
     for s in SIDES:
-        if sols[s] is not None:
-            out["solutions"][s] = _side_summary(sols[s], cond, col, s)
+        if sols[s] is None:
+            continue
+        if cond["temperature_c"] is not None and cond["activity_model"] is not None:
+            # a recipe without pH has no free-ion numbers: a limit of that recipe, said in the
+            # notes and next to the numbers, not an error in the user's input
+            probe = _Collector()
+            specs[s] = probe.run(f"{s} free ions", _free_ions, sols[s], cond["temperature_c"], model)
+            col.warnings += [w for w in probe.warnings if w not in col.warnings]
+            if specs[s] is None:
+                spec_errors[s] = "; ".join(e["message"] for e in probe.errors)
+                col.warnings.append(f"{s}: free Ca2+/Mg2+ not computed: {spec_errors[s]}")
+        out["solutions"][s] = _side_summary(sols[s], specs[s], spec_errors[s], cond, col)
     pip, bath = sols["pipette"], sols["bath"]
     if pip is not None and bath is not None:
         if cond["ljp_temperature_c"] is not None:
@@ -433,7 +448,7 @@ def _evaluate(payload: Any) -> dict[str, Any]:
                    for m in ("henderson", "nernst-planck")}
             out["ljp_mv"] = {m: None if r is None else float(r) for m, r in ljp.items()}
         if cond["temperature_c"] is not None and cond["activity_model"] is not None:
-            out["reversal"] = _reversal(pip, bath, cond, col)
+            out["reversal"] = _reversal(pip, bath, specs, spec_errors, cond, col)
     return {**out, "ok": not col.errors, "errors": col.errors, "warnings": col.warnings}
 
 

@@ -23,7 +23,7 @@ import math
 import sys
 from typing import Any
 
-from ephys_correct.errors import EphysCorrectError, MissingDependencyError
+from ephys_correct.errors import EphysCorrectError, MissingDependencyError, ParameterError
 
 from . import api
 
@@ -193,10 +193,29 @@ def make_server(host: str = "127.0.0.1", port: int = 8765):
     -------
     werkzeug.serving.BaseWSGIServer
         ``server.server_port`` is the port bound; call ``serve_forever()``.
+
+    Raises
+    ------
+    ParameterError
+        The port is in use or not allowed.
     """
     _flask()
+    import errno
+    import socket
+
     from werkzeug.serving import make_server as _make
 
+    if port:
+        # werkzeug answers a busy port with sys.exit(1): find out first, and say it our way
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    raise ParameterError(f"{host}:{port} cannot be used ({exc.strerror}); choose another "
+                                         "--port (0 picks a free one).") from None
+                raise
     return _make(host, port, create_app(loopback_only=host in LOOPBACK_HOSTS), threaded=True)
 
 

@@ -108,8 +108,15 @@ function amountRow(kind, name, amount) {
     h("td", {}, h("input", { class: "amount", type: "number", min: "0", step: "any", value: amount ?? "",
       "aria-label": "mM", inputmode: "decimal" })),
     h("td", {}, h("button", { type: "button", class: "remove", title: "remove", "aria-label": "remove row",
-      onclick: (ev) => { const card = ev.target.closest(".recipe"); row.remove(); changed(card.dataset.side); } }, "×")));
+      onclick: (ev) => { const card = ev.target.closest(".recipe"); row.remove(); tablesShown(card); changed(card.dataset.side); } }, "×")));
   return row;
+}
+
+/** the compound table is hidden only while it is empty and ions are given; the ion table while empty. */
+function tablesShown(card) {
+  const nComp = $$(".components tr", card).length, nIon = $$(".ions-body tr", card).length;
+  $(".amounts.ions", card).hidden = nIon === 0;
+  $(".amounts.comps", card).hidden = nComp === 0 && nIon > 0;
 }
 
 function buildEditor(side) {
@@ -133,7 +140,7 @@ function buildEditor(side) {
     h("label", { class: "field" }, "Start from", pick),
     h("label", { class: "field" }, "Name", h("input", { class: "rname", type: "text", spellcheck: "false" })),
     h("p", { class: "source small muted" }),
-    h("table", { class: "amounts" },
+    h("table", { class: "amounts comps" },
       h("thead", {}, h("tr", {}, h("th", {}, "compound (as weighed)"), h("th", {}, "mM"), h("th", {}))),
       h("tbody", { class: "components" })),
     h("table", { class: "amounts ions", hidden: true },
@@ -141,9 +148,9 @@ function buildEditor(side) {
       h("tbody", { class: "ions-body" })),
     h("div", { class: "row-buttons" },
       h("button", { type: "button", class: "ghost add-compound", onclick: () => {
-        const r = amountRow("components_mm"); $(".components", card).append(r); $(".name", r).focus(); } }, "+ compound"),
+        const r = amountRow("components_mm"); $(".components", card).append(r); tablesShown(card); $(".name", r).focus(); } }, "+ compound"),
       h("button", { type: "button", class: "ghost add-ion", onclick: () => {
-        $(".ions", card).hidden = false; const r = amountRow("ions_mm"); $(".ions-body", card).append(r); $(".name", r).focus(); } }, "+ ion")),
+        const r = amountRow("ions_mm"); $(".ions-body", card).append(r); tablesShown(card); $(".name", r).focus(); } }, "+ ion")),
     h("fieldset", { class: "ph" },
       h("legend", {}, "pH"),
       h("select", { class: "ph-mode", "aria-label": `${side}: pH handling` },
@@ -186,9 +193,8 @@ function fillEditor(side, recipe, id) {
   $(".source", card).textContent = src;
   $(".source", card).title = recipe.notes || "";
   $(".components", card).replaceChildren(...(recipe.components_mm || []).map(([n, a]) => amountRow("components_mm", n, a)));
-  const ions = recipe.ions_mm || [];
-  $(".ions-body", card).replaceChildren(...ions.map(([n, a]) => amountRow("ions_mm", n, a)));
-  $(".ions", card).hidden = ions.length === 0;
+  $(".ions-body", card).replaceChildren(...(recipe.ions_mm || []).map(([n, a]) => amountRow("ions_mm", n, a)));
+  tablesShown(card);
   const ph = recipe.ph || {};
   let mode = "none";
   if (ph.buffer === "bicarbonate") mode = "bicarbonate";
@@ -244,6 +250,7 @@ async function loadRecipe(side, id) {
   if (!id) {
     fillEditor(side, { name: `new ${side} solution`, components_mm: [], ions_mm: [], ph: {} }, "");
     $(".components", document.getElementById(side)).append(amountRow("components_mm"));
+    tablesShown(document.getElementById(side));
     schedule();
     return;
   }
@@ -373,7 +380,7 @@ function drawChart(rows, ljp) {
   const pts = rows.filter((r) => isNum(r.E_rev_mV));
   if (!pts.length) { box.replaceChildren(); box.hidden = true; return; }
   box.hidden = false;
-  const W = 520, H = 92, L = 16, R = 16, Y = 58;
+  const W = 520, H = 96, L = 30, R = 30, Y = 62;
   let lo = Math.min(-100, ...pts.map((r) => r.E_rev_mV)), hi = Math.max(60, ...pts.map((r) => r.E_rev_mV));
   lo = Math.floor(lo / 50) * 50; hi = Math.ceil(hi / 50) * 50;
   const x = (v) => L + (v - lo) / (hi - lo) * (W - L - R);
@@ -385,16 +392,22 @@ function drawChart(rows, ljp) {
   }
   svg.append(s("text", { x: x(hi), y: Y + 30, class: "tick end" }, "mV"));
   const sorted = pts.slice().sort((a, b) => a.E_rev_mV - b.E_rev_mV);
-  let lastX = -1e9, level = 0;
-  for (const r of sorted) {
-    const px = x(r.E_rev_mV);
-    level = px - lastX < 44 ? (level + 1) % 3 : 0;
-    lastX = px;
+  const xs = sorted.map((r) => x(r.E_rev_mV));
+  const CLOSE = 62;   // a label is ~55 px wide
+  let level = 0;
+  sorted.forEach((r, i) => {
+    const px = xs[i];
+    const closePrev = i > 0 && px - xs[i - 1] < CLOSE, closeNext = i + 1 < xs.length && xs[i + 1] - px < CLOSE;
+    // two close neighbours: labels on either side of their lines; a longer run also steps up
+    level = closePrev ? (level + 1) % 3 : 0;
+    const anchor = closePrev ? "start" : closeNext ? "end" : "middle";
+    const dx = anchor === "start" ? 3 : anchor === "end" ? -3 : 0;
     const color = ION_COLORS[r.ion] || "#555";
-    svg.append(s("line", { x1: px, x2: px, y1: Y - 6 - level * 14, y2: Y, stroke: color, "stroke-width": 2 }));
+    const top = Y - 10 - level * 16;
+    svg.append(s("line", { x1: px, x2: px, y1: top + 4, y2: Y, stroke: color, "stroke-width": 2 }));
     svg.append(s("circle", { cx: px, cy: Y, r: 3.5, fill: color, "data-ion": r.ion }));
-    svg.append(s("text", { x: px, y: Y - 10 - level * 14, class: "label", fill: color }, `E(${r.ion})`));
-  }
+    svg.append(s("text", { x: px + dx, y: top, class: "label", fill: color, "text-anchor": anchor }, `E(${r.ion})`));
+  });
   box.replaceChildren(svg);
 }
 
