@@ -359,7 +359,7 @@ def _free_metals(sol, spec, temperature_c: float) -> dict[str, Any]:
             "free_basis": basis}
 
 
-def _side_summary(sol, spec, spec_error: str | None, cond: Mapping, col: _Collector) -> dict[str, Any]:
+def _side_summary(sol, spec, spec_error: str | None, cond: Mapping) -> dict[str, Any]:
     osm = sol.osmolarity()
     t = sol.titration
     out = {
@@ -439,7 +439,7 @@ def _evaluate(payload: Any) -> dict[str, Any]:
             if specs[s] is None:
                 spec_errors[s] = "; ".join(e["message"] for e in probe.errors)
                 col.warnings.append(f"{s}: free Ca2+/Mg2+ not computed: {spec_errors[s]}")
-        out["solutions"][s] = _side_summary(sols[s], specs[s], spec_errors[s], cond, col)
+        out["solutions"][s] = _side_summary(sols[s], specs[s], spec_errors[s], cond)
     pip, bath = sols["pipette"], sols["bath"]
     if pip is not None and bath is not None:
         if cond["ljp_temperature_c"] is not None:
