@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-EXTRAS = "test,plot,dask,nwb,io"
+EXTRAS = "test,plot,dask,nwb,io,web"
 
 
 def _python() -> Path:

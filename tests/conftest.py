@@ -122,3 +122,75 @@ def tmp_cwd(tmp_path, monkeypatch):
     """Run a test inside an empty temporary working directory."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# --------------------------------------------------------------------------- browser tests
+# Tests marked `browser` (tests/browser/) drive headless Chromium. Where none can run they are
+# deselected and the terminal summary says how many and why, in one line (never a silent skip);
+# with CI=true nothing is deselected and the browser fixture fails each test with the reason.
+_BROWSER_NOT_RUN = pytest.StashKey[tuple]()
+
+
+def chromium_executable() -> str | None:
+    """Path of the Chromium the browser tests use: $EPHYS_CORRECT_CHROMIUM, or Debian's chromium."""
+    import shutil
+
+    explicit = os.environ.get("EPHYS_CORRECT_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+def browser_unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    import importlib.util
+
+    if chromium_executable() is None:
+        return "no chromium found (install Debian's chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright is not installed (pip install -e '.[test,web]')"
+    if importlib.util.find_spec("flask") is None:
+        return "Flask is not installed (pip install -e '.[test,web]')"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    if not browser:
+        return
+    reason = browser_unavailable()
+    if reason is None or os.environ.get("CI") == "true":
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("browser")]
+    config.hook.pytest_deselected(items=browser)
+    config.stash[_BROWSER_NOT_RUN] = (len(browser), reason)
+    if hasattr(config, "workeroutput"):  # an xdist worker: the controller prints the line
+        config.workeroutput["browser_not_run"] = (len(browser), reason)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    # xdist controller: every worker collected the same tests; keep one worker's count
+    out = getattr(node, "workeroutput", {}).get("browser_not_run")
+    if out:
+        node.config.stash[_BROWSER_NOT_RUN] = tuple(out)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    not_run = config.stash.get(_BROWSER_NOT_RUN, None)
+    if not_run:
+        n, reason = not_run
+        terminalreporter.write_line(f"{n} browser test{'s' if n != 1 else ''} not run: {reason}")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Chromium for the browser tests; fails (never skips) with the reason when there is none."""
+    reason = browser_unavailable()
+    if reason is not None:
+        pytest.fail(f"browser test cannot run: {reason}"
+                    + (" (CI=true: browser tests are required)" if os.environ.get("CI") == "true" else ""))
+    return chromium_executable()
