@@ -70,14 +70,22 @@ NOT_RUN: dict[str, int] = {}
 SHARED_REASON = f"shared-data tests not run: {SHARED} is absent (CI, which has it, runs them)"
 
 
-def pytest_collection_modifyitems(config, items):
-    shared = [it for it in items if it.get_closest_marker("shared_data")]
-    if not shared or HAVE_SHARED:
+def _deselect(config, items, marker: str, reason: str) -> None:
+    """Deselect the tests marked *marker*, counting them under *reason* (printed at the end)."""
+    gone = [it for it in items if it.get_closest_marker(marker)]
+    if not gone:
         return
-    keep = [it for it in items if not it.get_closest_marker("shared_data")]
-    config.hook.pytest_deselected(items=shared)
-    items[:] = keep
-    NOT_RUN[SHARED_REASON] = NOT_RUN.get(SHARED_REASON, 0) + len(shared)
+    items[:] = [it for it in items if not it.get_closest_marker(marker)]
+    config.hook.pytest_deselected(items=gone)
+    NOT_RUN[reason] = NOT_RUN.get(reason, 0) + len(gone)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not HAVE_SHARED:  # under CI=true pytest_configure has already stopped the run
+        _deselect(config, items, "shared_data", SHARED_REASON)
+    why = browser_unavailable()
+    if why is not None and not IN_CI:  # under CI the chromium_path fixture fails each test instead
+        _deselect(config, items, "browser", f"browser tests not run: {why}")
 
 
 def pytest_sessionfinish(session):
@@ -128,9 +136,6 @@ def tmp_cwd(tmp_path, monkeypatch):
 # Tests marked `browser` (tests/browser/) drive headless Chromium. Where none can run they are
 # deselected and the terminal summary says how many and why, in one line (never a silent skip);
 # with CI=true nothing is deselected and the browser fixture fails each test with the reason.
-_BROWSER_NOT_RUN = pytest.StashKey[tuple]()
-
-
 def chromium_executable() -> str | None:
     """Path of the Chromium the browser tests use: $EPHYS_CORRECT_CHROMIUM, or Debian's chromium."""
     import shutil
@@ -155,35 +160,6 @@ def browser_unavailable() -> str | None:
     if importlib.util.find_spec("flask") is None:
         return "Flask is not installed (pip install -e '.[test,web]')"
     return None
-
-
-def pytest_collection_modifyitems(config, items):
-    browser = [item for item in items if item.get_closest_marker("browser")]
-    if not browser:
-        return
-    reason = browser_unavailable()
-    if reason is None or os.environ.get("CI") == "true":
-        return
-    items[:] = [item for item in items if not item.get_closest_marker("browser")]
-    config.hook.pytest_deselected(items=browser)
-    config.stash[_BROWSER_NOT_RUN] = (len(browser), reason)
-    if hasattr(config, "workeroutput"):  # an xdist worker: the controller prints the line
-        config.workeroutput["browser_not_run"] = (len(browser), reason)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error):
-    # xdist controller: every worker collected the same tests; keep one worker's count
-    out = getattr(node, "workeroutput", {}).get("browser_not_run")
-    if out:
-        node.config.stash[_BROWSER_NOT_RUN] = tuple(out)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    not_run = config.stash.get(_BROWSER_NOT_RUN, None)
-    if not_run:
-        n, reason = not_run
-        terminalreporter.write_line(f"{n} browser test{'s' if n != 1 else ''} not run: {reason}")
 
 
 @pytest.fixture(scope="session")

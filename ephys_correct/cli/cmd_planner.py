@@ -7,7 +7,7 @@ listens (``--port 0``: any free port).
 
 from __future__ import annotations
 
-from ..errors import ParameterError
+from ephys_correct.errors import ParameterError
 
 
 def register(sub) -> None:

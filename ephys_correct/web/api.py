@@ -32,10 +32,12 @@ from typing import Any
 
 import ephys_correct as ec
 from ephys_correct._resources import tomllib
-from ephys_correct.activity import MODELS
+from ephys_correct.chemistry.activity import MODELS
 from ephys_correct.errors import EphysCorrectError, ParameterError, RecipeError
 from ephys_correct.plan import DEFAULT_VARY, QUANTITIES
-from ephys_correct.solutions import SCHEMA_VERSION, load_compounds, parse_recipe
+from ephys_correct.chemistry.compounds import load_compounds
+from ephys_correct.chemistry.ions import load_ion_table
+from ephys_correct.chemistry.recipes import SCHEMA_VERSION, parse_recipe
 
 __all__ = [
     "SIDES",
@@ -89,7 +91,7 @@ class _Collector:
 def meta() -> dict[str, Any]:
     """Names the page offers: compounds, ions, activity models, target quantities."""
     compounds = load_compounds()
-    ions = ec.load_ion_table()
+    ions = load_ion_table()
     return {
         "version": ec.__version__,
         "compounds": [{"name": n, "aliases": list(c.aliases), "titrant": bool(c.titrant)}
@@ -341,7 +343,7 @@ def _free_ions(sol, temperature_c: float, activity_model: str):
     Its free Ca2+/Mg2+ are those of :meth:`Solution.speciate` (what the ``Ca_free`` /
     ``Mg_free`` targets use): the titrant adjustment changes only the titrant's ion.
     """
-    from ephys_correct.speciation import free_ion_solution
+    from ephys_correct.chemistry.speciation import free_ion_solution
 
     return free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
 

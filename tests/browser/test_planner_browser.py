@@ -14,6 +14,7 @@ from types import MappingProxyType
 import pytest
 
 import ephys_correct as ec
+from ephys_correct.chemistry.speciation import speciate_solution
 from ephys_correct.errors import ModelValidityWarning
 
 pytestmark = pytest.mark.browser
@@ -83,7 +84,7 @@ def test_numbers_on_the_page_equal_the_api(browser_page, planner_url):
         assert _value(page, f"{tr} .c-in") == row["c_in_mM"]
     # free Ca2+/Mg2+ as the Ca_free/Mg_free planning targets speciate
     for side, sol in (("pipette", plan.pipette), ("bath", plan.bath)):
-        spec, _ = _quiet(sol.speciate, pH=sol.ph, temperature_c=32)
+        spec, _ = _quiet(speciate_solution, sol, pH=sol.ph, temperature_c=32)
         assert _value(page, f"#free-ca-{side}") == spec.ions_mm.get("Ca2+", 0.0)
         assert _value(page, f"#free-mg-{side}") == spec.ions_mm["Mg2+"]
         summary = plan.solutions[side]

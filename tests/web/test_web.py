@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import ephys_correct as ec
 from ephys_correct.errors import ModelValidityWarning, RecipeError
+from ephys_correct.chemistry.speciation import speciate_solution
 from ephys_correct.web import api
 from ephys_correct.web.app import create_app
 
@@ -96,7 +97,7 @@ def test_evaluate_gives_the_numbers_of_the_public_api():
         warnings.simplefilter("always", ModelValidityWarning)
         plan = ec.plan_solutions(PIPETTE, BATH, temperature_c=32, ljp_temperature_c=22)
         rev = ec.reversal_potentials(plan.pipette, plan.bath, temperature_c=32, free_ions=True)
-        spec = {s: sol.speciate(pH=sol.ph, temperature_c=32) for s, sol in
+        spec = {s: speciate_solution(sol, pH=sol.ph, temperature_c=32) for s, sol in
                 (("pipette", plan.pipette), ("bath", plan.bath))}
     assert res["ljp_mv"] == {m: plan.ljp_mv(m) for m in ("henderson", "nernst-planck")}
     assert res["reversal"]["basis"] == "free ions"
