@@ -15,7 +15,7 @@ from ephys_correct.errors import (
     UnsupportedFormatError,
     UnitError,
 )
-from ephys_correct.io import _abf, _neo
+from ephys_correct.io import _abf, _checks, _neo
 from ephys_correct.io._clamp import MULTICLAMP_INSTRUMENTS, TELEGRAPH_MODES, AdcSpec, DacSpec, adc_unit, assign
 from ephys_correct.io._recording import Holding, Recording, Tag
 from ephys_correct.io._sources import MemmapSource, NeoSource, file_signature
@@ -275,6 +275,16 @@ def _abf_neo_source(path, h, lengths):
 
     sink: list[str] = []
     io = _neo.open_neo(path, io_class=neo.io.AxonIO, sink=sink)
+    try:
+        return _abf_neo_layout(path, h, lengths, io, sink)
+    except (UnsupportedFormatError, CorruptRecordingError, MemoryError):
+        raise
+    except Exception as exc:  # neo raises many types on bad input
+        raise CorruptRecordingError(f"{path}: AxonIO cannot read this file ({type(exc).__name__}: {exc})") from exc
+
+
+def _abf_neo_layout(path, h, lengths, io, sink):
+    _checks.check_neo_header(io, path, os.path.getsize(path))
     chans = _neo.neo_channels(io, path)
     ids = [cid for (_, _, _, cid, _) in chans]
     # neo's channel id: the physical ADC (ABF1 nADCSamplingSeq) or the position (ABF2 / broken sequences)
@@ -292,7 +302,7 @@ def _abf_neo_source(path, h, lengths):
         chan_index.append(k)
         if _units_differ(units, h.channels[i].units):
             sink.append(f"neo: channel {i} units {units!r} differ from the header's {h.channels[i].units!r}")
-    seg_len = _neo.segment_lengths(io)
+    seg_len = _neo.segment_lengths(io, path)
     n_seg = len(seg_len)
     if n_seg == len(lengths) and all(a == b for a, b in zip(seg_len, lengths)):
         seg_map = [(k, 0) for k in range(n_seg)]
@@ -335,16 +345,19 @@ def _read_generic(path, fmt_name, neo_class, *, state, clamp_mode, headstages, u
         try:
             if io.block_count() < 1 or io.segment_count(0) < 1:
                 raise CorruptRecordingError(f"{path}: no data (no block / segment)")
+            _checks.check_neo_header(io, path, state[0])
             chans = _neo.neo_channels(io, path)
             rate = _neo.sampling_rate(io, path)
-            seg_len = _neo.segment_lengths(io)
+            seg_len = _neo.segment_lengths(io, path)
             t0s = _neo.t_starts(io)
+            tags = _neo.neo_tags(io, sink)
         except (UnsupportedFormatError, CorruptRecordingError):
             raise
-        except Exception as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # neo raises many types on bad input
             raise CorruptRecordingError(f"{path}: {neo_class} cannot read this file "
                                         f"({type(exc).__name__}: {exc})") from exc
-        tags = _neo.neo_tags(io, sink)
     adcs = []
     for i, (_, _, name, cid, units) in enumerate(chans):
         name = name.strip() or f"ch{i}"
