@@ -46,6 +46,9 @@ DEFAULT_MEMORY_MIB = 768
 #: wall-clock limit per file (a normal read of a test file takes < 0.2 s)
 DEFAULT_TIMEOUT_S = 30.0
 
+#: time the child may take to import numpy, neo and pyabf
+STARTUP_TIMEOUT_S = 120.0
+
 DEFECTS = ("nonfinite", "exception", "memory", "hang", "crash")
 
 
@@ -140,6 +143,19 @@ def _probe_commands(rec) -> str:
     return result
 
 
+def _selftest(kind: str) -> dict:
+    """What a runaway reader does: allocate per declared entry ("allocate"), or loop ("spin")."""
+    try:
+        if kind == "allocate":
+            entries = [None] * 2 ** 31  # pyabf's [None] * entryCount for a 2**31-entry section
+            return {"outcome": "ok", "error_type": None, "message": f"allocated {len(entries)}"}
+        while kind == "spin":
+            time.sleep(0.05)
+    except MemoryError as exc:
+        return {"outcome": "memory", "error_type": "MemoryError", "message": str(exc)}
+    return {"outcome": "exception", "error_type": None, "message": f"unknown self-test {kind!r}"}
+
+
 def _child_main(memory_mib: int) -> None:
     import resource
     import tracemalloc
@@ -158,11 +174,16 @@ def _child_main(memory_mib: int) -> None:
     tracemalloc.start()
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but answers on the protocol stream
+    out.write(json.dumps({"ready": True, "address_space_cap": base is not None}) + "\n")
+    out.flush()
     for line in sys.stdin:
         req = json.loads(line)
         tracemalloc.reset_peak()
         t0 = time.perf_counter()
-        ans = _probe(req["path"], req.get("backend", "auto"))
+        if "selftest" in req:  # exercise the watchdog itself (tests/test_io_hostile.py)
+            ans = _selftest(req["selftest"])
+        else:
+            ans = _probe(req["path"], req.get("backend", "auto"))
         ans["seconds"] = round(time.perf_counter() - t0, 4)
         ans["peak_mib"] = round(tracemalloc.get_traced_memory()[1] / (1 << 20), 2)
         out.write(json.dumps(ans) + "\n")
@@ -190,9 +211,21 @@ class ReaderProcess:
     def _start(self) -> subprocess.Popen:
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-        return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(self.memory_mib)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                env=env, text=True, bufsize=1)
+        p = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(self.memory_mib)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             env=env, text=True, bufsize=1)
+        # the per-file time limit starts after the imports: wait for the child to say it is ready
+        ready, _, _ = select.select([p.stdout], [], [], STARTUP_TIMEOUT_S)
+        line = p.stdout.readline() if ready else ""
+        if not line or not json.loads(line).get("ready"):
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+            raise RuntimeError(f"the reader child did not start within {STARTUP_TIMEOUT_S:g} s")
+        if not json.loads(line).get("address_space_cap"):
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+            raise RuntimeError("the reader child could not cap its address space (no /proc/self/status)")
+        return p
 
     def _stop(self) -> None:
         p, self._proc = self._proc, None
@@ -217,6 +250,10 @@ class ReaderProcess:
     def __exit__(self, *exc):
         self.close()
 
+    def selftest(self, kind: str) -> dict:
+        """Ask the child to misbehave on purpose (``"allocate"`` 16 GiB, or ``"spin"`` forever)."""
+        return self._ask({"selftest": kind})
+
     def read(self, path, backend: str = "auto") -> dict:
         """Read *path* in the child; returns the answer dict (see the module docstring).
 
@@ -232,6 +269,9 @@ class ReaderProcess:
         dict
             ``outcome``, ``error_type``, ``message``, ``seconds``, ``peak_mib``.
         """
+        return self._ask({"path": str(path), "backend": backend})
+
+    def _ask(self, request: dict) -> dict:
         if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
                 self._stop()
@@ -240,7 +280,7 @@ class ReaderProcess:
         p = self._proc
         t0 = time.monotonic()
         try:
-            p.stdin.write(json.dumps({"path": str(path), "backend": backend}) + "\n")
+            p.stdin.write(json.dumps(request) + "\n")
             p.stdin.flush()
         except (BrokenPipeError, OSError):
             self._stop()

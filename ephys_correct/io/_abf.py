@@ -281,13 +281,16 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
         else:
             gains = {"fInstrumentScaleFactor": h.fInstrumentScaleFactor[p], "fSignalGain": h.fSignalGain[p],
                      "fADCProgrammableGain": h.fADCProgrammableGain[p]}
-            if h.nTelegraphEnable[p] == 1:  # pyabf divides by the telegraph gain whenever it is enabled
+            # pyabf divides by the telegraph gain whenever it is enabled; without the extended header the
+            # telegraph fields are sample data (pyabf reads them anyway), so the telegraph counts as disabled
+            tele_on = int(h.nTelegraphEnable[p]) if has_ext else 0
+            if tele_on == 1:
                 gains["fTelegraphAdditGain"] = h.fTelegraphAdditGain[p]
             _checks.check_adc_scaling(path, i, name, adc_range=h.fADCRange, resolution=h.lADCResolution,
                                       gains=gains, offsets={"fInstrumentOffset": h.fInstrumentOffset[p],
                                                             "fSignalOffset": h.fSignalOffset[p]})
             gain = _pyabf_gain(h.fInstrumentScaleFactor[p], h.fSignalGain[p], h.fADCProgrammableGain[p],
-                               h.nTelegraphEnable[p], h.fTelegraphAdditGain[p], h.fADCRange, h.lADCResolution)
+                               tele_on, h.fTelegraphAdditGain[p], h.fADCRange, h.lADCResolution)
             offset = float(0 + h.fInstrumentOffset[p] - h.fSignalOffset[p])
         channels.append(AbfChannelFacts(
             name=name, units=_clean(adc_units[p]), adc=int(p), gain=gain,

@@ -36,6 +36,7 @@ __all__ = [
     "check_synch_unit",
     "check_episodes",
     "check_neo_header",
+    "check_wcp_header",
     "check_finite_samples",
     "corrupt",
 ]
@@ -379,6 +380,80 @@ def check_episodes(path: str, op_mode: int, n_episodes: int, n_frames: int, *, n
         raise corrupt(path, "lActualEpisodes", n_episodes, f"{mode}: the synch array has {synch_count} entries")
 
 
+# --- WinWCP ---------------------------------------------------------------------------------------
+#: WinWCP channels (WinWCP records up to 128 channels)
+MAX_WCP_CHANNELS = 128
+_WCP_SECTOR = 512
+
+
+def check_wcp_header(path: str, head: bytes, size: int) -> None:
+    """Check the text header of a WinWCP file (the first 1024 bytes) before neo parses it.
+
+    The header is ``KEY=value`` lines (John Dempster's WinWCP format, as
+    neo's ``WinWcpRawIO`` reads it): ``NC`` channels, ``NR`` records,
+    ``NBA``/``NBD`` analysis/data blocks of 512 bytes per record, ``ADCMAX``
+    (the largest ADC count), ``YGn`` (gain of channel n), ``DT`` (sampling
+    interval, s).  neo places record *k* at byte ``1024 + k * (1024 + 512 *
+    NBD)``.
+
+    Parameters
+    ----------
+    path : str
+    head : bytes
+        The first 1024 bytes of the file.
+    size : int
+        File size in bytes.
+    """
+    fields = {}
+    for line in head.decode("ascii", errors="replace").split("\r\n"):
+        key, sep, val = line.partition("=")
+        if sep:
+            fields[key.strip()] = val.strip()
+
+    def number(key: str, kind=int):
+        if key not in fields:
+            raise corrupt(path, key, "missing", "a WinWCP header has it")
+        text = fields[key].replace(",", ".")
+        try:
+            return kind(text)
+        except ValueError:
+            raise corrupt(path, key, fields[key], "not a number") from None
+
+    nc, nr, nba, nbd = number("NC"), number("NR"), number("NBA"), number("NBD")
+    if not 1 <= nc <= MAX_WCP_CHANNELS:
+        raise corrupt(path, "NC", nc, f"1..{MAX_WCP_CHANNELS} channels")
+    if nr < 0:
+        raise corrupt(path, "NR", nr, "a record count")
+    if nba < 0:
+        raise corrupt(path, "NBA", nba, "a block count")
+    if nbd < 1:
+        raise corrupt(path, "NBD", nbd, "each record holds at least one 512-byte data block")
+    adcmax = number("ADCMAX")
+    if not 1 <= adcmax <= MAX_ADC_RESOLUTION:
+        raise corrupt(path, "ADCMAX", adcmax, f"the largest ADC count is 1..{MAX_ADC_RESOLUTION}")
+    if "DT" in fields:
+        dt = number("DT", float)
+        if not (_finite(dt) and MIN_SAMPLE_INTERVAL_US <= dt * 1e6 <= MAX_SAMPLE_INTERVAL_US):
+            raise corrupt(path, "DT", dt, f"a sampling interval of {MIN_SAMPLE_INTERVAL_US:g} us to "
+                                          f"{MAX_SAMPLE_INTERVAL_US:g} us")
+    for c in range(nc):
+        g = number(f"YG{c}", float)
+        if not _finite(g) or g == 0:
+            raise corrupt(path, f"YG{c} (gain of channel {c} {fields.get(f'YN{c}', '')!r})", g,
+                          "a gain must be a finite, non-zero number")
+    if nr:
+        # neo's layout: record k at 1024 + k * (1024 + 512 NBD); its analysis block (56 bytes read) there,
+        # its NP x NC int16 samples at + 512 NBA
+        per_channel = (_WCP_SECTOR * nbd) // 2
+        per_channel = (per_channel - per_channel % nc) // nc
+        last = 1024 + (nr - 1) * (1024 + _WCP_SECTOR * nbd)
+        end = last + max(56, _WCP_SECTOR * nba + 2 * per_channel * nc)
+        if end > size:
+            raise CorruptRecordingError(
+                f"{path}: truncated or corrupt: the header describes {end} bytes (NR = {nr} records of NBA = "
+                f"{nba} + NBD = {nbd} blocks) but the file has {size}")
+
+
 # --- neo ------------------------------------------------------------------------------------------
 def check_neo_header(io, path: str, size: int) -> None:
     """Check what neo derived from a header: gains, offsets, sample rate, sample counts vs file size.
@@ -452,5 +527,5 @@ def check_finite_samples(path: str, values, sweep: int, channel: int) -> None:
     if not ok.all():
         k = int(np.argmin(ok))
         raise CorruptRecordingError(
-            f"{path}: corrupt data: sample {k} of sweep {sweep}, channel {channel} is {values[k]!r} (the file stores "
+            f"{path}: corrupt data: sample {k} of sweep {sweep}, channel {channel} is {float(values[k])!r} (the file stores "
             "floating-point samples; a NaN or infinite sample is not a measurement)")

@@ -340,6 +340,9 @@ def _read_generic(path, fmt_name, neo_class, *, state, clamp_mode, headstages, u
     io_class = getattr(neo.io, neo_class, None) or getattr(neo.rawio, neo_class.replace("IO", "RawIO"), None)
     if io_class is None:
         raise UnsupportedFormatError(f"{path}: this neo version has no {neo_class}")
+    if fmt_name == "WinWCP":
+        with open(path, "rb") as f:
+            _checks.check_wcp_header(path, f.read(1024), state[0])
     io = _neo.open_neo(path, io_class=io_class, sink=sink)
     with _neo.capture_neo_logs(sink):
         try:
