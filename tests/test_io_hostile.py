@@ -505,3 +505,87 @@ def test_limits_are_consistent():
     assert 1e6 / _checks.MIN_SAMPLE_INTERVAL_US >= 20 * 500e3  # 20x the Digidata 1550B's 500 kHz
     assert math.log2(_checks.MAX_ADC_RESOLUTION) == 24
     assert issubclass(CorruptRecordingError, EphysCorrectError)
+
+
+# ------------------------------------------------------------------------------ stored checksums
+def test_abf1_crc_detects_a_flipped_sample_bit(tmp_path):
+    """ABF >= 1.82 stores a CRC-32 of the file (ulFileCRC); a bit flip in the samples is caught when hashing."""
+    rec = read_recording(local(ABF1_TELE))  # ABF 1.83, CRC 2207151939
+    assert rec.verify_checksum() is True
+    data = bytearray(local(ABF1_TELE).read_bytes())
+    data[16 * 512 + 1001] ^= 0x04  # one bit of one sample
+    p = tmp_path / "flip.abf"
+    p.write_bytes(bytes(data))
+    bad = read_recording(p)  # the header is intact: reading works
+    assert np.count_nonzero(bad.to_array() != rec.to_array()) == 1
+    with pytest.raises(CorruptRecordingError, match="CRC-32 is .* but its header .* says 2207151939"):
+        bad.verify_checksum()
+    with pytest.raises(CorruptRecordingError, match=str(p)):
+        bad.sha256  # what `correct` records as input_sha256: the same pass refuses the file
+    with pytest.raises(CorruptRecordingError):
+        bad.with_offsets({0: 1.0}, note="x").verify_checksum()
+
+
+def test_checksum_absent(tmp_path):
+    for name in (ABF2_VC, ABF1_4CH, ABF1_SAVED, WCP, AXGX):
+        assert read_recording(local(name)).verify_checksum() is False, name
+
+
+def test_checksum_field_zeroed_while_hashing_across_block_boundaries(tmp_path, monkeypatch):
+    """The 4 CRC bytes count as zeros wherever the read blocks split them."""
+    import builtins
+
+    real_open = builtins.open
+
+    class Small:
+        def __init__(self, f):
+            self.f = f
+
+        def read(self, n=-1):
+            return self.f.read(5315 if n == 1 << 20 else n)  # the first block ends inside the CRC field
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            self.f.close()
+
+    rec = read_recording(local(ABF1_TELE))
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: Small(real_open(f, *a, **k))
+                        if str(f) == rec.path else real_open(f, *a, **k))
+    assert rec.verify_checksum() is True
+
+
+# --------------------------------------------------------------------------- end to end: `correct`
+def test_correct_never_reports_nonsense_headers_as_ok(tmp_path, capsys):
+    """Issue 17: NaN/zero gains, negative resolution, zero episodes, a 1e-30 us interval, a data pointer of 1
+    and a flipped sample bit under a CRC were written with status ok; each is a failed row naming the field."""
+    import pandas as pd
+
+    src = tmp_path / "in"
+    src.mkdir()
+    cases = {
+        "nan_gain.abf": (ABF2_VC, [named("fInstrumentScaleFactor", float("nan"))], "fInstrumentScaleFactor"),
+        "zero_gain.abf": (ABF2_VC, [named("fSignalGain", 0.0)], "fSignalGain"),
+        "inf_gain.abf": (ABF1_TELE, [named("fADCProgrammableGain", float("inf"))], "fADCProgrammableGain"),
+        "neg_resolution.abf": (ABF2_VC, [named("lADCResolution", -32768)], "lADCResolution"),
+        "zero_episodes.abf": (ABF2_VC, [named("lActualEpisodes", 0)], "lActualEpisodes"),
+        "tiny_interval.abf": (ABF2_VC, [named("fADCSequenceInterval", 1e-30)], "fADCSequenceInterval"),
+        "data_ptr_1.abf": (ABF1_TELE, [named("lDataSectionPtr", 1)], "lDataSectionPtr"),
+        "crc_flip.abf": (ABF1_TELE, [("flip", 16 * 512 + 1001, 2)], "CRC-32"),
+    }
+    for out_name, (name, ops, _) in cases.items():
+        (src / out_name).write_bytes(apply_ops(local(name).read_bytes(), ops))
+    (src / "good.abf").write_bytes(local(ABF2_VC).read_bytes())
+    out = tmp_path / "out"
+    rc = main(["correct", str(src), "--out", str(out), "--jobs", "1", "--pipette", "internal_k_gluconate",
+               "--bath", "acsf_carbogen_standard", "--temperature", "32"])
+    capsys.readouterr()
+    assert rc == 1
+    summary = pd.read_csv(out / "summary.csv")
+    rows = {Path(f).name: (st_, r) for f, st_, r in zip(summary["file"], summary["status"], summary["reason"])}
+    assert rows["good.abf"][0] == "ok"
+    for out_name, (_, _, field) in cases.items():
+        status, reason = rows[out_name]
+        assert status == "failed", (out_name, status)
+        assert field in reason, (out_name, reason)

@@ -94,6 +94,8 @@ class AbfHeader:
     warnings: list
     #: what the command waveform needs besides the header facts (see AbfCommand); None: no epoch table
     epochs: dict | None = None
+    #: (offset, value) of the CRC-32 of the whole file stored in the header (ABF >= 1.82), or None
+    file_crc: tuple[int, int] | None = None
 
 
 def _clean(b: bytes) -> str:
@@ -212,7 +214,9 @@ def read_abf_header(path: str) -> AbfHeader:
     try:
         with open(path, "rb") as fb:
             if sig == b"ABF ":
-                return _abf1(path, fb, raw, size)
+                h = _abf1(path, fb, raw, size)
+                h.file_crc = _checks.abf1_file_crc(raw)
+                return h
             return _abf2(path, fb, size)
     except CorruptRecordingError:
         raise

@@ -153,7 +153,11 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
     PermissionError
         (:class:`RecordingPermissionError`) the file cannot be read.
     CorruptRecordingError
-        Zero-length, truncated, or not the format its extension says.
+        Zero-length, truncated, not the format its extension says, or a
+        header whose counts, sizes, offsets, gains, ADC range/resolution,
+        sample interval or episode count cannot be right (the message names
+        the field and its value; limits in ``docs/recordings.md``, "Header
+        checks").
     UnsupportedFormatError
         Unknown extension, or ``backend="pyabf"`` for a non-ABF file.
     UnitError
@@ -261,6 +265,7 @@ def _read_abf(path, *, use_neo, state, clamp_mode, headstages, unit_fix) -> Reco
         acquisition_mode=_abf.op_mode_name(h.op_mode), start_time=h.start_time, creator=h.creator,
         access_resistance_by_headstage=access, warnings=tuple(warnings),
         _source=source, _command=_abf.AbfCommand(h, factors, hold_raw), _file_state=state,
+        _checksum=h.file_crc,
     )
 
 
