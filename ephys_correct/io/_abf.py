@@ -317,7 +317,8 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
         first_interval=fsi, synch=synch,
         data_offset=data_offset, dtype=np.dtype("<f4" if is_float else "<i2"), n_points=int(h.lActualAcqLength),
         n_episodes=int(h.lActualEpisodes), samples_per_episode=int(h.lNumSamplesPerEpisode),
-        synch_starts=synch_starts, synch_lengths=synch_lengths, ep_interval=None, channels=channels, dacs=dacs, tag_times=tag_times, tag_comments=tag_comments,
+        synch_starts=synch_starts, synch_lengths=synch_lengths, ep_interval=None, channels=channels, dacs=dacs,
+        tag_times=tag_times, tag_comments=tag_comments,
         comment=comment, protocol_path=protocol_path, creator=creator, start_time=start_time, has_ext=has_ext)
 
 
@@ -407,7 +408,8 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
 
 def _finish(path, size, warnings, *, epochs, major, version_str, version_number, op_mode, nch, rate, first_interval,
             synch, data_offset, dtype, n_points, n_episodes, samples_per_episode, synch_starts, synch_lengths,
-            ep_interval, channels, dacs, tag_times, tag_comments, comment, protocol_path, creator, start_time, has_ext) -> AbfHeader:
+            ep_interval, channels, dacs, tag_times, tag_comments, comment, protocol_path, creator, start_time,
+            has_ext) -> AbfHeader:
     """Sweep layout, time base, tags and checks common to ABF1 and ABF2."""
     if op_mode not in _OP_MODES:
         raise CorruptRecordingError(f"{path}: unknown acquisition mode nOperationMode={op_mode}")

@@ -550,5 +550,5 @@ def check_finite_samples(path: str, values, sweep: int, channel: int) -> None:
     if not ok.all():
         k = int(np.argmin(ok))
         raise CorruptRecordingError(
-            f"{path}: corrupt data: sample {k} of sweep {sweep}, channel {channel} is {float(values[k])!r} (the file stores "
-            "floating-point samples; a NaN or infinite sample is not a measurement)")
+            f"{path}: corrupt data: sample {k} of sweep {sweep}, channel {channel} is {float(values[k])!r} (the file "
+            "stores floating-point samples; a NaN or infinite sample is not a measurement)")
