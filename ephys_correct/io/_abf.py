@@ -29,6 +29,7 @@ from pathlib import PureWindowsPath
 import numpy as np
 
 from ephys_correct.errors import CorruptRecordingError
+from ephys_correct.io import _checks
 from ephys_correct.io._recording import CommandUnavailableError
 
 __all__ = ["AbfHeader", "read_abf_header", "AbfCommand"]
@@ -109,6 +110,8 @@ class AbfHeader:
     warnings: list
     #: what the command waveform needs besides the header facts (see AbfCommand); None: no epoch table
     epochs: dict | None = None
+    #: (offset, value) of the CRC-32 of the whole file stored in the header (ABF >= 1.82), or None
+    file_crc: tuple[int, int] | None = None
 
 
 def _clean(b: bytes) -> str:
@@ -147,34 +150,33 @@ def _protocol_name(protocol_path: str) -> str | None:
     return PureWindowsPath(p[: k + 4]).stem or None
 
 
-def _abf2_extent(raw: bytes) -> int:
-    """Bytes an ABF2 file must have: the end of its furthest section (18 section records at byte 76)."""
-    end = 512
-    # sections pyabf parses: protocol, ADC, DAC, epoch, epoch-per-DAC, user list, strings, data, tag, synch
-    for k in (0, 1, 2, 3, 5, 6, 9, 10, 11, 15):
-        pos = 76 + 16 * k
-        if pos + 16 > len(raw):
-            break
-        block, nbytes, count = struct.unpack_from("<IIq", raw, pos)
-        if block and nbytes and 0 < count < 2**40:
-            end = max(end, block * 512 + nbytes * count)
-    return end
+def _read_synch(path: str, block: int, count: int, entry_size: int = 8):
+    """(starts, lengths) of the synch array (int32 pairs), or (None, None) when there is none.
+
+    The layout checks have bounded *count* and checked that the array lies inside the file.
+    """
+    if count <= 0 or block <= 0:
+        return None, None
+    if entry_size == 8:
+        pairs = np.fromfile(path, dtype="<i4", count=2 * count, offset=block * 512)
+    else:  # only the first 8 bytes of each entry are read (memory: 8 bytes per sweep)
+        mm = np.memmap(path, dtype=np.uint8, mode="r", offset=block * 512, shape=(count, entry_size))
+        pairs = np.ascontiguousarray(mm[:, :8]).view("<i4")
+        del mm
+    if pairs.size != 2 * count:  # pragma: no cover - excluded by the layout checks
+        raise CorruptRecordingError(f"{path}: synch array ends past the end of the file")
+    pairs = pairs.reshape(count, 2)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
 
 
-def _abf1_extent(raw: bytes) -> int:
-    """Bytes an ABF1 file must have: header, data section and tag section."""
-    data_ptr, = struct.unpack_from("<i", raw, 40)
-    tag_ptr, n_tags = struct.unpack_from("<ii", raw, 44)
-    fmt, = struct.unpack_from("<h", raw, 100)
-    n_points, = struct.unpack_from("<i", raw, 10)
-    ignored, = struct.unpack_from("<h", raw, 14)
-    item = 4 if fmt == 1 else 2
-    end = 2048
-    if data_ptr > 0 and n_points > 0:
-        end = max(end, data_ptr * 512 + (n_points + max(ignored, 0)) * item)
-    if tag_ptr > 0 and 0 < n_tags < 1_000_000:
-        end = max(end, tag_ptr * 512 + 64 * n_tags)
-    return end
+def _episode_interval(path: str, value: float, warnings: list) -> float | None:
+    """fEpisodeStartToStart (s); None with a warning when it is not a usable number."""
+    value = float(value)
+    if _valid_float(value) and value >= 0:
+        return value
+    warnings.append(f"{path}: fEpisodeStartToStart = {value!r} is not a valid interval; sweeps without a "
+                    "synch array are placed back to back")
+    return None
 
 
 def _valid_float(x: float) -> bool:
@@ -243,19 +245,18 @@ def read_abf_header(path: str) -> AbfHeader:
     min_header = 2048 if sig == b"ABF " else 512
     if size < min_header:
         raise CorruptRecordingError(f"{path}: truncated ABF header ({size} bytes, at least {min_header} expected)")
-    needed = _abf2_extent(raw) if sig == b"ABF2" else _abf1_extent(raw)
-    if needed > size:
-        raise CorruptRecordingError(
-            f"{path}: truncated: the header describes {needed} bytes but the file has {size}")
+    _checks.check_abf_layout(path, raw, size)  # counts, sizes and offsets, before pyabf allocates anything
     try:
         with open(path, "rb") as fb:
             if sig == b"ABF ":
-                return _abf1(path, fb, raw, size)
+                h = _abf1(path, fb, raw, size)
+                h.file_crc = _checks.abf1_file_crc(raw)
+                return h
             return _abf2(path, fb, size)
     except CorruptRecordingError:
         raise
     except (struct.error, IndexError, UnicodeDecodeError, ZeroDivisionError, OverflowError, KeyError, ValueError,
-            AssertionError, MemoryError, TypeError) as exc:
+            AssertionError, TypeError) as exc:  # not MemoryError: the layout checks bound every allocation
         raise CorruptRecordingError(f"{path}: ABF header cannot be parsed ({type(exc).__name__}: {exc})") from exc
 
 
@@ -275,9 +276,8 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
     data_offset = int(h.lDataSectionPtr) * 512 + int(h.nNumPointsIgnored) * itemsize
     has_ext = data_offset >= _ABF1_EXT_HEADER_END and len(raw) >= _ABF1_EXT_HEADER_END
     fsi = float(h.fADCSampleInterval)  # us between multiplexed samples
-    if not (_valid_float(fsi) and fsi > 0):
-        raise CorruptRecordingError(f"{path}: fADCSampleInterval = {fsi}")
-    synch = float(h.fSynchTimeUnit) if _valid_float(h.fSynchTimeUnit) and h.fSynchTimeUnit > 0 else 0.0
+    _checks.check_sample_interval(path, "fADCSampleInterval", fsi, fsi * nch)
+    synch = _checks.check_synch_unit(path, h.fSynchTimeUnit)
     seq = list(h.nADCSamplingSeq[:nch])
     if len(set(seq)) != nch or min(seq) < 0 or max(seq) > 15:
         warnings.append(f"{path}: nADCSamplingSeq {seq} is not a valid sampling sequence; channels taken in "
@@ -314,14 +314,25 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
             te = int(tg_en[p])
             if te == 1:
                 ti, tm = int(tg_inst[p]), int(tg_mode[p])
+        name = _clean(adc_names[p]) or f"ch{i}"
         if is_float:
             gain, offset = 1.0, 0.0
         else:
+            gains = {"fInstrumentScaleFactor": h.fInstrumentScaleFactor[p], "fSignalGain": h.fSignalGain[p],
+                     "fADCProgrammableGain": h.fADCProgrammableGain[p]}
+            # pyabf divides by the telegraph gain whenever it is enabled; without the extended header the
+            # telegraph fields are sample data (pyabf reads them anyway), so the telegraph counts as disabled
+            tele_on = int(h.nTelegraphEnable[p]) if has_ext else 0
+            if tele_on == 1:
+                gains["fTelegraphAdditGain"] = h.fTelegraphAdditGain[p]
+            _checks.check_adc_scaling(path, i, name, adc_range=h.fADCRange, resolution=h.lADCResolution,
+                                      gains=gains, offsets={"fInstrumentOffset": h.fInstrumentOffset[p],
+                                                            "fSignalOffset": h.fSignalOffset[p]})
             gain = _pyabf_gain(h.fInstrumentScaleFactor[p], h.fSignalGain[p], h.fADCProgrammableGain[p],
-                               h.nTelegraphEnable[p], h.fTelegraphAdditGain[p], h.fADCRange, h.lADCResolution)
+                               tele_on, h.fTelegraphAdditGain[p], h.fADCRange, h.lADCResolution)
             offset = float(0 + h.fInstrumentOffset[p] - h.fSignalOffset[p])
         channels.append(AbfChannelFacts(
-            name=_clean(adc_names[p]) or f"ch{i}", units=_clean(adc_units[p]), adc=int(p), gain=gain,
+            name=name, units=_clean(adc_units[p]), adc=int(p), gain=gain,
             offset=offset, telegraph_enable=te, telegraph_instrument=ti, telegraph_mode=tm,
             access_resistance=None))
     ep_types = list(h.nEpochType)
@@ -331,11 +342,7 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
                         active_epochs=(None if wf_en is None or d >= 2
                                        else sum(1 for t in ep_types[10 * d:10 * d + 10] if t != 0)))
             for d in range(4)]
-    synch_ptr, synch_n = int(h.lSynchArrayPtr), int(h.lSynchArraySize)
-    synch_starts = synch_lengths = None
-    if synch_ptr > 0 and 0 < synch_n < 10_000_000 and synch_ptr * 512 + 8 * synch_n <= size:
-        arr = np.fromfile(path, dtype="<i4", count=2 * synch_n, offset=synch_ptr * 512).reshape(-1, 2)
-        synch_starts, synch_lengths = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)
+    synch_starts, synch_lengths = _read_synch(path, int(h.lSynchArrayPtr), int(h.lSynchArraySize))
     tag_times, tag_comments = _read_tags(path, int(h.lTagSectionPtr) * 512, 64, int(h.lNumTagEntries), size)
     start_time = h.abfDateTime if int(h.lFileStartDate) != 0 else None
     epochs = {"n_episodes": int(h.lActualEpisodes), "float_data": is_float,
@@ -347,8 +354,9 @@ def _abf1(path: str, fb, raw: bytes, size: int) -> AbfHeader:
         version_number=round(vnum, 4), op_mode=int(h.nOperationMode), nch=nch, rate=1e6 / (fsi * nch),
         first_interval=fsi, synch=synch,
         data_offset=data_offset, dtype=np.dtype("<f4" if is_float else "<i2"), n_points=int(h.lActualAcqLength),
-        n_episodes=int(h.lActualEpisodes), synch_starts=synch_starts, synch_lengths=synch_lengths,
-        ep_interval=None, channels=channels, dacs=dacs, tag_times=tag_times, tag_comments=tag_comments,
+        n_episodes=int(h.lActualEpisodes), samples_per_episode=int(h.lNumSamplesPerEpisode),
+        synch_starts=synch_starts, synch_lengths=synch_lengths, ep_interval=None, channels=channels, dacs=dacs,
+        tag_times=tag_times, tag_comments=tag_comments,
         comment=comment, protocol_path=protocol_path, creator=creator, start_time=start_time, has_ext=has_ext)
 
 
@@ -358,14 +366,12 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
     from pyabf.abf2.dataSection import DataSection
     from pyabf.abf2.headerV2 import HeaderV2
     from pyabf.abf2.protocolSection import ProtocolSection
-    from pyabf.abf2.synchArraySection import SynchArraySection
 
     h = HeaderV2(fb)
     ps = ProtocolSection(fb)
     data = DataSection(fb)
     adc = ADCSection(fb)
     dsec = DACSection(fb)
-    ssec = SynchArraySection(fb)
     strings = _abf2_strings(fb)
     warnings: list[str] = []
     parts = str(h.abfVersionString).split(".")
@@ -376,10 +382,9 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
     if h.nDataFormat not in (0, 1):
         raise CorruptRecordingError(f"{path}: unknown data format nDataFormat={h.nDataFormat}")
     is_float = h.nDataFormat == 1
-    seq_interval = float(ps.fADCSequenceInterval)
-    if not (_valid_float(seq_interval) and seq_interval > 0):
-        raise CorruptRecordingError(f"{path}: fADCSequenceInterval = {seq_interval}")
-    synch = float(ps.fSynchTimeUnit) if _valid_float(ps.fSynchTimeUnit) and ps.fSynchTimeUnit > 0 else 0.0
+    seq_interval = float(ps.fADCSequenceInterval)  # us between samples of one channel
+    _checks.check_sample_interval(path, "fADCSequenceInterval", seq_interval, seq_interval)
+    synch = _checks.check_synch_unit(path, ps.fSynchTimeUnit)
 
     def string(k: int) -> str:
         return strings[k].replace("\x00", " ").strip() if 0 <= k < len(strings) else ""
@@ -388,14 +393,25 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
     for i in range(nch):
         te = int(adc.nTelegraphEnable[i])
         ra = float(adc.fTelegraphAccessResistance[i])
+        name = string(adc.lADCChannelNameIndex[i]) or f"ch{i}"
+        if not 0 <= adc.nADCNum[i] < _checks.MAX_ADC_CHANNELS:
+            raise _checks.corrupt(path, f"nADCNum of channel {i} {name!r}", adc.nADCNum[i],
+                                  f"physical ADC 0..{_checks.MAX_ADC_CHANNELS - 1}")
         if is_float:
             gain, offset = 1.0, 0.0
         else:
+            gains = {"fInstrumentScaleFactor": adc.fInstrumentScaleFactor[i], "fSignalGain": adc.fSignalGain[i],
+                     "fADCProgrammableGain": adc.fADCProgrammableGain[i]}
+            if te == 1:  # pyabf divides by the telegraph gain whenever it is enabled
+                gains["fTelegraphAdditGain"] = adc.fTelegraphAdditGain[i]
+            _checks.check_adc_scaling(path, i, name, adc_range=ps.fADCRange, resolution=ps.lADCResolution,
+                                      gains=gains, offsets={"fInstrumentOffset": adc.fInstrumentOffset[i],
+                                                            "fSignalOffset": adc.fSignalOffset[i]})
             gain = _pyabf_gain(adc.fInstrumentScaleFactor[i], adc.fSignalGain[i], adc.fADCProgrammableGain[i],
                                te, adc.fTelegraphAdditGain[i], ps.fADCRange, ps.lADCResolution)
             offset = float(0 + adc.fInstrumentOffset[i] - adc.fSignalOffset[i])
         channels.append(AbfChannelFacts(
-            name=string(adc.lADCChannelNameIndex[i]) or f"ch{i}", units=string(adc.lADCUnitsIndex[i]),
+            name=name, units=string(adc.lADCUnitsIndex[i]),
             adc=int(adc.nADCNum[i]), gain=gain, offset=offset, telegraph_enable=te,
             telegraph_instrument=int(adc.nTelegraphInstrument[i]) if te == 1 else None,
             telegraph_mode=int(adc.nTelegraphMode[i]) if te == 1 else None,
@@ -406,10 +422,9 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
                         waveform_source=int(dsec.nWaveformSource[d]),
                         active_epochs=None if active is None else active.get(d, 0))
             for d in range(dsec._entryCount)]
-    synch_starts = synch_lengths = None
-    if ssec._entryCount > 0:
-        synch_starts = np.asarray(ssec.lStart, dtype=np.int64)
-        synch_lengths = np.asarray(ssec.lLength, dtype=np.int64)
+    fb.seek(316)
+    synch_block, synch_size, synch_count = struct.unpack("<IIq", fb.read(16))
+    synch_starts, synch_lengths = _read_synch(path, synch_block, synch_count, entry_size=synch_size)
     fb.seek(252)
     tag_block, tag_size, tag_count = struct.unpack("<IIi", fb.read(12))
     tag_times, tag_comments = _read_tags(path, tag_block * 512, tag_size, tag_count, size)
@@ -421,9 +436,10 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
         path, size, warnings, epochs=epochs, major=2, version_str=str(h.abfVersionString), version_number=vnum,
         op_mode=int(ps.nOperationMode), nch=nch, rate=1e6 / seq_interval, first_interval=seq_interval / nch,
         synch=synch, data_offset=int(data._byteStart), dtype=np.dtype("<f4" if is_float else "<i2"),
-        n_points=int(data._entryCount), n_episodes=int(h.lActualEpisodes), synch_starts=synch_starts,
+        n_points=int(data._entryCount), n_episodes=int(h.lActualEpisodes),
+        samples_per_episode=int(ps.lNumSamplesPerEpisode), synch_starts=synch_starts,
         synch_lengths=synch_lengths,
-        ep_interval=float(ps.fEpisodeStartToStart) if _valid_float(ps.fEpisodeStartToStart) else None,
+        ep_interval=_episode_interval(path, ps.fEpisodeStartToStart, warnings),
         channels=channels, dacs=dacs, tag_times=tag_times, tag_comments=tag_comments,
         comment=string(ps.lFileCommentIndex), protocol_path=string(h.uProtocolPathIndex),
         creator=f"{creator_name} {h.creatorVersionString}" if creator_name else None, start_time=start_time,
@@ -431,8 +447,9 @@ def _abf2(path: str, fb, size: int) -> AbfHeader:
 
 
 def _finish(path, size, warnings, *, epochs, major, version_str, version_number, op_mode, nch, rate, first_interval,
-            synch, data_offset, dtype, n_points, n_episodes, synch_starts, synch_lengths, ep_interval, channels, dacs,
-            tag_times, tag_comments, comment, protocol_path, creator, start_time, has_ext) -> AbfHeader:
+            synch, data_offset, dtype, n_points, n_episodes, samples_per_episode, synch_starts, synch_lengths,
+            ep_interval, channels, dacs, tag_times, tag_comments, comment, protocol_path, creator, start_time,
+            has_ext) -> AbfHeader:
     """Sweep layout, time base, tags and checks common to ABF1 and ABF2."""
     if op_mode not in _OP_MODES:
         raise CorruptRecordingError(f"{path}: unknown acquisition mode nOperationMode={op_mode}")
@@ -444,6 +461,9 @@ def _finish(path, size, warnings, *, epochs, major, version_str, version_number,
             f"{path}: truncated: the header says the data section ends at byte {data_end} but the file has "
             f"{size} bytes")
     n_frames = n_points // nch
+    _checks.check_episodes(path, op_mode, n_episodes, n_frames, n_points=n_points,
+                           samples_per_episode=samples_per_episode,
+                           synch_count=0 if synch_starts is None else len(synch_starts))
     if n_points % nch:
         warnings.append(f"{path}: {n_points} samples is not a multiple of {nch} channels; last "
                         f"{n_points % nch} ignored")
@@ -649,7 +669,12 @@ class AbfCommand:
                     out[p1:p2] = np.linspace(before, lev, p2 - p1)
                 before = lev
             return out
-        # anything else: pyabf's own synthesis of the same epoch list
+        # anything else: pyabf's own synthesis of the same epoch list.  pyabf allocates each epoch before
+        # placing it; an epoch longer than the sweep can never be placed (pyabf raises ValueError), so it is
+        # refused here before a header-sized duration allocates gigabytes
+        for p1, p2, *_ in segs:
+            if p2 - p1 > n:
+                raise ValueError(f"an epoch spans samples {p1}..{p2} of a {n}-sample sweep")
         from pyabf.waveform import _DIGITAL_OUTPUT_COUNT, EpochSweepWaveform
 
         ep = EpochSweepWaveform()
@@ -668,7 +693,12 @@ class AbfCommand:
             table.holdingLevel = hold  # pyabf uses fEpochInitLevel for ABF1
             table.epochWaveformsBySweep = table.getEpochWaveformsBySweep(abf)
             self._tables[dac] = table
-        return table.epochWaveformsBySweep[sweep].getWaveform()
+        wave = table.epochWaveformsBySweep[sweep]
+        n = wave.p2s[-1] if wave.p2s else 0
+        for p1, p2 in zip(wave.p1s, wave.p2s):  # as in _sweep_from_plan: pyabf would allocate, then raise
+            if p2 - p1 > n:
+                raise ValueError(f"an epoch spans samples {p1}..{p2} of a {n}-sample sweep")
+        return wave.getWaveform()
 
     # ------------------------------------------------------------------- API
     def available(self, dac: int) -> bool:

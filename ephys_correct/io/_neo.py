@@ -74,8 +74,16 @@ def open_neo(path: str, *, io_class, sink: list):
         except ImportError as exc:
             raise UnsupportedFormatError(f"{path}: neo's {io_class.__name__} needs a package that is not "
                                          f"installed ({exc})") from exc
-        except (MemoryError, KeyboardInterrupt):
+        except KeyboardInterrupt:
             raise
+        except MemoryError as exc:
+            # headers are small: a parser that runs out of memory follows a corrupt length or count field
+            # (neo's AxoGraph reader reads length-prefixed strings with file.read(length))
+            import os
+
+            raise CorruptRecordingError(
+                f"{path}: {io_class.__name__} ran out of memory while parsing the header of this "
+                f"{os.path.getsize(path)}-byte file: a length or count field in the header is corrupt") from exc
         except Exception as exc:  # neo raises many types on bad input
             raise CorruptRecordingError(
                 f"{path}: {io_class.__name__} cannot read this file ({type(exc).__name__}: {exc}); it is "
@@ -140,14 +148,14 @@ def neo_protocol(ann: dict) -> str | None:
     return None
 
 
-def segment_lengths(io) -> list[int]:
+def segment_lengths(io, path: str = "") -> list[int]:
     """Samples per segment of stream 0 (all streams must agree)."""
     n_streams = len(io.header["signal_streams"])
     out = []
     for seg in range(io.segment_count(0)):
         sizes = {int(io.get_signal_size(block_index=0, seg_index=seg, stream_index=s)) for s in range(n_streams)}
         if len(sizes) != 1:
-            raise UnsupportedFormatError(f"streams of segment {seg} differ in length: {sorted(sizes)}")
+            raise UnsupportedFormatError(f"{path}: streams of segment {seg} differ in length: {sorted(sizes)}")
         out.append(sizes.pop())
     return out
 

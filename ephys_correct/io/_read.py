@@ -15,7 +15,7 @@ from ephys_correct.errors import (
     UnsupportedFormatError,
     UnitError,
 )
-from ephys_correct.io import _abf, _neo
+from ephys_correct.io import _abf, _checks, _neo
 from ephys_correct.io._clamp import MULTICLAMP_INSTRUMENTS, TELEGRAPH_MODES, AdcSpec, DacSpec, adc_unit, assign
 from ephys_correct.io._formats import FORMATS, HDF5_MAGIC, NOT_READABLE, READABLE_EXTENSIONS
 from ephys_correct.io._recording import Holding, Recording, Tag
@@ -154,7 +154,11 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
     PermissionError
         (:class:`RecordingPermissionError`) the file cannot be read.
     CorruptRecordingError
-        Zero-length, truncated, or not the format its extension says.
+        Zero-length, truncated, not the format its extension says, or a
+        header whose counts, sizes, offsets, gains, ADC range/resolution,
+        sample interval or episode count cannot be right (the message names
+        the field and its value; limits in ``docs/recordings.md``, "Header
+        checks").
     UnsupportedFormatError
         Unknown extension, or ``backend="pyabf"`` for a non-ABF file.
     UnitError
@@ -283,6 +287,7 @@ def _read_abf(path, *, use_neo, state, clamp_mode, headstages, unit_fix) -> Reco
         access_resistance_by_headstage=access, warnings=tuple(warnings),
         headstage_evidence=tuple(evidence), interpretation_warnings=tuple(w),
         _source=source, _command=_abf.AbfCommand(h, factors, hold_raw), _file_state=state,
+        _checksum=h.file_crc,
     )
 
 
@@ -298,6 +303,16 @@ def _abf_neo_source(path, h, lengths):
 
     sink: list[str] = []
     io = _neo.open_neo(path, io_class=neo.io.AxonIO, sink=sink)
+    try:
+        return _abf_neo_layout(path, h, lengths, io, sink)
+    except (UnsupportedFormatError, CorruptRecordingError, MemoryError):
+        raise
+    except Exception as exc:  # neo raises many types on bad input
+        raise CorruptRecordingError(f"{path}: AxonIO cannot read this file ({type(exc).__name__}: {exc})") from exc
+
+
+def _abf_neo_layout(path, h, lengths, io, sink):
+    _checks.check_neo_header(io, path, os.path.getsize(path))
     chans = _neo.neo_channels(io, path)
     ids = [cid for (_, _, _, cid, _) in chans]
     # neo's channel id: the physical ADC (ABF1 nADCSamplingSeq) or the position (ABF2 / broken sequences)
@@ -315,7 +330,7 @@ def _abf_neo_source(path, h, lengths):
         chan_index.append(k)
         if _units_differ(units, h.channels[i].units):
             sink.append(f"neo: channel {i} units {units!r} differ from the header's {h.channels[i].units!r}")
-    seg_len = _neo.segment_lengths(io)
+    seg_len = _neo.segment_lengths(io, path)
     n_seg = len(seg_len)
     if n_seg == len(lengths) and all(a == b for a, b in zip(seg_len, lengths)):
         seg_map = [(k, 0) for k in range(n_seg)]
@@ -351,21 +366,27 @@ def _read_generic(path, fmt_name, neo_class, *, state, clamp_mode, headstages, u
     io_class = getattr(neo.io, neo_class, None) or getattr(neo.rawio, neo_class.replace("IO", "RawIO"), None)
     if io_class is None:
         raise UnsupportedFormatError(f"{path}: this neo version has no {neo_class}")
+    if fmt_name == "WinWCP":
+        with open(path, "rb") as f:
+            _checks.check_wcp_header(path, f.read(1024), state[0])
     io = _neo.open_neo(path, io_class=io_class, sink=sink)
     with _neo.capture_neo_logs(sink):
         try:
             if io.block_count() < 1 or io.segment_count(0) < 1:
                 raise CorruptRecordingError(f"{path}: no data (no block / segment)")
+            _checks.check_neo_header(io, path, state[0])
             chans = _neo.neo_channels(io, path)
             rate = _neo.sampling_rate(io, path)
-            seg_len = _neo.segment_lengths(io)
+            seg_len = _neo.segment_lengths(io, path)
             t0s = _neo.t_starts(io)
+            tags = _neo.neo_tags(io, sink)
         except (UnsupportedFormatError, CorruptRecordingError):
             raise
-        except Exception as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # neo raises many types on bad input
             raise CorruptRecordingError(f"{path}: {neo_class} cannot read this file "
                                         f"({type(exc).__name__}: {exc})") from exc
-        tags = _neo.neo_tags(io, sink)
     adcs = []
     for i, (_, _, name, cid, units) in enumerate(chans):
         name = name.strip() or f"ch{i}"

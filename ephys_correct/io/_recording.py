@@ -376,6 +376,8 @@ class Recording:
     _command: Any = field(default=None, repr=False)
     _file_state: tuple[int, float] | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
+    #: (byte offset, value) of a CRC-32 of the whole file stored in the header (ABF >= 1.82), or None
+    _checksum: tuple[int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "access_resistance_by_headstage", _ro_mapping(self.access_resistance_by_headstage))
@@ -445,21 +447,78 @@ class Recording:
     def sha256(self) -> str:
         """SHA-256 of the file, computed on first access (streamed, 1 MiB blocks).
 
+        The same pass verifies the checksum the file stores, if any (see
+        :meth:`verify_checksum`).
+
         Raises
         ------
         RecordingError
             If the file changed (size or mtime) since it was read.
+        CorruptRecordingError
+            If the file stores a checksum and its bytes do not match it.
         """
         h = self._cache.get("sha256")
         if h is None:
-            self._check_unchanged()
-            digest = hashlib.sha256()
-            with open(self.path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            h = digest.hexdigest()
-            self._cache["sha256"] = h
+            self._hash_file()
+            h = self._cache["sha256"]
         return h
+
+    def verify_checksum(self) -> bool:
+        """Check the file against the checksum stored in its header.
+
+        ABF 1.82 and later (with the 6144-byte extended header) store a
+        CRC-32 of the whole file in ``ulFileCRC`` (byte 5314; the CRC is
+        taken with those 4 bytes zeroed; 0 means none).  ABF2 files from
+        Clampex 10/11, WinWCP and AxoGraph files store none, so a flipped
+        bit in their sample data cannot be detected.  The file is read once
+        (streamed) and the result cached, together with :attr:`sha256`.
+
+        Returns
+        -------
+        bool
+            True if the file stores a checksum and matches it; False if it
+            stores none.
+
+        Raises
+        ------
+        CorruptRecordingError
+            The file's bytes do not match its checksum (bit flips,
+            truncation, an edit that did not update the CRC).
+        RecordingError
+            If the file changed (size or mtime) since it was read.
+        """
+        if "checksum_ok" not in self._cache:
+            self._hash_file()
+        return self._cache["checksum_ok"]
+
+    def _hash_file(self) -> None:
+        """Stream the file once: SHA-256 and, when the header stores one, the CRC-32 to verify."""
+        import zlib
+
+        from ephys_correct.errors import CorruptRecordingError
+
+        self._check_unchanged()
+        digest = hashlib.sha256()
+        crc_spec = self._checksum  # (offset of the stored CRC-32, stored value) or None
+        crc = 0
+        pos = 0
+        with open(self.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+                if crc_spec is not None:
+                    at = crc_spec[0] - pos
+                    if -4 < at < len(block):  # the stored CRC counts as zeros
+                        lo, hi = max(at, 0), min(at + 4, len(block))
+                        block = block[:lo] + bytes(hi - lo) + block[hi:]
+                    crc = zlib.crc32(block, crc)
+                pos += len(block)
+        if crc_spec is not None and crc != crc_spec[1]:
+            raise CorruptRecordingError(
+                f"{self.path}: corrupt data: the file's CRC-32 is {crc} but its header (ulFileCRC at byte "
+                f"{crc_spec[0]}) says {crc_spec[1]}; bytes changed after acquisition (bit flips, truncation or an "
+                "edit)")
+        self._cache["sha256"] = digest.hexdigest()
+        self._cache["checksum_ok"] = crc_spec is not None
 
     def _check_unchanged(self) -> None:
         if self._file_state is None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ephys_correct.errors import CorruptRecordingError, RecordingError
+from ephys_correct.io._checks import check_finite_samples
 
 __all__ = ["MemmapSource", "NeoSource"]
 
@@ -75,6 +76,8 @@ class MemmapSource:
             self._scale_into(mm[:, channel], channel, out)
         finally:
             del mm
+        if self.is_float:
+            check_finite_samples(self.path, out, sweep, channel)
         return out
 
     def _scale_into(self, raw: np.ndarray, channel: int, out: np.ndarray) -> None:
@@ -114,6 +117,9 @@ class MemmapSource:
             raw = raw.reshape(j - i, n_samples, self.n_channels)
             for k, c in enumerate(channels):
                 self._scale_into(raw[:, :, c], c, out[i:j, k, :])
+                if self.is_float and not np.isfinite(out[i:j, k, :]).all():
+                    for m in range(j - i):
+                        check_finite_samples(self.path, out[i + m, k, :], sweeps[i + m], c)
             i = j
         return out
 
@@ -156,7 +162,10 @@ class NeoSource:
                                                          channel_indexes=[ci])
         except (OSError, ValueError, IndexError) as exc:
             raise CorruptRecordingError(f"{self.path}: neo could not read sweep {sweep} channel {channel}: {exc}") from exc
-        return np.ascontiguousarray(val[:, 0], dtype=np.float64)
+        out = np.ascontiguousarray(val[:, 0], dtype=np.float64)
+        if raw.dtype.kind == "f":
+            check_finite_samples(self.path, out, sweep, channel)
+        return out
 
     def read_block(self, sweeps, channels, n_samples, dtype=np.float64):
         out = np.empty((len(sweeps), len(channels), n_samples), dtype=dtype)

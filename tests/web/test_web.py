@@ -25,7 +25,7 @@ from ephys_correct.chemistry.speciation import speciate_solution
 from ephys_correct.web import api
 from ephys_correct.web.app import create_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PIPETTE, BATH = "internal_k_gluconate", "acsf_carbogen_standard"
 
 
