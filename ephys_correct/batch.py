@@ -534,6 +534,13 @@ def _write_npz(path: Path, corrected) -> None:
             for c in range(len(channels)):
                 arrays[f"sweep_{s:05d}_ch{c:02d}"] = corrected.sweep_data(s, c).astype(np.float32)
     corrections = [sc.as_dict() for sc in getattr(corrected, "channel_corrections", ())]
+    # corrected command waveforms of the DACs that command a headstage (the HTML report shows them)
+    commands = [sc for sc in getattr(corrected, "command_corrections", ())
+                if sc.headstage is not None and rec.has_command(sc.index)]
+    for sc in commands:
+        cmd = [corrected.command(s, sc.index).astype(np.float32) for s in range(n_sweeps)]
+        arrays.update({f"command_dac{sc.index}": np.stack(cmd)} if equal else
+                      {f"command_{s:05d}_dac{sc.index}": c for s, c in enumerate(cmd)})
     meta = {
         "format": "ephys_correct corrected traces v1",
         "layout": "data[sweep, channel, sample]" if equal else "sweep_<s>_ch<c>",
@@ -544,9 +551,11 @@ def _write_npz(path: Path, corrected) -> None:
         "sweep_start_s": [float(x) for x in rec.sweep_start_s],
         "sweep_lengths": lengths,
         "channels": [{"index": ch.index, "name": ch.name, "units": ch.units, "kind": ch.kind,
-                      "headstage": ch.headstage,
+                      "headstage": ch.headstage, "units_suspect": bool(ch.units_suspect),
                       "correction": corrections[ch.index] if ch.index < len(corrections) else None}
                      for ch in channels],
+        "commands": [{"dac": sc.index, "name": sc.name, "units": sc.units, "headstage": sc.headstage,
+                      "correction": sc.as_dict()} for sc in commands],
         "ljp_mv_by_headstage": {str(k): v for k, v in corrected.ljp_mv_by_headstage.items()},
         "provenance": corrected.provenance,
     }
@@ -783,7 +792,8 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         from . import plot
 
         plot.plot_sweep(corrected, 0, path=outs["plot_sweep"], overwrite=True)
-        plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True)
+        plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True,
+                                units_suspect=plot.suspect_text(rec))
     row["status"] = "ok"
     row["reason"] = "; ".join(notes)
     _atomic_write_json(done_path, {

@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import EphysCorrectError
 
 #: sub-command modules, in help order
-COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "plan", "speciate")
+COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "report", "plan", "speciate")
 
 
 def build_parser() -> argparse.ArgumentParser:
