@@ -391,19 +391,20 @@ def _provenance_block(row, marker, attrs, meta, facts) -> str:
 
 
 def _fig_uri(fig, dpi: int) -> str:
-    """PNG (reduced to a 64-colour palette) as a ``data:`` URI."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    """The figure as a PNG ``data:`` URI, reduced to a 64-colour palette (about 4 times smaller)."""
     try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from PIL import Image
-
-        img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-        small = io.BytesIO()
-        img.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(small, format="PNG", optimize=True)
-        if small.tell() < buf.tell():
-            buf = small
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
-        pass
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    img.convert("RGB").quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -279,16 +279,18 @@ def test_report_command_refuses_to_overwrite(run, tmp_path, capsys):
     assert "exists" in capsys.readouterr().err and run["report"].read_bytes() == before
     other = tmp_path / "elsewhere" / "r.html"
     other.parent.mkdir()
-    assert main(["report", str(out), "-o", str(other), "-j", "1", "--max-sweeps", "1"]) == 0
+    other.write_text("mine")
+    with pytest.raises(OutputExistsError, match="r.html: exists"):
+        write_report(out, other)
+    assert other.read_text() == "mine"
+    assert main(["report", str(out), "-o", str(other), "--force", "-j", "1", "--max-sweeps", "1"]) == 0
+    assert "report: " in capsys.readouterr().out
     page = parse(other)
     # links are relative to the report's own folder
     hrefs = [a["href"] for t, a in page.tags if t == "a" and not a["href"].startswith("#") and "%" not in a["href"]]
     assert hrefs and all((other.parent / h).resolve().is_file() for h in hrefs)
     titles = page.sections[_row_for(page, EXAMPLE.name)["attrs"]["data-target"]]["titles"]
     assert "| sweep 0 of 16" in titles[0]
-    with pytest.raises(OutputExistsError):
-        write_report(out, other)
-    write_report(out, other, overwrite=True, jobs=1, max_sweeps=1)
 
 
 def test_rerun_replaces_own_report_but_not_a_foreign_file(run, tmp_path, capsys):
