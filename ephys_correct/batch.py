@@ -604,7 +604,10 @@ def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
     metadata : dict
         ``channels`` (index, name, units, kind, headstage, offset_applied),
         ``sample_rate_hz``, ``t_start_s``, ``sweep_start_s``, ``sweep_lengths``,
-        ``ljp_mv``, ``provenance``, ``source``.
+        ``ljp_mv``, ``provenance``, ``source``; ``commands`` (dac, name,
+        units, headstage, correction) describes the corrected command
+        waveforms stored beside the data as ``command_dac<d>`` (sweeps x
+        samples), read by :mod:`ephys_correct.html_report`.
     """
     import numpy as np
 

@@ -616,9 +616,9 @@ _JS = """
     th.addEventListener('click',function(){
       var sorted=rows.slice().sort(function(a,b){
         var x=a.children[i].getAttribute('data-v'), y=b.children[i].getAttribute('data-v');
-        var nx=parseFloat(x), ny=parseFloat(y), c;
         if(x===''||x===null){return 1;} if(y===''||y===null){return -1;}
-        c=(!isNaN(nx)&&!isNaN(ny)&&String(nx)===x.trim()&&String(ny)===y.trim())?nx-ny:x.localeCompare(y);
+        var nx=Number(x), ny=Number(y);
+        var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);
         return asc?c:-c;
       });
       asc=!asc; sorted.forEach(function(r){tbody.appendChild(r);});
@@ -691,7 +691,7 @@ def _index(summary, results: Sequence[Mapping[str, Any]]) -> str:
                   ("" if _num(rec.get("temperature_c")) is None else repr(_num(rec.get("temperature_c"))),
                    _fmt(rec.get("temperature_c"), 1), "num")]
         tds = "".join(f'<td data-v="{_e(v)}"' + (f' class="{c}"' if c else "") + f">{h}</td>" for v, h, c in cells)
-        rows.append(f'<tr data-status="{_e(status)}" data-warn="{1 if reason and status != "failed" else 0}" '
+        rows.append(f'<tr data-status="{_e(status)}" data-warn="{1 if reason and status == "ok" else 0}" '
                     f'data-suspect="{1 if suspect else 0}" data-target="f{i:05d}">{tds}</tr>')
     total = len(rows)
     controls = (
@@ -761,7 +761,7 @@ def build_report(out_dir: str | os.PathLike, *, summary: str | os.PathLike | Non
             raise MissingDependencyError("the report's figures need matplotlib: pip install 'ephys_correct[plot]' "
                                          f"(or build the report without figures) ({exc})") from exc
     options = {"max_points": max_points, "max_sweeps": max_sweeps, "figures": figures,
-               "figures_note": "figures not drawn (built with figures=False)"}
+               "figures_note": "figures not drawn: they need matplotlib (pip install 'ephys_correct[plot]')"}
     rdir = str(Path(report_dir) if report_dir is not None else out)
     records = table.to_dict("records")
     tasks = [(i, rec, str(out), rdir, options) for i, rec in enumerate(records)]

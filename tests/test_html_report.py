@@ -364,3 +364,20 @@ def test_raw_traces_recovered_from_the_recorded_correction(configuration, extra)
     # with a bath change the reference moves in time: not recovered, and said so
     raw, why = _raw_from_corrected(cr.command(3, 0), {**cmd, "bath_change": "per sweep"})
     assert raw is None and "bath reference changes" in why
+
+
+def test_without_matplotlib_the_report_has_no_figures_and_says_so(tmp_path, monkeypatch, capsys):
+    import sys
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(TEST_DATA / "171116sh_0013.abf", src / "vc.abf")
+    out = tmp_path / "out"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    assert main(["correct", str(src), "--out", str(out), "-j", "1", *SOL]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the report's figures need matplotlib" in err
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "<img" not in text and "figures not drawn: they need matplotlib" in text
+    page = parse(out / "report.html")
+    assert "Cl-" in next(iter(page.sections.values()))["text"]  # the tables are still there
