@@ -580,7 +580,7 @@ dl.prov{display:grid;grid-template-columns:max-content auto;gap:1px 1em;font-siz
 dl.prov dt{color:#555}dl.prov dd{margin:0}
 .figs{display:flex;flex-wrap:wrap;gap:.5em 1.5em;align-items:flex-start}
 figure{margin:.5em 0;max-width:640px}figure img{max-width:100%;height:auto;border:1px solid #eee}
-.scroll{overflow-x:auto}
+.scroll{overflow:auto;max-height:75vh}
 figcaption{font-size:12px;color:#444;max-width:60em}.figtitle{font-weight:600}
 table.erev caption{text-align:left;font-size:12px;color:#444;caption-side:bottom;padding-top:3px}
 td.note{font-size:11px;color:#666;max-width:40em}.path{font-size:12px;color:#555;word-break:break-all}
@@ -805,7 +805,17 @@ def build_report(out_dir: str | os.PathLike, *, summary: str | os.PathLike | Non
 
 
 def is_own_report(path: str | os.PathLike) -> bool:
-    """True when *path* is a report written by this module (its generator tag in the first 2 KiB)."""
+    """Whether *path* is a report written by this module (its generator tag in the first 2 KiB).
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    bool
+        False also when the file does not exist or cannot be read.
+    """
     try:
         with open(path, "rb") as f:
             head = f.read(2048)

@@ -1,5 +1,10 @@
 """Figures: corrected vs raw traces, driving forces across sweeps, planning scans.
 
+Every figure of a recording names, in its title, the file, the headstage and
+what is drawn (the sweeps, the statistic of V_m, every sample or min/max per
+bin); a single-sweep recording is drawn against time; a recording whose units
+the reader found suspect gets a red frame and a red ``UNITS SUSPECT`` label.
+
 matplotlib is an optional extra (``pip install 'ephys_correct[plot]'``),
 imported only when a figure is made.  Figures are built on
 :class:`matplotlib.figure.Figure` directly (no pyplot, no global state, no
@@ -415,7 +420,18 @@ def plot_headstage(corrected, headstage: int | None = None, *, sweeps: Sequence[
 
 
 def correction_changes(correction) -> bool:
-    """True when a signal correction (SignalCorrection or its ``as_dict()``) changes the values."""
+    """Whether a signal correction changes the values (else raw and corrected are identical).
+
+    Parameters
+    ----------
+    correction : SignalCorrection or Mapping
+        Or its ``as_dict()`` (as stored in a ``.corrected.npz``).
+
+    Returns
+    -------
+    bool
+        True for potentials, and for currents whose sign is flipped.
+    """
     def get(key):
         return correction.get(key) if isinstance(correction, Mapping) else getattr(correction, key)
 
@@ -434,8 +450,21 @@ def panel_order(mode: str | None, channels: Sequence[Any], commands: Sequence[An
     Voltage clamp (or a voltage command with no membrane-potential channel):
     the command first (it is what the LJP changes), then the currents and
     other signals.  Current clamp / I=0: membrane potentials, other signals,
-    then the command.  *channels* and *commands* are objects or mappings with
-    ``kind`` / ``units`` (SignalCorrection or their ``as_dict()``).
+    then the command.
+
+    Parameters
+    ----------
+    mode : str or None
+        Clamp mode of the headstage; None: guessed from the signals.
+    channels, commands : sequence
+        SignalCorrection objects or mappings (their ``as_dict()``) with
+        ``kind`` and ``units``.
+    limit : int
+        At most this many panels.
+
+    Returns
+    -------
+    list of (str, object)
     """
     def get(obj, key):
         return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key)
