@@ -190,7 +190,7 @@ def main(argv=None) -> int:
         print(f"    scaling 1 -> 2 workers   {t1 / t2:.2f}x  (ideal 2.00x)")
         print()
         # ---------------------------------------------------------------- (b)
-        from ephys_correct.batch.outputs import _write_npz
+        from ephys_correct.report.traces import write_corrected_npz as _write_npz
         from ephys_correct.correction.correct import correct_recording
         from ephys_correct.io import read_recording
         from ephys_correct.report.driving_force import driving_force_table

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import traceback
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,49 +21,6 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def _atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_json(path, obj, overwrite=True, durable=True, make_parents=True)
-
-
-def _write_npz(path: Path, corrected) -> None:
-    """Corrected traces -> ``.npz`` (atomic)."""
-    import numpy as np
-
-    rec = corrected.recording
-    channels = list(rec.channels)
-    n_sweeps = int(rec.n_sweeps)
-    lengths = [int(n) for n in rec.sweep_lengths]
-    arrays: dict[str, Any] = {}
-    equal = len(set(lengths)) == 1
-    if equal:
-        data = np.empty((n_sweeps, len(channels), lengths[0]), dtype=np.float32)
-        for s in range(n_sweeps):
-            for c in range(len(channels)):
-                data[s, c] = corrected.sweep_data(s, c)
-        arrays["data"] = data
-    else:
-        for s in range(n_sweeps):
-            for c in range(len(channels)):
-                arrays[f"sweep_{s:05d}_ch{c:02d}"] = corrected.sweep_data(s, c).astype(np.float32)
-    corrections = [sc.as_dict() for sc in getattr(corrected, "channel_corrections", ())]
-    meta = {
-        "format": "ephys_correct corrected traces v1",
-        "layout": "data[sweep, channel, sample]" if equal else "sweep_<s>_ch<c>",
-        "dtype": "float32",
-        "source": rec.path,
-        "sample_rate_hz": float(rec.sample_rate_hz),
-        "t_start_s": float(rec.t_start_s),
-        "sweep_start_s": [float(x) for x in rec.sweep_start_s],
-        "sweep_lengths": lengths,
-        "channels": [{"index": ch.index, "name": ch.name, "units": ch.units, "kind": ch.kind,
-                      "headstage": ch.headstage,
-                      "correction": corrections[ch.index] if ch.index < len(corrections) else None}
-                     for ch in channels],
-        "ljp_mv_by_headstage": {str(k): v for k, v in corrected.ljp_mv_by_headstage.items()},
-        "provenance": corrected.provenance,
-    }
-    arrays["metadata_json"] = np.array(json.dumps(meta, default=str))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    _atomic_write_bytes(path, buf.getvalue())
 
 
 def _mean_vm(corrected, table) -> tuple[dict[str, float], list[str]]:
@@ -93,34 +48,6 @@ def _mean_vm(corrected, table) -> tuple[dict[str, float], list[str]]:
             continue
         out[str(hs.index)] = float(sum(vals) / len(vals))
     return dict(sorted(out.items(), key=lambda kv: int(kv[0]))), problems
-
-
-def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
-    """Read a ``<stem>.corrected.npz`` written by :func:`run_batch`.
-
-    Returns
-    -------
-    data : numpy.ndarray or dict
-        ``(sweeps, channels, samples)`` float32 array in the channels' units
-        (mV, pA), or, when sweeps differ in length, a dict
-        ``(sweep, channel) -> 1-D array``.
-    metadata : dict
-        ``channels`` (index, name, units, kind, headstage, offset_applied),
-        ``sample_rate_hz``, ``t_start_s``, ``sweep_start_s``, ``sweep_lengths``,
-        ``ljp_mv``, ``provenance``, ``source``.
-    """
-    import numpy as np
-
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["metadata_json"]))
-        if "data" in z.files:
-            return z["data"], meta
-        out = {}
-        for key in z.files:
-            if key.startswith("sweep_"):
-                s, c = key[len("sweep_"):].split("_ch")
-                out[(int(s), int(c))] = z[key]
-        return out, meta
 
 
 def _num(x: Any) -> float | None:

@@ -6,7 +6,7 @@ decides the solutions and temperature of each file (command-line options or an
 :func:`ephys_correct.correction.correct_recording`, and writes per file
 
 ``<stem>.corrected.npz``
-    The corrected traces and their metadata (see :func:`load_corrected_npz`).
+    The corrected traces and their metadata (see :func:`ephys_correct.report.traces.load_corrected_npz`).
 ``<stem>.driving_force.<fmt>``
     :func:`ephys_correct.report.driving_force_table`.
 ``<stem>.nwb`` (only with ``nwb=True``; NWB writing is slow)
@@ -47,8 +47,9 @@ from pathlib import Path
 from typing import Any
 from ephys_correct.errors import EphysCorrectError, OutputExistsError, ParameterError
 from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS, find_recordings, output_stem
+from ephys_correct.report.traces import write_corrected_npz
 from ephys_correct.batch.outputs import (
-    _atomic_write_json, _differences, _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason, _write_npz,
+    _atomic_write_json, _differences, _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason,
 )
 from ephys_correct.batch.settings import FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec
 from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
@@ -214,12 +215,13 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     _atomic_write_json(partial_path, {"input": task.path, "input_sha256": sha, "options_hash": task.options_hash})
     outs["table"].parent.mkdir(parents=True, exist_ok=True)
     write_table(table, outs["table"], format=task.fmt, overwrite=True)
-    _write_npz(outs["traces"], corrected)
+    write_corrected_npz(outs["traces"], corrected)
     if task.nwb:
         write_nwb(corrected, outs["nwb"], overwrite=True)
     if task.plots:
         plot.plot_sweep(corrected, 0, path=outs["plot_sweep"], overwrite=True)
-        plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True)
+        plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True,
+                                units_suspect=plot.suspect_text(rec))
     row["status"] = "ok"
     row["reason"] = "; ".join(notes)
     _atomic_write_json(done_path, {

@@ -15,7 +15,7 @@ from ephys_correct._version import __version__
 from ..errors import EphysCorrectError
 
 #: sub-command modules, in help order
-COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "plan", "speciate", "planner")
+COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "report", "plan", "speciate", "planner")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,8 @@ def register(sub) -> None:
         description="Correct every recording (folders are searched recursively for "
         f"{', '.join(DEFAULT_EXTENSIONS)}) and write per file <stem>.corrected.npz, "
         "<stem>.driving_force.<fmt> (and <stem>.nwb with --nwb, PNG figures with --plots), plus "
-        "summary.<fmt> for the run. Solutions and temperature come from the options or, per file, "
+        "summary.<fmt> and report.html (unless --no-report) for the run. "
+        "Solutions and temperature come from the options or, per file, "
         "from an experiment sheet (--sheet; first matching row wins). A file that fails is "
         "reported in the summary with its reason and the run goes on; exit status 1 if any "
         "failed. Re-running over the same --out skips finished files (same input SHA-256 and "
@@ -71,6 +72,8 @@ def register(sub) -> None:
     p.add_argument("--ext", action="append", default=[], metavar=".EXT",
                    help="also collect files with this extension from folders (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only on a terminal)")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write DIR/report.html (the HTML report of the run; see 'ephys-correct report')")
     p.set_defaults(func=run)
 
 
@@ -147,4 +150,28 @@ def run(args) -> int:
     print(f"{total} recordings: {result.n_ok} corrected, {result.n_skipped} skipped (already done), "
           f"{result.n_failed} failed; {secs:.1f} s of work")
     print(f"summary: {result.summary_path}")
+    if total and not args.no_report:
+        _write_run_report(args, result)
     return 1 if result.n_failed or total == 0 else 0
+
+
+def _write_run_report(args, result) -> None:
+    """DIR/report.html; an earlier report of ours is replaced, any other file only with --force."""
+    from pathlib import Path
+
+    from ..errors import MissingDependencyError
+    from ephys_correct.report.html import REPORT_NAME, is_own_report, write_report
+
+    if args.format == "md":
+        print(f"ephys-correct correct: no {REPORT_NAME}: a Markdown summary cannot be read back "
+              "(use --format csv, parquet or xlsx, then 'ephys-correct report')", file=sys.stderr)
+        return
+    dest = Path(args.out) / REPORT_NAME
+    overwrite = bool(args.force) or is_own_report(dest)
+    try:
+        write_report(args.out, dest, overwrite=overwrite, summary=result.summary_path, jobs=args.jobs)
+    except MissingDependencyError as exc:
+        print(f"ephys-correct correct: warning: {exc}; the report has no figures", file=sys.stderr)
+        write_report(args.out, dest, overwrite=overwrite, summary=result.summary_path, jobs=args.jobs,
+                     figures=False)
+    print(f"report: {dest}")

@@ -13,7 +13,7 @@ import pytest
 
 from ephys_correct.batch.sheet import ExperimentSheet, SheetRow, load_sheet
 from ephys_correct.batch.inputs import find_recordings, output_stem
-from ephys_correct.batch.outputs import load_corrected_npz
+from ephys_correct.report.traces import load_corrected_npz
 from ephys_correct.batch.run import run_batch
 from ephys_correct.errors import ParameterError, RecipeError, UnknownSolutionError
 

@@ -13,7 +13,9 @@ from ephys_correct.cli import main
 from ephys_correct.cli.cmd_correct import ProgressBar
 
 from conftest import TEST_DATA  # noqa: E402
-SOL = ["--pipette", "internal_k_gluconate", "--bath", "acsf_carbogen_standard", "--temperature", "32"]
+
+# --no-report: the HTML report is tested in tests/report/test_html_report.py (it would double these tests' time)
+SOL = ["--pipette", "internal_k_gluconate", "--bath", "acsf_carbogen_standard", "--temperature", "32", "--no-report"]
 
 
 @pytest.fixture

@@ -38,7 +38,6 @@ from io_fuzz import (
     INTERESTING_INTS,
     ReaderProcess,
     apply_ops,
-    field_offset,
     header_extent,
 )
 from io_helpers import local
