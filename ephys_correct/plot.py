@@ -35,6 +35,23 @@ def _figure(figsize=(7.0, 4.0)):
 def save_figure(fig, path: str | os.PathLike, *, overwrite: bool = False, dpi: int = 120) -> Path:
     """Save *fig* to *path* atomically (temporary file + rename).
 
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or os.PathLike
+        Destination; the format comes from the suffix (``.png`` when none).
+        Missing folders are created.
+    overwrite : bool
+        Replace an existing file (default False: refuse).
+    dpi : int
+        Resolution of raster formats.
+
+    Returns
+    -------
+    Path
+        *path*.
+
     Raises
     ------
     OutputExistsError
@@ -72,12 +89,15 @@ def plot_sweep(corrected, sweep: int = 0, channel: int | str | None = None, *,
     Parameters
     ----------
     corrected : CorrectedRecording
+        From :func:`ephys_correct.correction.correct_recording`.
     sweep : int
+        Sweep index.
     channel : int or str, optional
         Default: the first membrane-potential channel (else channel 0).
     path : path, optional
         Save the figure there.
     overwrite : bool
+        Replace an existing file at *path* (default False: refuse).
 
     Returns
     -------
@@ -127,6 +147,10 @@ def plot_driving_force(table, *, ions: Sequence[str] | None = None, path: str | 
         ``driving_force_mV``, optional ``headstage``).
     ions : sequence of str, optional
         Only these ions.
+    path : path, optional
+        Save the figure there (:func:`save_figure`).
+    overwrite : bool
+        Replace an existing file at *path* (default False: refuse).
 
     Returns
     -------
@@ -173,6 +197,10 @@ def plot_plan_scan(scan, *, solved_mm: float | None = None, target: Any = None,
         Amount found by :func:`~ephys_correct.plan.solve_target` (marked).
     target : Target or str, optional
         Shown in the title.
+    path : path, optional
+        Save the figure there (:func:`save_figure`).
+    overwrite : bool
+        Replace an existing file at *path* (default False: refuse).
 
     Returns
     -------

@@ -55,7 +55,7 @@ class UnitFix:
     ``UnitFix("mV", 1 / 20)`` for a current-clamp channel labelled pA whose
     values are Vm x 20 (pyABF's "bad units" case).
 
-    Attributes
+    Parameters
     ----------
     units : str
         The true units of ``stored value * scale`` (e.g. ``"mV"``); converted
@@ -72,7 +72,9 @@ class UnitFix:
 class Channel:
     """One ADC channel (a recorded signal).
 
-    Attributes
+    Built by the readers; the fields are also the attributes.
+
+    Parameters
     ----------
     index : int
         Position in :attr:`Recording.channels` (the ADC sampling order).
@@ -105,6 +107,14 @@ class Channel:
         Where the headstage's clamp mode came from: ``"user"``, ``"telegraph"``,
         ``"units"``, ``"protocol"``, ``"adc_units"`` or ``"unresolved"``; None
         when the channel has no headstage.
+
+    Other Parameters
+    ----------------
+    _clamp_mode : str or None
+        The headstage's clamp mode, read through :attr:`clamp_mode` (internal).
+    _clamp_mode_error : str or None
+        Message of the :class:`ClampModeError` that :attr:`clamp_mode` raises
+        when the mode is not established (internal).
     """
 
     index: int
@@ -144,7 +154,9 @@ class Channel:
 class Headstage:
     """One amplifier channel: its command DAC, its signals and its clamp mode.
 
-    Attributes
+    Built by the readers; the fields are also the attributes.
+
+    Parameters
     ----------
     index : int
         Headstage number (0-based).
@@ -158,6 +170,14 @@ class Headstage:
         ``"adc_units"`` or ``"unresolved"``.
     clamp_mode_evidence : str
         Human-readable reason.
+
+    Other Parameters
+    ----------------
+    _clamp_mode : str or None
+        The clamp mode, read through :attr:`clamp_mode`; None when unresolved
+        (internal).
+    _path : str
+        The file, named in the :class:`ClampModeError` message (internal).
     """
 
     index: int
@@ -191,7 +211,7 @@ class Headstage:
 class Holding:
     """Holding level of one DAC (command channel).
 
-    Attributes
+    Parameters
     ----------
     dac : int
         DAC index.
@@ -220,7 +240,7 @@ class Holding:
 class Tag:
     """A tag / comment placed during acquisition.
 
-    Attributes
+    Parameters
     ----------
     time_s : float
         Seconds from the start of the recording.
@@ -248,9 +268,10 @@ class Recording:
     Immutable: data are read from the file on demand (one sweep of one channel
     at a time) and returned as fresh float64 arrays in the channel's units (mV
     or pA).  Build corrected copies with :meth:`with_offsets`.  Create with
-    :func:`ephys_correct.io.read_recording`.
+    :func:`ephys_correct.io.read_recording`; the fields below are also the
+    attributes.
 
-    Attributes
+    Parameters
     ----------
     path : str
         Absolute path of the file.
@@ -302,6 +323,25 @@ class Recording:
         inferred from weak evidence, ...).  The library never prints them.
     corrections : tuple of str
         Descriptions of the corrections applied by :meth:`with_offsets`.
+
+    Other Parameters
+    ----------------
+    _source : object
+        The sample reader (``read(sweep, channel, start, stop)``,
+        ``read_block(...)``) of the backend (internal).
+    _offsets : tuple of float
+        Per channel, the offset added when data are read (internal; see
+        :meth:`with_offsets`).
+    _holding_offsets : tuple of float
+        Per DAC, the offset added to the holding level and the command
+        (internal).
+    _command : object or None
+        The command-waveform builder, None for formats without one (internal).
+    _file_state : tuple of (int, float) or None
+        Size and mtime of the file when it was read, to detect changes
+        (internal).
+    _cache : dict
+        Lazily computed values such as the SHA-256 (internal).
     """
 
     path: str
@@ -427,6 +467,16 @@ class Recording:
     def channel_index(self, channel: int | str) -> int:
         """Index of a channel given by index or name.
 
+        Parameters
+        ----------
+        channel : int or str
+            Channel index (negative counts from the end) or name.
+
+        Returns
+        -------
+        int
+            Position in :attr:`channels`.
+
         Raises
         ------
         ParameterError
@@ -454,7 +504,18 @@ class Recording:
         raise ParameterError(f"{self.path}: channel must be an index or a name, got {channel!r}")
 
     def channel(self, channel: int | str) -> Channel:
-        """The :class:`Channel` given by index or name."""
+        """The :class:`Channel` given by index or name.
+
+        Parameters
+        ----------
+        channel : int or str
+            Channel index (negative counts from the end) or name.
+
+        Returns
+        -------
+        Channel
+            The channel; unknown names and indices raise ``ParameterError``.
+        """
         return self.channels[self.channel_index(channel)]
 
     def _sweep_index(self, sweep: int) -> int:
@@ -510,13 +571,16 @@ class Recording:
         Parameters
         ----------
         sweep : int
+            Sweep index (negative counts from the end).
         channel : int or str
+            Channel index or name.
         chunk_samples : int
             Samples per piece (the last one may be shorter).
 
         Yields
         ------
         numpy.ndarray
+            The next piece, float64, in the channel's units.
         """
         if isinstance(chunk_samples, bool) or not isinstance(chunk_samples, (int, np.integer)) or chunk_samples < 1:
             raise ParameterError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
@@ -538,6 +602,11 @@ class Recording:
             Sweeps to include (default all).
         dtype : numpy dtype, optional
             float64 (default) or float32.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new ``(n_sweeps, n_channels, n_samples)`` array.
 
         Raises
         ------
@@ -569,6 +638,11 @@ class Recording:
         absolute : bool
             If True, add the sweep's start time (seconds from the start of the
             recording); otherwise times are relative to the sweep start.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 times in s, one per sample (``t_start_s`` + i / rate).
         """
         s = self._sweep_index(sweep)
         t = self.t_start_s + np.arange(self.sweep_lengths[s], dtype=np.float64) / self.sample_rate_hz
@@ -582,7 +656,20 @@ class Recording:
         return self.sweep_times(0)
 
     def has_command(self, dac: int) -> bool:
-        """True when :meth:`command` can return a waveform for *dac*."""
+        """Whether :meth:`command` can return a waveform for *dac*.
+
+        Parameters
+        ----------
+        dac : int
+            DAC index.
+
+        Returns
+        -------
+        bool
+            False for formats without command information, stimulus-file
+            waveforms, DACs without a stored epoch table (ABF1 DAC 2 and 3,
+            pyabf-written ABF1, gap-free files) and DACs that do not exist.
+        """
         if self._command is None:
             return False
         return self._command.available(int(dac))
@@ -593,6 +680,19 @@ class Recording:
         Built from the ABF epoch table (pyabf ``sweepC`` logic) with the true
         holding level (ABF1: ``fDACHoldingLevel``); a DAC without an enabled
         waveform is at its holding level throughout.
+
+        Parameters
+        ----------
+        sweep : int
+            Sweep index (negative counts from the end).
+        dac : int
+            DAC index (``holding[dac]``).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, one value per sample of the sweep (a new array), including
+            the offsets of :meth:`with_offsets`.
 
         Raises
         ------
@@ -673,6 +773,11 @@ class Recording:
         A clamp mode the file does not establish is ``None`` and its reason is
         in ``clamp_mode_evidence`` of the headstage.  ``sha256`` is not
         included (it reads the whole file); the CLI adds it on request.
+
+        Returns
+        -------
+        dict
+            JSON-serialisable (plain str, int, float, None, list, dict).
         """
         def num(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
@@ -723,9 +828,17 @@ class Recording:
         ``channel_ids``), the tags as one Event per segment (times in s from the
         start of the recording).  Only the selected data are read.
 
+        Parameters
+        ----------
+        sweeps : sequence of int, optional
+            Sweeps to include (default all).
+        channels : sequence of int or str, optional
+            Channels (index or name) to include (default all).
+
         Returns
         -------
         neo.Block
+            A new block; the recording is not changed.
         """
         import neo
         import quantities as pq
