@@ -24,6 +24,8 @@ Conventions (also in ``docs/dev/testing.md``):
   15.7134 but not 15.72.
 * A block that cannot run carries ``<!-- no-run: reason -->`` on the line right
   before its fence; such blocks are counted and listed.
+* ``<!-- file: NAME -->`` right before a fence writes the block to NAME in the
+  page folder (a sheet or recipe that the next blocks use).
 
 ``ephys-correct ...`` and ``python scripts/...py`` commands run in the test
 process (the console script's ``main`` / the script through ``runpy``): one
