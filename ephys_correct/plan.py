@@ -104,7 +104,9 @@ DEFAULT_ACTIVITY_MODEL = "truesdell-jones"
 class Target:
     """A quantity to hit.
 
-    Attributes
+    Made by :func:`parse_target`; the fields are also the attributes.
+
+    Parameters
     ----------
     quantity : str
         A key of :data:`QUANTITIES`.
@@ -139,12 +141,30 @@ class Target:
 def parse_target(text: str | Target) -> Target:
     """Parse ``"E_Cl=-70"``, ``"osm=290"``, ``"LJP=0"``, ``"Ca_free=100e-6"``.
 
+    Parameters
+    ----------
+    text : str or Target
+        ``NAME=VALUE`` with NAME ``E_<ion>``, ``E_<ion>_ideal`` or a key of
+        :data:`QUANTITIES` (case-insensitive; also ``osmolality``,
+        ``osmolarity``, ``ionic_strength``, ``ljp_henderson``,
+        ``ljp_nernst_planck``); a Target is returned as it is.
+
+    Returns
+    -------
+    Target
+        With the canonical ion for ``E`` targets.
+
     Raises
     ------
     ParameterError
         Unknown quantity, a value that is not a number, or no ``=``.
     UnknownIonError
         ``E_<ion>`` with an unknown ion.
+
+    Examples
+    --------
+    >>> parse_target("E_Cl=-70")
+    Target(quantity='E', value=-70.0, ion='Cl-')
     """
     if isinstance(text, Target):
         return text
@@ -220,6 +240,23 @@ def adjusted_recipe(recipe: Any, vary: str, amount_mm: float):
     With ``vary="A:B"`` A is set to *amount_mm* and B changed by the opposite
     amount (A + B constant).  The copy has no file path and no file hash (it
     is not the file any more).
+
+    Parameters
+    ----------
+    recipe : Recipe, recipe path, solutions_db name, Solution or mapping
+        The recipe to change (a Solution needs its recipe file, or must be
+        made of ions only; a mapping is ion -> mM).
+    vary : str
+        Compound ``"A"`` or exchange ``"A:B"`` (names or aliases of
+        ``data/compounds.toml``).
+    amount_mm : float
+        The new amount of A, mM (finite, >= 0).
+
+    Returns
+    -------
+    Recipe
+        The adjusted copy (compounds at 0 mM are dropped); build the solution
+        with its ``to_solution()``, which re-titrates.
 
     Raises
     ------
@@ -305,9 +342,12 @@ def _quantity(target: Target, sol, other, side: str, *, temperature_c: float, lj
 class TargetSolution:
     """The amount of a compound that makes a quantity hit its target.
 
-    Attributes
+    Returned by :func:`solve_target`; the fields are also the attributes.
+
+    Parameters
     ----------
     target : Target
+        What was solved for.
     side : {"pipette", "bath"}
         Solution that was changed.
     vary : str
@@ -323,6 +363,7 @@ class TargetSolution:
     solution : Solution
         Its ions (electroneutral: ``to_solution`` checks the balance).
     charge_balance_meq, charge_tolerance_meq : float
+        Charge balance of the adjusted solution and its tolerance, mEq/L.
     titrant, titrant_mm_before, titrant_mm : str or None, float or None
         The pH titrant and its amount before and after, when the recipe sets it.
     evaluations : int
@@ -358,7 +399,14 @@ class TargetSolution:
         return self.value - self.target.value
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary."""
+        """JSON-ready dictionary.
+
+        Returns
+        -------
+        dict
+            The fields, with the recipe's components and the solution's ions
+            as plain dicts.
+        """
         return {
             "target": self.target.label, "target_value": self.target.value, "unit": self.target.unit,
             "side": self.side, "vary": self.vary,
@@ -432,8 +480,10 @@ def solve_target(
 
     Examples
     --------
-    >>> sol = solve_target({"K+": 140, "Cl-": 140}, target="E_Cl=-60", vary="KCl",
-    ...                    other={"Na+": 150, "Cl-": 150}, temperature_c=25)  # doctest: +SKIP
+    >>> sol = solve_target({"K+": 140, "gluconate-": 130, "Cl-": 10}, target="E_Cl=-60",
+    ...                    vary="KCl", other={"Na+": 150, "Cl-": 150}, temperature_c=25)
+    >>> round(sol.amount_mm, 2), round(sol.value, 2)
+    (4.46, -60.0)
     """
     tgt = parse_target(target)
     if side not in _SIDES:
@@ -560,10 +610,19 @@ def scan_component(
     other : solution
         The other side.
     temperature_c : float
+        Recording temperature, degC (reversal potentials).
     side : {"pipette", "bath"}
+        Which solution *recipe_or_name* is.
     amounts_mm : sequence of float, optional
         Amounts of the compound; default *n* points over 0 .. 2 x current
         (at least 0 .. 50 mM; an exchange: 0 .. A + B).
+    n : int
+        Number of amounts when *amounts_mm* is not given.
+    ljp_temperature_c : float, optional
+        Temperature of the LJP (when the offset was zeroed); default
+        *temperature_c*.
+    activity_model : str
+        Activity model of the reversal potentials and the titration.
     nernst_planck : bool
         Also compute the Nernst-Planck LJP (about 3 ms per point).
 
@@ -629,7 +688,9 @@ def scan_component(
 class Plan:
     """Everything a pipette/bath pair implies, and the adjustments asked for.
 
-    Attributes
+    Returned by :func:`plan_solutions`; the fields are also the attributes.
+
+    Parameters
     ----------
     pipette, bath : Solution
         As given (before any target).
@@ -638,6 +699,7 @@ class Plan:
     ljp_temperature_c : float
         Temperature of the LJP (when the offset was zeroed).
     activity_model : str
+        Activity model of the reversal potentials, titration and speciation.
     ljp : Mapping[str, LJPResult]
         ``"henderson"`` and ``"nernst-planck"``.
     reversal : pandas.DataFrame
@@ -652,7 +714,12 @@ class Plan:
         Every target quantity re-evaluated on the final solutions.
     final_ljp_mv : Mapping[str, float] or None
         LJP of the final pair, both methods.
+    final_solutions : Mapping[str, Solution] or None
+        ``"pipette"`` and ``"bath"`` after all targets (the given ones when
+        there are none).
     notes : tuple of str
+        Geometry, sign convention, temperatures and warnings (totals vs free
+        ions, pH temperature), as the CLI prints them.
     """
 
     pipette: Any
@@ -670,11 +737,31 @@ class Plan:
     notes: tuple[str, ...] = ()
 
     def ljp_mv(self, method: str = "henderson") -> float:
-        """V_L (mV, bath relative to pipette) by *method*."""
+        """V_L (mV, bath relative to pipette) by *method*.
+
+        Parameters
+        ----------
+        method : {"henderson", "nernst-planck"}
+            The LJP model.
+
+        Returns
+        -------
+        float
+            V_L of the pair as given (before the targets), at
+            :attr:`ljp_temperature_c`.
+        """
         return float(self.ljp[method])
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``ephys-correct plan --json``)."""
+        """JSON-ready dictionary (``ephys-correct plan --json``).
+
+        Returns
+        -------
+        dict
+            Names, temperatures, the LJP by both methods, the reversal
+            potentials (NaN as None), per-side summaries, the targets, the
+            final values and the notes.
+        """
         rev = self.reversal
         return {
             "pipette": self.pipette.name, "bath": self.bath.name,

@@ -25,7 +25,18 @@ class UnknownSourceError(EphysCorrectError, KeyError):
 
 @lru_cache(maxsize=1)
 def load_sources() -> Mapping[str, Mapping[str, str]]:
-    """Return the merged bibliography, key -> {citation, locator, doi/url, note}."""
+    """Return the merged bibliography, key -> {citation, locator, doi/url, note}.
+
+    Returns
+    -------
+    Mapping[str, Mapping[str, str]]
+        Read-only, loaded once (cached).
+
+    Raises
+    ------
+    DataFileError
+        A key defined in two files, or an entry without ``citation``.
+    """
     merged: dict[str, Mapping[str, str]] = {}
     origin: dict[str, str] = {}
     for fname in list_data_files("sources", ".toml"):
@@ -43,7 +54,24 @@ def load_sources() -> Mapping[str, Mapping[str, str]]:
 
 
 def resolve(key: str) -> Mapping[str, str]:
-    """Return the bibliography entry for *key*; UnknownSourceError if there is none."""
+    """Return the bibliography entry for *key*; UnknownSourceError if there is none.
+
+    Parameters
+    ----------
+    key : str
+        A source key of ``ephys_correct/data/sources*.toml``.
+
+    Returns
+    -------
+    Mapping[str, str]
+        The entry's fields: ``citation`` always; ``locator``, ``doi``,
+        ``url``, ``note`` when given.
+
+    Raises
+    ------
+    UnknownSourceError
+        No entry has this key; the message suggests close keys.
+    """
     sources = load_sources()
     try:
         return sources[key]

@@ -123,6 +123,7 @@ def pytest_terminal_summary(terminalreporter, config):
             counts[reason] = max(counts.get(reason, 0), n)
     for reason, n in counts.items():
         terminalreporter.write_line(f"{n} {reason}", yellow=True, bold=True)
+    _docs_opt_out_summary(terminalreporter)
 
 
 @pytest.fixture
@@ -170,3 +171,21 @@ def chromium_path() -> str:
         pytest.fail(f"browser test cannot run: {reason}"
                     + (" (CI=true: browser tests are required)" if os.environ.get("CI") == "true" else ""))
     return chromium_executable()
+
+
+def _docs_opt_out_summary(terminalreporter) -> None:
+    """List the documentation blocks that opted out of running (tests/test_docs.py)."""
+    if not any("test_docs.py" in str(getattr(r, "nodeid", ""))
+               for reports in terminalreporter.stats.values() for r in reports):
+        return
+    import doc_runner
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    blocks = [b for p in pages for b in doc_runner.parse_markdown(p)]
+    run = [b for b in blocks if b.lang in doc_runner.RUN_LANGS]
+    opted = [b for b in run if b.no_run is not None]
+    terminalreporter.write_line(
+        f"docs: {len(run) - len(opted)} of {len(run)} python/bash/console blocks in {len(pages)} pages "
+        f"run; {len(opted)} opted out:")
+    for b in opted:
+        terminalreporter.write_line(f"  {b.path.relative_to(ROOT)}:{b.line} ```{b.lang}: {b.no_run}")

@@ -122,6 +122,24 @@ def check_model(model: Any, parameter: str = "model") -> str:
 
     The message has the shape "Invalid value for the 'model' parameter.
     Allowed values are ..., but got ... instead." (MNE style).
+
+    Parameters
+    ----------
+    model : str
+        The activity model asked for.
+    parameter : str
+        The parameter's name, as the message should name it.
+
+    Returns
+    -------
+    str
+        *model*, unchanged.
+
+    Raises
+    ------
+    ParameterError
+        If *model* is not one of ``ideal``, ``davies``,
+        ``extended-debye-huckel``, ``truesdell-jones``.
     """
     check_option(parameter, model, MODELS)
     return model
@@ -173,6 +191,16 @@ def _check_charge(charge: Any) -> int:
 def water_density_g_cm3(temperature_c: float) -> float:
     """Density of air-free water at 1 atm, g/cm^3 (Kell 1975, eq. 16; 0-150 degC).
 
+    Parameters
+    ----------
+    temperature_c : float
+        Temperature, degC (the fit holds from 0 to 150 degC; not checked here).
+
+    Returns
+    -------
+    float
+        Density in g/cm^3.
+
     Examples
     --------
     >>> round(water_density_g_cm3(25.0), 5)
@@ -186,6 +214,16 @@ def water_density_g_cm3(temperature_c: float) -> float:
 
 def water_dielectric_constant(temperature_c: float) -> float:
     """Static relative permittivity of water (Malmberg & Maryott 1956; 0-100 degC).
+
+    Parameters
+    ----------
+    temperature_c : float
+        Temperature, degC (the fit holds from 0 to 100 degC; not checked here).
+
+    Returns
+    -------
+    float
+        The dielectric constant (dimensionless).
 
     Examples
     --------
@@ -240,17 +278,23 @@ def debye_huckel_a_b(temperature_c: float) -> tuple[float, float]:
 class IonActivityParameters:
     """Activity-coefficient parameters of one ion (``data/activity_params.csv``).
 
-    Attributes
+    The fields are also the attributes; see :func:`ion_activity_parameters`.
+
+    Parameters
     ----------
     ion : str
         Canonical name.
     charge : int
+        Charge number z.
     kielland_a_angstrom : float or None
         Kielland (1937) ion size, Angstrom.
+    kielland_source : str
+        Source key of the Kielland size (``ephys_correct.sources``); "" when
+        there is no value.
     tj_a_angstrom, tj_b_kg_mol : float or None
         phreeqc.dat Truesdell-Jones a (Angstrom) and b (kg/mol).
-    kielland_source, tj_source : str
-        Source keys (``ephys_correct.sources``); "" when there is no value.
+    tj_source : str
+        Source key of the Truesdell-Jones parameters; "" when there is no value.
     """
 
     ion: str
@@ -308,6 +352,18 @@ def _parameter_table() -> Mapping[str, IonActivityParameters]:
 
 def ion_activity_parameters(ion: str) -> IonActivityParameters:
     """Activity parameters of *ion* (empty ones for a known ion without data).
+
+    Parameters
+    ----------
+    ion : str
+        Ion name (canonical or alias).
+
+    Returns
+    -------
+    IonActivityParameters
+        The row of ``data/activity_params.csv``; for an ion of the ion table
+        without a row, parameters that are all None (the models then fall
+        back as :func:`log10_gamma` describes).
 
     Raises
     ------
@@ -509,6 +565,11 @@ def ionic_strength_mm(ions_mm: Mapping[str, float]) -> float:
     ions_mm : mapping
         Ion name (canonical or alias) -> concentration, mM.
 
+    Returns
+    -------
+    float
+        Ionic strength, mM.
+
     Raises
     ------
     UnknownIonError
@@ -569,8 +630,13 @@ def _ions_of(solution: Any) -> tuple[dict[str, float], str]:
 class ActivityResult(Mapping[str, float]):
     """Single-ion activity coefficients of one solution: a read-only mapping ion -> gamma.
 
-    Attributes
+    Returned by :func:`activity_coefficients`; the fields are also the
+    attributes.  Indexing accepts aliases (``result["potassium"]``).
+
+    Parameters
     ----------
+    gammas : Mapping[str, float]
+        Canonical ion name -> activity coefficient gamma.
     model : str
         The model asked for.
     per_ion : Mapping[str, dict]
@@ -579,7 +645,12 @@ class ActivityResult(Mapping[str, float]):
     ionic_strength_mm : float
         Ionic strength of the whole solution, mM (~ mmol/kg).
     temperature_c : float
+        Temperature, degC.
     solution_name : str
+        Name of the solution (for messages).
+    warnings : tuple of str
+        One message per ion whose model is used beyond its validity range
+        (the text of the ``ModelValidityWarning`` issued for this solution).
     """
 
     gammas: Mapping[str, float]
@@ -614,7 +685,19 @@ class ActivityResult(Mapping[str, float]):
                 f"I={self.ionic_strength_mm:.3f} mM, T={self.temperature_c:g} degC)")
 
     def activities_mm(self, ions_mm: Mapping[str, float]) -> dict[str, float]:
-        """a = gamma c (mM) for the ions of *ions_mm* present in this result."""
+        """a = gamma c (mM) for the ions of *ions_mm* present in this result.
+
+        Parameters
+        ----------
+        ions_mm : Mapping[str, float]
+            Ion (canonical or alias) -> concentration, mM.
+
+        Returns
+        -------
+        dict
+            Canonical ion name -> activity, mM; an ion absent from this
+            result raises ``UnknownIonError``.
+        """
         return {canonical_ion_name(k): self[k] * float(v) for k, v in ions_mm.items()}
 
 
@@ -736,7 +819,14 @@ def mean_activity_coefficient(salt: Mapping[str, int], molality_mol_kg: float, *
     molality_mol_kg : float
         Molality of the salt, mol/kg.
     temperature_c : float
+        Temperature, degC.
     model : str
+        Activity model (:data:`MODELS`).
+
+    Returns
+    -------
+    float
+        gamma+- (dimensionless).
 
     Notes
     -----

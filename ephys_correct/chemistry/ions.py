@@ -41,7 +41,9 @@ _REFERENCE_ION = "K+"
 class Ion:
     """One charged species of the ion table.
 
-    Attributes
+    Built by :func:`load_ion_table`; the fields are also the attributes.
+
+    Parameters
     ----------
     name : str
         Canonical name (see module docstring).
@@ -55,6 +57,8 @@ class Ion:
         Table, page or derivation within that source.
     aliases : tuple of str
         Other accepted spellings.
+    notes : str
+        Free text from the table's ``notes`` column.
     lambda_eq_reference : float
         lambda_eq of K+ in the same table, used for the relative mobility.
     """
@@ -79,6 +83,16 @@ class Ion:
         The conductivity is the 25 degC value; *temperature_c* only enters
         through RT (no viscosity correction), which is what the LJP needs since
         a common viscosity factor cancels in mobility ratios.
+
+        Parameters
+        ----------
+        temperature_c : float
+            Temperature in degC (enters through RT only).
+
+        Returns
+        -------
+        float
+            D in m^2/s (K+ at 25 degC: 1.957e-9).
         """
         lam_si = self.lambda_eq * 1e-4  # S m^2 mol^-1
         return GAS_CONSTANT * kelvin(temperature_c) * lam_si / (abs(self.charge) * FARADAY**2)
@@ -90,12 +104,35 @@ def lambda_eq_to_relative_mobility(lambda_eq: float, charge: int, lambda_eq_k: f
 
 
 def normalize_key(name: str) -> str:
-    """Lower-case, whitespace-collapsed key used for alias matching."""
+    """Lower-case, whitespace-free key used for alias matching.
+
+    Parameters
+    ----------
+    name : str
+        An ion name or alias (anything ``str()`` accepts).
+
+    Returns
+    -------
+    str
+        *name* without whitespace, lower-cased (``"HPO4 2-"`` -> ``"hpo42-"``).
+    """
     return re.sub(r"\s+", "", str(name)).lower()
 
 
 class IonTable(Mapping[str, Ion]):
-    """Read-only mapping canonical name -> :class:`Ion`, with alias lookup."""
+    """Read-only mapping canonical name -> :class:`Ion`, with alias lookup.
+
+    Indexing accepts canonical names and aliases (``table["potassium"]`` is
+    the K+ row); iteration yields canonical names.
+
+    Parameters
+    ----------
+    ions : list of Ion
+        The rows; a name defined twice, or an alias naming two ions, raises
+        ``DataFileError``.
+    origin : str
+        Where the rows came from (named in error messages).
+    """
 
     def __init__(self, ions: list[Ion], origin: str):
         self._ions: dict[str, Ion] = {}
@@ -129,6 +166,17 @@ class IonTable(Mapping[str, Ion]):
 
     def canonical(self, name: str) -> str:
         """Canonical name for *name* (an alias or canonical name).
+
+        Parameters
+        ----------
+        name : str
+            Canonical name or alias, matched case-insensitively, ignoring
+            whitespace; never by prefix.
+
+        Returns
+        -------
+        str
+            The canonical name.
 
         Raises
         ------
@@ -190,15 +238,71 @@ def _load(path: str | None) -> IonTable:
 
 
 def load_ion_table(path: str | Path | None = None) -> IonTable:
-    """Load the packaged ion table, or a user table with the same columns."""
+    """Load the packaged ion table, or a user table with the same columns.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A CSV file with the columns of ``ephys_correct/data/ions.csv``; None
+        (default) loads the packaged ``ions*.csv`` files.
+
+    Returns
+    -------
+    IonTable
+        Cached per path: loading again returns the same table.
+
+    Raises
+    ------
+    DataFileError
+        A row without a required column, a bad charge or conductivity, a
+        duplicate name or alias, or no K+ row.
+    """
     return _load(None if path is None else str(Path(path).resolve()))
 
 
 def get_ion(name: str) -> Ion:
-    """The :class:`Ion` for *name* (canonical or alias) from the packaged table."""
+    """The :class:`Ion` for *name* (canonical or alias) from the packaged table.
+
+    Parameters
+    ----------
+    name : str
+        Canonical name or alias (``"K+"``, ``"potassium"``, ``"Ca++"``).
+
+    Returns
+    -------
+    Ion
+        The row of the ion table.
+
+    Raises
+    ------
+    UnknownIonError
+        If nothing matches; the message suggests close names.
+    """
     return load_ion_table()[name]
 
 
 def canonical_ion_name(name: str) -> str:
-    """Canonical spelling of *name*; raises UnknownIonError with suggestions."""
+    """Canonical spelling of *name*; raises UnknownIonError with suggestions.
+
+    Parameters
+    ----------
+    name : str
+        Canonical name or alias, case-insensitive (``"K"``, ``"Ca++"``,
+        ``"HPO42-"``).
+
+    Returns
+    -------
+    str
+        The canonical name (``"K+"``, ``"Ca2+"``, ``"HPO4 2-"``).
+
+    Raises
+    ------
+    UnknownIonError
+        If nothing matches (a ``KeyError``); the message suggests close names.
+
+    Examples
+    --------
+    >>> canonical_ion_name("Ca++"), canonical_ion_name("hpo42-")
+    ('Ca2+', 'HPO4 2-')
+    """
     return load_ion_table().canonical(name)

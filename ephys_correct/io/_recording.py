@@ -61,7 +61,7 @@ class UnitFix:
     ``UnitFix("mV", 1 / 20)`` for a current-clamp channel labelled pA whose
     values are Vm x 20 (pyABF's "bad units" case).
 
-    Attributes
+    Parameters
     ----------
     units : str
         The true units of ``stored value * scale`` (e.g. ``"mV"``); converted
@@ -78,7 +78,9 @@ class UnitFix:
 class Channel:
     """One ADC channel (a recorded signal).
 
-    Attributes
+    Built by the readers; the fields are also the attributes.
+
+    Parameters
     ----------
     index : int
         Position in :attr:`Recording.channels` (the ADC sampling order).
@@ -122,6 +124,14 @@ class Channel:
     telegraph_instrument : str or None
         The amplifier named by this ADC's telegraph (ABF
         ``nTelegraphInstrument``, e.g. ``"Axopatch 200B"``), None without one.
+
+    Other Parameters
+    ----------------
+    _clamp_mode : str or None
+        The headstage's clamp mode, read through :attr:`clamp_mode` (internal).
+    _clamp_mode_error : str or None
+        Message of the :class:`ClampModeError` that :attr:`clamp_mode` raises
+        when the mode is not established (internal).
     """
 
     index: int
@@ -163,7 +173,9 @@ class Channel:
 class Headstage:
     """One amplifier channel: its command DAC, its signals and its clamp mode.
 
-    Attributes
+    Built by the readers; the fields are also the attributes.
+
+    Parameters
     ----------
     index : int
         Headstage number (0-based).  For ABF files a headstage with a DAC has
@@ -188,6 +200,14 @@ class Headstage:
         ``headstages=``).
     evidence : tuple of str
         Notes on how its DAC and channels were chosen.
+
+    Other Parameters
+    ----------------
+    _clamp_mode : str or None
+        The clamp mode, read through :attr:`clamp_mode`; None when unresolved
+        (internal).
+    _path : str
+        The file, named in the :class:`ClampModeError` message (internal).
     """
 
     index: int
@@ -223,7 +243,7 @@ class Headstage:
 class Holding:
     """Holding level of one DAC (command channel).
 
-    Attributes
+    Parameters
     ----------
     dac : int
         DAC index.
@@ -252,7 +272,7 @@ class Holding:
 class Tag:
     """A tag / comment placed during acquisition.
 
-    Attributes
+    Parameters
     ----------
     time_s : float
         Seconds from the start of the recording.
@@ -280,9 +300,10 @@ class Recording:
     Immutable: data are read from the file on demand (one sweep of one channel
     at a time) and returned as fresh float64 arrays in the channel's units (mV
     or pA).  Build corrected copies with :meth:`with_offsets`.  Create with
-    :func:`ephys_correct.io.read_recording`.
+    :func:`ephys_correct.io.read_recording`; the fields below are also the
+    attributes.
 
-    Attributes
+    Parameters
     ----------
     path : str
         Absolute path of the file.
@@ -345,6 +366,25 @@ class Recording:
         units.  Each names the override (``headstages=``, ``clamp_mode=``,
         ``unit_fix=``) that states the truth.  Every output made from this
         recording should carry them.
+
+    Other Parameters
+    ----------------
+    _source : object
+        The sample reader (``read(sweep, channel, start, stop)``,
+        ``read_block(...)``) of the backend (internal).
+    _offsets : tuple of float
+        Per channel, the offset added when data are read (internal; see
+        :meth:`with_offsets`).
+    _holding_offsets : tuple of float
+        Per DAC, the offset added to the holding level and the command
+        (internal).
+    _command : object or None
+        The command-waveform builder, None for formats without one (internal).
+    _file_state : tuple of (int, float) or None
+        Size and mtime of the file when it was read, to detect changes
+        (internal).
+    _cache : dict
+        Lazily computed values such as the SHA-256 (internal).
     """
 
     path: str
@@ -531,6 +571,16 @@ class Recording:
     def channel_index(self, channel: int | str) -> int:
         """Index of a channel given by index or name.
 
+        Parameters
+        ----------
+        channel : int or str
+            Channel index (negative counts from the end) or name.
+
+        Returns
+        -------
+        int
+            Position in :attr:`channels`.
+
         Raises
         ------
         ParameterError
@@ -558,7 +608,18 @@ class Recording:
         raise ParameterError(f"{self.path}: channel must be an index or a name, got {channel!r}")
 
     def channel(self, channel: int | str) -> Channel:
-        """The :class:`Channel` given by index or name."""
+        """The :class:`Channel` given by index or name.
+
+        Parameters
+        ----------
+        channel : int or str
+            Channel index (negative counts from the end) or name.
+
+        Returns
+        -------
+        Channel
+            The channel; unknown names and indices raise ``ParameterError``.
+        """
         return self.channels[self.channel_index(channel)]
 
     def _sweep_index(self, sweep: int) -> int:
@@ -614,13 +675,16 @@ class Recording:
         Parameters
         ----------
         sweep : int
+            Sweep index (negative counts from the end).
         channel : int or str
+            Channel index or name.
         chunk_samples : int
             Samples per piece (the last one may be shorter).
 
         Yields
         ------
         numpy.ndarray
+            The next piece, float64, in the channel's units.
         """
         if isinstance(chunk_samples, bool) or not isinstance(chunk_samples, (int, np.integer)) or chunk_samples < 1:
             raise ParameterError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
@@ -642,6 +706,11 @@ class Recording:
             Sweeps to include (default all).
         dtype : numpy dtype, optional
             float64 (default) or float32.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new ``(n_sweeps, n_channels, n_samples)`` array.
 
         Raises
         ------
@@ -673,6 +742,11 @@ class Recording:
         absolute : bool
             If True, add the sweep's start time (seconds from the start of the
             recording); otherwise times are relative to the sweep start.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 times in s, one per sample (``t_start_s`` + i / rate).
         """
         s = self._sweep_index(sweep)
         t = self.t_start_s + np.arange(self.sweep_lengths[s], dtype=np.float64) / self.sample_rate_hz
@@ -686,7 +760,20 @@ class Recording:
         return self.sweep_times(0)
 
     def has_command(self, dac: int) -> bool:
-        """True when :meth:`command` can return a waveform for *dac*."""
+        """Whether :meth:`command` can return a waveform for *dac*.
+
+        Parameters
+        ----------
+        dac : int
+            DAC index.
+
+        Returns
+        -------
+        bool
+            False for formats without command information, stimulus-file
+            waveforms, DACs without a stored epoch table (ABF1 DAC 2 and 3,
+            pyabf-written ABF1, gap-free files) and DACs that do not exist.
+        """
         if self._command is None:
             return False
         return self._command.available(int(dac))
@@ -697,6 +784,19 @@ class Recording:
         Built from the ABF epoch table (pyabf ``sweepC`` logic) with the true
         holding level (ABF1: ``fDACHoldingLevel``); a DAC without an enabled
         waveform is at its holding level throughout.
+
+        Parameters
+        ----------
+        sweep : int
+            Sweep index (negative counts from the end).
+        dac : int
+            DAC index (``holding[dac]``).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, one value per sample of the sweep (a new array), including
+            the offsets of :meth:`with_offsets`.
 
         Raises
         ------
@@ -780,6 +880,11 @@ class Recording:
         A clamp mode the file does not establish is ``None`` and its reason is
         in ``clamp_mode_evidence`` of the headstage.  ``sha256`` is not
         included (it reads the whole file); the CLI adds it on request.
+
+        Returns
+        -------
+        dict
+            JSON-serialisable (plain str, int, float, None, list, dict).
         """
         def num(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
@@ -833,9 +938,17 @@ class Recording:
         ``channel_ids``), the tags as one Event per segment (times in s from the
         start of the recording).  Only the selected data are read.
 
+        Parameters
+        ----------
+        sweeps : sequence of int, optional
+            Sweeps to include (default all).
+        channels : sequence of int or str, optional
+            Channels (index or name) to include (default all).
+
         Returns
         -------
         neo.Block
+            A new block; the recording is not changed.
         """
         import neo
         import quantities as pq

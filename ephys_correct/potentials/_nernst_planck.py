@@ -81,7 +81,9 @@ _SERIES_D = 1e-2
 class NPSolution:
     """Converged result of :func:`solve_nernst_planck` (dimensionless).
 
-    Attributes
+    The fields are also the attributes.
+
+    Parameters
     ----------
     phi : float
         Extrapolated ``phi(1) - phi(0)`` in units of RT/F.
@@ -422,6 +424,10 @@ def solve_nernst_planck(
         Relative mobilities (> 0); only ratios matter.
     tol : float
         Required accuracy of ``phi`` (units RT/F).
+    m0 : int
+        Segments of the first mesh; each refinement doubles them.
+    m_max : int
+        Most segments tried before giving up.
     contributions : bool
         Compute the per-ion shares (about 20 % of the run time); when False
         ``NPSolution.contributions`` is all NaN.
@@ -429,6 +435,8 @@ def solve_nernst_planck(
     Returns
     -------
     NPSolution
+        ``phi(1) - phi(0)`` extrapolated from the last three meshes (h^2, h^4),
+        with its error estimate (<= *tol*) and the per-ion contributions.
 
     Raises
     ------

@@ -37,7 +37,8 @@ from ephys_correct._version import __version__
 
 __all__ = [
     "reversal_potential",
-    "reversal_potentials",
+    "reversal_rows",
+    "COLUMN_UNITS",
     "ghk_potential",
     "ghk_current",
     "donnan_equilibrium",
@@ -354,20 +355,24 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
 class GHKResult:
     """Zero-current (GHK voltage equation) potential.
 
-    ``float(result)`` is the potential in mV (V_in - V_out).
+    ``float(result)`` is the potential in mV (V_in - V_out).  Returned by
+    :func:`ghk_potential`; the fields are also the attributes.
 
-    Attributes
+    Parameters
     ----------
     potential_mv : float
+        The reversal (zero-current) potential, mV.
     method : str
         ``"quadratic"`` (closed form, charges in {+-1, +-2}; Lewis 1979) or
         ``"brentq"`` (numerical root of the total GHK current).
     applied_to : {"activities", "concentrations"}
         What the permeability ratios multiplied.
     activity_model : str
+        The activity model used.
     permeabilities : Mapping[str, float]
         As given (only ratios matter).
     temperature_c : float
+        Temperature, degC.
     a_in_mm, a_out_mm : Mapping[str, float]
         Activities (or concentrations for ``"ideal"``) used, mM.
     """
@@ -385,6 +390,13 @@ class GHKResult:
         return float(self.potential_mv)
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            Field name -> value; mappings become plain dicts.
+        """
         return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.__dict__.items()}
 
 
@@ -655,26 +667,37 @@ def ghk_current(ion: str, voltage_mv: float, *, inside: Any, outside: Any,
 class DonnanResult:
     """Gibbs-Donnan equilibrium of a compartment holding impermeant charge.
 
-    Attributes
+    ``float(result)`` is the Donnan potential in mV.  Returned by
+    :func:`donnan_equilibrium`; the fields are also the attributes.
+
+    Parameters
     ----------
     compartment_mm : Mapping[str, float]
         Equilibrium ion concentrations in the compartment, mM (impermeant species excluded).
     bath_mm : Mapping[str, float]
         Equilibrium bath concentrations, mM (unchanged for an infinite bath).
     impermeant_mm : float
+        Concentration of the impermeant species in the compartment, mM.
     impermeant_charge : int
+        Its charge number.
     donnan_potential_mv : float
         V_compartment - V_bath, mV.
     ratio_r : float
         Donnan ratio r = exp(-F dV / RT): c_comp/c_bath = r^z for every permeant
         ion in ideal solution (r = [K+]c/[K+]b = [Cl-]b/[Cl-]c).
     temperature_c : float
+        Temperature, degC.
     activity_model : str
+        The activity model used.
     bath_volume_ratio : float
         V_bath / V_compartment (inf for an infinite reservoir).
     permeant : tuple of str
+        The ions that cross (canonical names).
     iterations : int
         Activity-coefficient iterations (1 for ideal).
+    notes : tuple of str
+        Remarks on the result (e.g. that with activities the product rule
+        holds for activities, not concentrations).
     """
 
     compartment_mm: Mapping[str, float]
@@ -694,6 +717,13 @@ class DonnanResult:
         return float(self.donnan_potential_mv)
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            Field name -> value; mappings become plain dicts.
+        """
         return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.__dict__.items()}
 
 

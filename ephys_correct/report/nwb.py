@@ -64,7 +64,23 @@ def _need_pynwb():
 
 
 def nwb_sidecar_path(path: str | os.PathLike) -> Path:
-    """The JSON provenance written beside an NWB file: ``<name>.nwb.json``."""
+    """The JSON provenance written beside an NWB file: ``<name>.nwb.json``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The NWB file.
+
+    Returns
+    -------
+    Path
+        The sidecar's path (the file's name + ``.json``, same folder).
+
+    Examples
+    --------
+    >>> nwb_sidecar_path("results/cell7.nwb").name
+    'cell7.nwb.json'
+    """
     p = Path(path)
     return p.with_name(p.name + ".json")
 
@@ -303,10 +319,25 @@ def _scratch_text(data) -> str:
 def read_nwb_provenance(path: str | os.PathLike) -> dict[str, Any]:
     """The ephys_correct provenance stored in an NWB file written by :func:`write_nwb`.
 
+    Read from the scratch dataset ``ephys_correct_provenance``, else from the
+    JSON after the marker line in ``NWBFile.notes``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The NWB file.
+
+    Returns
+    -------
+    dict
+        The provenance (as in ``<name>.nwb.json``).
+
     Raises
     ------
     ParameterError
         The file holds no ephys_correct provenance.
+    MissingDependencyError
+        pynwb is not installed.
     """
     pynwb = _need_pynwb()
     with pynwb.NWBHDF5IO(str(path), "r") as io:
