@@ -17,14 +17,17 @@ Models (``model=`` everywhere; the default and the toolkit's one convention is
     The b I term extends it to I ~ 1 mol/kg for the ions whose b was fitted
     (Na+, K+, Ca2+, Mg2+, Cl-, ...).
 
-Fallback chain (an ion without parameters for the chosen model)
----------------------------------------------------------------
-``truesdell-jones``: phreeqc.dat (a, b) -> extended Debye-Hueckel with the
-Kielland size (only at I <= 0.1 mol/kg) -> extended Debye-Hueckel with the
-assumed size :data:`ASSUMED_ION_SIZE_ANGSTROM` (only at I <= 0.1 mol/kg) ->
-Davies.  ``extended-debye-huckel``: Kielland size -> assumed size.  The model
-actually used, its parameters and the reason for any fallback are recorded per
-ion (:attr:`ActivityResult.per_ion`, and the dict returned by
+Model per ion (an ion without parameters for the chosen model)
+-------------------------------------------------------------
+The model of each ion is chosen from the ion's parameters alone, never from
+the ionic strength, so every gamma is continuous in I and T (no jumps where
+a range limit is crossed).  ``truesdell-jones``: the ion's Truesdell-Jones
+a, b (phreeqc.dat, or a documented fit to mean activity coefficients, e.g.
+Cs+ and Rb+) -> Davies at every ionic strength (PHREEQC's rule for species
+without ``-gamma``).  ``extended-debye-huckel``: Kielland size -> assumed size
+:data:`ASSUMED_ION_SIZE_ANGSTROM`.  The model actually used, its parameters,
+why it was chosen (``model_choice``) and the reason for any fallback are
+recorded per ion (:attr:`ActivityResult.per_ion`, and the dict returned by
 :func:`log10_gamma`).  An ion that is not in the ion table raises
 :class:`~ephys_correct.errors.UnknownIonError`; gamma = 1 is never returned
 silently (only for ``model="ideal"`` and for neutral species, charge 0, for
@@ -383,27 +386,22 @@ def _resolve(z: int, i_m: float, t: float, model: str, params: IonActivityParame
                         parameters={"a_angstrom": params.tj_a_angstrom,
                                     "b_kg_mol": params.tj_b_kg_mol},
                         source=params.tj_source,
-                        validity_limit_m=VALIDITY_LIMIT_MOL_KG["truesdell-jones"])
+                        validity_limit_m=VALIDITY_LIMIT_MOL_KG["truesdell-jones"],
+                        model_choice=("truesdell-jones: the ion has Truesdell-Jones parameters "
+                                      f"({params.tj_source})"))
             value = _formula_log10("truesdell-jones", z, i_m, a_dh, b_dh,
                                    params.tj_a_angstrom, params.tj_b_kg_mol)
         else:
-            reasons.append(f"no phreeqc.dat -gamma parameters for {label}")
-            limit = VALIDITY_LIMIT_MOL_KG["extended-debye-huckel"]
-            if i_m <= limit and params is not None and params.kielland_a_angstrom is not None:
-                value = ext_dh(params.kielland_a_angstrom, params.kielland_source, "kielland1937")
-            elif i_m <= limit and abs(z) in ASSUMED_ION_SIZE_ANGSTROM:
-                reasons.append("no Kielland ion size")
-                value = ext_dh(ASSUMED_ION_SIZE_ANGSTROM[abs(z)], _ASSUMED_SIZE_SOURCE, "assumed")
-            else:
-                if i_m > limit:
-                    reasons.append(
-                        f"extended Debye-Hueckel not valid at I = {i_m:.4g} > {limit:g} mol/kg"
-                    )
-                else:
-                    reasons.append(f"no ion size for |z| = {abs(z)}")
-                value = davies()
+            # chosen from the ion's parameters only, never from the ionic strength: an ion
+            # without Truesdell-Jones parameters gets Davies at every I (PHREEQC's rule for
+            # species without -gamma), so gamma is continuous in I and T
+            reasons.append(f"no Truesdell-Jones parameters for {label}")
+            value = davies()
+            info["model_choice"] = ("davies: the ion has no Truesdell-Jones parameters "
+                                    "(PHREEQC's rule for species without -gamma)")
     if reasons:
         info["fallback_reason"] = "; ".join(reasons) + f" -> {info['model']}"
+    info.setdefault("model_choice", f"{info['model']}: as requested")
     return value, info
 
 

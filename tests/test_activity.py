@@ -314,23 +314,24 @@ def test_gamma_depends_only_on_charge_and_parameters_in_davies(ion, t):
 
 
 # --------------------------------------------------------------------------- chain, validity
-def test_fallback_chain_gluconate():
-    lo, info = act.log10_gamma(-1, 0.05, T25, "truesdell-jones", ion="gluconate-")
-    assert info["model"] == "extended-debye-huckel"
-    assert info["parameters"] == {"a_angstrom": 4.5, "size_from": "assumed"}
-    assert info["source"] == "ec_assumption_ion_size"
-    assert "no phreeqc.dat" in info["fallback_reason"] and "no Kielland" in info["fallback_reason"]
-    hi, info = act.log10_gamma(-1, 0.15, T25, "truesdell-jones", ion="gluconate-")
-    assert info["model"] == "davies"
-    assert "not valid at I = 0.15" in info["fallback_reason"]
+def test_ion_without_tj_parameters_gets_davies_at_every_ionic_strength():
+    """The model is chosen from the ion's parameters, not from I (issue 13 item 5)."""
+    for i_m in (0.0, 0.05, 0.1, 0.15, 0.4):
+        lg, info = act.log10_gamma(-1, i_m, T25, "truesdell-jones", ion="gluconate-")
+        assert info["model"] == "davies"
+        assert "no Truesdell-Jones parameters" in info["fallback_reason"]
+        assert info["model_choice"].startswith("davies: the ion has no Truesdell-Jones")
+        davies, _ = act.log10_gamma(-1, i_m, T25, "davies")
+        assert lg == davies
 
 
-def test_fallback_chain_kielland_only_ion():
-    _, info = act.log10_gamma(1, 0.05, T25, "truesdell-jones", ion="Rb+")
-    assert info["model"] == "extended-debye-huckel" and info["source"] == "kielland1937"
-    assert info["parameters"]["a_angstrom"] == 2.5
-    _, info = act.log10_gamma(1, 0.2, T25, "truesdell-jones", ion="Rb+")
-    assert info["model"] == "davies"
+def test_cs_and_rb_have_fitted_truesdell_jones_parameters():
+    for ion, a in (("Cs+", 2.534), ("Rb+", 3.457)):
+        for i_m in (0.05, 0.2):
+            _, info = act.log10_gamma(1, i_m, T25, "truesdell-jones", ion=ion)
+            assert info["model"] == "truesdell-jones" and info["fallback_reason"] is None
+            assert info["source"] == "ec_fit_tj_rbcl_cscl_crc"
+            assert info["parameters"]["a_angstrom"] == a
 
 
 def test_truesdell_jones_ion_uses_its_own_parameters():
@@ -372,9 +373,9 @@ def test_validity_warnings_fire_only_beyond_the_limit():
 
 def test_activity_coefficients_warns_once_listing_ions():
     with pytest.warns(ModelValidityWarning) as rec:
-        act.activity_coefficients({"Rb+": 700, "Br-": 700}, temperature_c=T25)
+        act.activity_coefficients({"NH4+": 700, "I-": 700}, temperature_c=T25)
     assert len(rec) == 1
-    assert "Rb+" in str(rec[0].message)
+    assert "I-" in str(rec[0].message)
 
 
 # --------------------------------------------------------------------------- errors
