@@ -134,7 +134,7 @@ def test_cs_gamma_has_no_jump_at_0p1_any_more():
 
 # ------------------------------------------------------------------ derived conditional constants
 PAIRS = (("Mg2+", "ADP"), ("Mg2+", "PCr"), ("Mg2+", "ATP"), ("Ca2+", "EGTA"), ("Ca2+", "BAPTA"),
-         ("Ca2+", "ATP"))
+         ("Mg2+", "citrate"), ("Ca2+", "ATP"), ("K+", "ATP"))
 
 
 def _kd(metal, lig, i_mm, t):
