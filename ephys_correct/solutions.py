@@ -91,7 +91,7 @@ DEFAULT_ACTIVITY_MODEL = "truesdell-jones"
 _ROLES = ("pipette", "bath", "bridge")
 _TOP_KEYS = {
     "schema_version", "name", "role", "source", "doi", "url", "notes", "description",
-    "components_mm", "ions_mm", "ph", "osmolality", "tags", "temperature_c",
+    "components_mm", "ions_mm", "ph", "osmolality", "tags", "temperature_c", "additives",
 }
 _PH_KEYS = {"value", "temperature_c", "titrant", "buffer", "note"}
 _OSM_KEYS = {"measured_mosm_kg", "note"}
@@ -246,28 +246,45 @@ class Rebalance:
 
 @dataclass(frozen=True)
 class Osmolarity:
-    """Osmolarity estimates, each labelled as what it is.
+    """Osmolarity and osmolality of a solution, each number labelled as what it is.
 
     Attributes
     ----------
     ideal_mosm_l : float
-        Sum of all solute particles, mOsm/L (no interactions): runs 7-10 % above
-        measured osmolality for physiological salines.
+        Ideal osmolarity: the sum of all solute particles per litre of solution, mOsm/L, with no
+        interactions and no molar -> molal conversion. Not an osmolality and not a bound: salines
+        read 7-10 % below it, sucrose-rich cutting solutions can read above it.
     estimate_mosm_kg : float or None
-        Osmotic-coefficient-corrected estimate (``activity.osmolality_estimate``).
+        Estimated osmolality, mOsm/kg water, what an osmometer reads
+        (:func:`ephys_correct.activity.osmolality`: molal conversion, Pitzer osmotic
+        coefficients, MgSO4/CaSO4 pairs, nonelectrolyte osmotic coefficients).
     estimate_method : str
-        How *estimate_mosm_kg* was obtained.
+        How *estimate_mosm_kg* was obtained, with every assumption that applied.
     measured_mosm_kg : float or None
         Value measured by osmometer, when the recipe gives one.
+    details : Mapping or None
+        Intermediate numbers of the estimate (water_kg_per_l, phi_ionic, ion_pairs_mm,
+        neutral_phi) and the additives counted.
     """
 
     ideal_mosm_l: float
     estimate_mosm_kg: float | None
     estimate_method: str
     measured_mosm_kg: float | None
+    details: Mapping[str, Any] | None = None
+
+    #: what each number is (shown by ``ephys-correct solutions show`` and in JSON output)
+    LABELS = MappingProxyType({
+        "ideal_mosm_l": "ideal osmolarity: sum of particles per litre (mOsm/L), not an osmolality",
+        "estimate_mosm_kg": "estimated osmolality (mOsm/kg water), what an osmometer reads",
+        "measured_mosm_kg": "measured osmolality (mOsm/kg), as stated by the recipe's source",
+    })
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = {k: v for k, v in self.__dict__.items() if k != "details"}
+        d["details"] = None if self.details is None else dict(self.details)
+        d["labels"] = dict(self.LABELS)
+        return d
 
 
 def _freeze(m: Mapping[str, float]) -> Mapping[str, float]:
@@ -303,6 +320,9 @@ class Solution(FrozenMappings):
     ph, ph_temperature_c : float or None
     speciation : Mapping or None
         Provenance of :meth:`speciate`, when the ions are free ions + complexes.
+    additives : tuple of Mapping
+        The recipe's ``[additives]`` (drugs, dyes, tracers): one provenance record each, saying
+        how it was counted (ions, or osmolality only); see :mod:`ephys_correct._additives`.
     """
 
     name: str
@@ -319,6 +339,7 @@ class Solution(FrozenMappings):
     ph_temperature_c: float | None = None
     speciation: Mapping[str, Any] | None = None
     derived_from: Mapping[str, Any] | None = None
+    additives: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "ions_mm", _freeze(self.ions_mm))
@@ -427,12 +448,18 @@ class Solution(FrozenMappings):
         return charge_tolerance_mm(self.ions_mm)
 
     def osmolarity(self) -> Osmolarity:
-        """Ideal osmolarity, osmotic-coefficient estimate and measured value."""
-        ideal = sum(self.ions_mm.values()) + sum(self.neutrals_mm.values())
+        """Ideal osmolarity, estimated osmolality and measured value (see :class:`Osmolarity`)."""
         from . import activity
+        from ._additives import osmotic_particles_mm, osmotic_volume_ml_per_l
 
-        est, method = activity.osmolality_estimate(self.ions_mm, self.neutrals_mm)
-        return Osmolarity(ideal, est, method, self.measured_osmolality_mosm_kg)
+        extra = osmotic_particles_mm(self.additives)
+        est = activity.osmolality(self.ions_mm, self.neutrals_mm, extra_particles_mm=extra,
+                                  extra_volume_ml_per_l=osmotic_volume_ml_per_l(self.additives))
+        details = est.as_dict()
+        details.pop("method")
+        details["additives_counted_mosm_l"] = dict(extra)
+        return Osmolarity(est.ideal_osmolarity_mosm_l, est.osmolality_mosm_kg, est.method,
+                          self.measured_osmolality_mosm_kg, MappingProxyType(details))
 
     def speciate(self, *, pH: float | None = None, temperature_c: float,
                  activity_model: str = DEFAULT_ACTIVITY_MODEL) -> "Solution":
@@ -471,6 +498,7 @@ class Solution(FrozenMappings):
             "titration": None if self.titration is None else self.titration.as_dict(),
             "rebalanced": None if self.rebalanced is None else dict(self.rebalanced.__dict__),
             "speciation": None if self.speciation is None else dict(self.speciation),
+            "additives": [dict(r) for r in self.additives],
         }
 
 
@@ -622,6 +650,7 @@ class Recipe(FrozenMappings):
     measured_osmolality_mosm_kg: float | None = None
     path: str | None = None
     source_sha256: str = ""
+    additives: tuple = ()
 
     def to_solution(self, *, activity_model: str = DEFAULT_ACTIVITY_MODEL,
                     rebalance_with: str | None = None) -> Solution:
@@ -647,6 +676,12 @@ class Recipe(FrozenMappings):
             for neu, n in comp.neutral.items():
                 neutrals[neu] = neutrals.get(neu, 0.0) + n * mm
             protons_weighed += comp.protons * mm
+        from ._additives import apply_additives
+
+        add_ions, add_protons, add_records = apply_additives(self.additives)
+        for ion, c in add_ions.items():
+            strong[ion] = strong.get(ion, 0.0) + c
+        protons_weighed += add_protons
         titration = None
         ions = strong
         if ligands or self.ph.mode == "target":
@@ -660,6 +695,7 @@ class Recipe(FrozenMappings):
             rebalanced=rebalance, measured_osmolality_mosm_kg=self.measured_osmolality_mosm_kg,
             ph=None if titration is None else titration.ph,
             ph_temperature_c=None if titration is None else titration.ph_temperature_c,
+            additives=add_records,
         )
 
 
@@ -970,10 +1006,14 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha2
     measured = osm_in.get("measured_mosm_kg")
     if measured is not None:
         measured = _check_amount(measured, f"{path}: [osmolality]", "measured_mosm_kg")
+    from ._additives import parse_additives
+
+    additives = parse_additives(data.get("additives"), path)
     return Recipe(name=name.strip(), role=role, components_mm=MappingProxyType(components),
                   ions_mm=MappingProxyType(ions), ph=spec, source=data.get("source"),
                   doi=data.get("doi"), notes=data.get("notes"),
-                  measured_osmolality_mosm_kg=measured, path=path, source_sha256=source_sha256)
+                  measured_osmolality_mosm_kg=measured, path=path, source_sha256=source_sha256,
+                  additives=additives)
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
