@@ -40,8 +40,12 @@ def _lg(ion: str, i_m: float, t: float, model: str = "truesdell-jones") -> float
 
 
 def _grid() -> np.ndarray:
-    """0.0001 ... 1 mol/kg every 0.002, plus points just below every model's range limit."""
-    pts = list(np.arange(1e-4, 1.0, 2e-3))
+    """0.001 ... 1 mol/kg every 0.002, plus points just below every model's range limit.
+
+    Below 0.001 mol/kg gamma is continuous but steep (sqrt I): for z = -6 (OGB-1) a step of
+    1e-6 there moves it by 0.2 %; test_gamma_is_continuous_at_zero_ionic_strength covers I -> 0.
+    """
+    pts = list(np.arange(1e-3, 1.0, 2e-3))
     for lim in LIMITS:
         pts += [lim - H_I, lim - H_I / 2, lim - 1e-9]
     return np.array(sorted(pts))
@@ -96,7 +100,7 @@ def test_gamma_of_every_ion_is_continuous_in_temperature(i_m):
 
 
 @settings(max_examples=120, deadline=None)
-@given(ion=st.sampled_from(IONS), i_m=st.floats(1e-4, 1.0), t=st.floats(0.0, 50.0))
+@given(ion=st.sampled_from(IONS), i_m=st.floats(1e-3, 1.0), t=st.floats(0.0, 50.0))
 def test_gamma_continuity_property(ion, i_m, t):
     assert abs(10.0 ** (_lg(ion, i_m + H_I, t) - _lg(ion, i_m, t)) - 1.0) < MAX_JUMP
     assert abs(10.0 ** (_lg(ion, i_m, t + H_T) - _lg(ion, i_m, t)) - 1.0) < MAX_JUMP
