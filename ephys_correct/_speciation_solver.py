@@ -409,10 +409,11 @@ class ActivityCache:
     def model_for(self, name: str, charge: int, ionic_strength_m: float, temperature_c: float) -> str:
         """Model the activity module actually uses for *name* at this ionic strength.
 
-        Its fallback chain depends on the ionic strength (e.g. extended Debye-Hueckel only up to
-        0.1 mol/kg), so the model is pinned at the *solution's* ionic strength and the same model
-        is used to take stored constants to I = 0 (see :class:`Pinned`); the info of this call is
-        the one kept for provenance.
+        The activity module chooses each ion's model from its parameters only (never from the
+        ionic strength), so this is the same at every I; it is still pinned at the *solution's*
+        ionic strength and used to take stored constants to I = 0 (see :class:`Pinned`), which
+        keeps the correction consistent should a model ever depend on I. The info of this call
+        is the one kept for provenance.
         """
         if charge == 0:
             return self.model

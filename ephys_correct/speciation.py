@@ -550,8 +550,9 @@ def speciate(
         the two must be given (as MaxChelator asks for the ionic strength explicitly).
     background_ions_mm : Mapping[str, float], optional
         Every other ion of the solution (e.g. ``{"K+": 140, "Cl-": 140}``), mM: contributes to the
-        ionic strength only. Counter-ions of the metal salts and ligand salts are *not* added
-        automatically.
+        ionic strength; K+ and Na+ also bind where a present ligand has a constant for them
+        (ATP, ADP, GTP), exactly as if given in *metals_mm*. Counter-ions of the metal salts and
+        ligand salts are *not* added automatically.
     activity_model : str, default "truesdell-jones"
 
     Returns
