@@ -148,7 +148,7 @@ def _kd(metal, lig, i_mm, t):
 @pytest.mark.parametrize("metal,lig", PAIRS)
 def test_apparent_kd_is_continuous_in_ionic_strength(metal, lig):
     h = H_I * 1000.0  # mM
-    pts = sorted(set(np.round(np.arange(2.0, 300.0, 2.5), 6)) | {100.0 - h, 100.0 - 1e-6, 99.9995})
+    pts = sorted(set(np.round(np.arange(2.0, 300.0, 5.0), 6)) | {100.0 - h, 100.0 - 1e-6, 99.9995})
     for i_mm in pts:
         jump = abs(_kd(metal, lig, i_mm + h, 22.0) / _kd(metal, lig, i_mm, 22.0) - 1.0)
         assert jump < MAX_JUMP, f"K'd({metal}, {lig}) jumps {jump:.2%} at I = {i_mm} mM"
@@ -156,7 +156,7 @@ def test_apparent_kd_is_continuous_in_ionic_strength(metal, lig):
 
 @pytest.mark.parametrize("metal,lig", PAIRS)
 def test_apparent_kd_is_continuous_in_temperature(metal, lig):
-    for t in np.arange(0.0, 50.0, 1.25):
+    for t in np.arange(0.0, 50.0, 2.5):
         jump = abs(_kd(metal, lig, 150.0, t + H_T) / _kd(metal, lig, 150.0, t) - 1.0)
         assert jump < MAX_JUMP, f"K'd({metal}, {lig}) jumps {jump:.2%} at T = {t} degC"
 

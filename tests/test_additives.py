@@ -231,3 +231,11 @@ def test_recipe_file_with_additives(tmp_path):
     assert [r["name"] for r in sol.additives] == ["biocytin", "Alexa Fluor 594 hydrazide",
                                                    "spermine tetrahydrochloride"]
     assert "additives" in sol.describe()
+
+
+def test_correction_provenance_lists_the_additives():
+    from ephys_correct.correction import _solution_summary
+
+    sol = _solution({"TTX": "1 uM", "QX-314": "5 mM"})
+    listed = {r["name"]: r["counted_as"] for r in _solution_summary(sol)["additives"]}
+    assert listed["TTX"].startswith("osmolality only") and listed["QX-314 bromide"].startswith("ions")
