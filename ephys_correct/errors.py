@@ -17,6 +17,7 @@ __all__ = [
     "UnknownCompoundError",
     "UnknownSolutionError",
     "RecipeError",
+    "UnknownAdditiveError",
     "ElectroneutralityError",
     "ConcentrationError",
     "ParameterError",
@@ -62,6 +63,18 @@ class UnknownSolutionError(EphysCorrectError, KeyError):
 
 class RecipeError(EphysCorrectError, ValueError):
     """A solution recipe is malformed: bad key, bad amount, bad schema."""
+
+
+class UnknownAdditiveError(UnknownCompoundError, RecipeError):
+    """A recipe's [additives] entry that neither the additive nor the compound table knows.
+
+    Both a :class:`UnknownCompoundError` (a ``KeyError``) and a :class:`RecipeError` (a
+    ``ValueError``); the message names the file, the key and the value, suggests close names
+    and says how to declare a custom additive.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class ConcentrationError(EphysCorrectError, ValueError):

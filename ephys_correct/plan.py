@@ -84,7 +84,7 @@ QUANTITIES = {
     "E_ideal": ("mV", "reversal potential from concentrations"),
     "LJP": ("mV", "Henderson LJP, V_L = V(bath) - V(pipette)"),
     "LJP_np": ("mV", "Nernst-Planck LJP, V_L = V(bath) - V(pipette)"),
-    "osm": ("mOsm/kg", "osmotic-coefficient-corrected osmolality estimate"),
+    "osm": ("mOsm/kg", "estimated osmolality (molal, Pitzer phi; what an osmometer reads)"),
     "osm_ideal": ("mOsm/L", "ideal osmolarity (sum of particles)"),
     "I": ("mM", "ionic strength"),
     "Ca_free": ("mM", "free Ca2+ after metal-ligand speciation"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -83,6 +83,12 @@ class Reaction:
         Standard reaction enthalpy of the association as written; None when not published.
     source, locator : str
         Bibliography key and table/page.
+    medium : Mapping[str, float]
+        Background cations (mol/L) of the measurement that also bind the ligand form; the
+        stored constant is conditional on them and is corrected before use (see
+        :func:`medium_correction`). Empty for constants measured in non-binding media.
+    delta_h_source : str
+        Bibliography key of the enthalpy when it differs from *source* ("" otherwise).
     """
 
     equation: str
@@ -94,10 +100,12 @@ class Reaction:
     delta_h_kj_mol: float | None
     source: str
     locator: str
+    medium: Mapping[str, float] = field(default_factory=dict)
+    delta_h_source: str = ""
 
     def as_dict(self) -> dict:
         """Plain-dict form for provenance records."""
-        return {
+        out = {
             "equation": self.equation,
             "log_k": self.log_k,
             "temperature_c": self.temperature_c,
@@ -106,6 +114,13 @@ class Reaction:
             "source": self.source,
             "locator": self.locator,
         }
+        if self.medium:
+            out["medium"] = dict(self.medium)
+        if self.delta_h_source:
+            out["delta_h_source"] = self.delta_h_source
+        if self.delta_h_kj_mol is None:
+            out["note"] = "no published reaction enthalpy: no temperature correction"
+        return out
 
 
 @dataclass(frozen=True)
@@ -272,6 +287,16 @@ def _parse_ligand(name: str, entry: Mapping) -> Ligand:
         for key in ("source", "locator"):
             if not r.get(key):
                 raise DataFileError(f"{_FILE}, {w}: {key!r} is required.")
+        medium_in = r.get("medium", {})
+        if not isinstance(medium_in, Mapping):
+            raise DataFileError(f"{_FILE}, {w}: 'medium' must be a table cation = mol/L, got {medium_in!r}.")
+        medium = {}
+        for cation, conc in medium_in.items():
+            if cation not in METAL_CHARGES:
+                raise DataFileError(f"{_FILE}, {w}: medium cation {cation!r} is not one of {list(METAL_CHARGES)}.")
+            medium[cation] = _num(medium_in, cation, f"{w} medium")
+            if medium[cation] <= 0:
+                raise DataFileError(f"{_FILE}, {w}: medium {cation} = {medium[cation]!r} must be > 0 mol/L.")
         rx = Reaction(
             equation=str(r["equation"]),
             product=p,
@@ -282,6 +307,8 @@ def _parse_ligand(name: str, entry: Mapping) -> Ligand:
             delta_h_kj_mol=dh,
             source=str(r["source"]),
             locator=str(r["locator"]),
+            medium=MappingProxyType(medium),
+            delta_h_source=str(r.get("delta_h_source", "")),
         )
         # consistency: one ligand form + H+ or a metal -> product with matching charge/h/metal
         partner = [x for x in (a, b) if x == "H+" or x in METAL_CHARGES]
@@ -374,10 +401,11 @@ class ActivityCache:
     def model_for(self, name: str, charge: int, ionic_strength_m: float, temperature_c: float) -> str:
         """Model the activity module actually uses for *name* at this ionic strength.
 
-        Its fallback chain depends on the ionic strength (e.g. extended Debye-Hueckel only up to
-        0.1 mol/kg), so the model is pinned at the *solution's* ionic strength and the same model
-        is used to take stored constants to I = 0 (see :class:`Pinned`); the info of this call is
-        the one kept for provenance.
+        The activity module chooses each ion's model from its parameters only (never from the
+        ionic strength), so this is the same at every I; it is still pinned at the *solution's*
+        ionic strength and used to take stored constants to I = 0 (see :class:`Pinned`), which
+        keeps the correction consistent should a model ever depend on I. The info of this call
+        is the one kept for provenance.
         """
         if charge == 0:
             return self.model
@@ -438,7 +466,7 @@ def log_k0(rx: Reaction, temperature_c: float, table: LigandTable, lg) -> float:
     the van 't Hoff equation and the stored reaction enthalpy (none: no change).
     """
 
-    value = rx.log_k
+    value = rx.log_k + medium_correction(rx, table, lg)
     if rx.ionic_strength_m > 0:
         t_ref, i_ref = rx.temperature_c, rx.ionic_strength_m
         value += lg(rx.product, species_charge(rx.product, table), i_ref, t_ref)
@@ -449,6 +477,38 @@ def log_k0(rx: Reaction, temperature_c: float, table: LigandTable, lg) -> float:
             1.0 / kelvin(temperature_c) - 1.0 / kelvin(rx.temperature_c)
         )
     return value
+
+
+def medium_correction(rx: Reaction, table: LigandTable, lg) -> float:
+    """log10(1 + sum c Kc): what a binding background cation took off a stored constant.
+
+    A constant measured in, e.g., 0.1 M K+ is conditional on K+ binding to the ligand form
+    (K+ + ATP4- = KATP3-): log K(measured) = log K(non-binding medium) - log10(1 + [K+] Kc),
+    with Kc the concentration constant of that binding at the measurement's ionic strength and
+    temperature. Returns 0 for a reaction without ``medium`` or whose ligand form binds none
+    of the medium's cations.
+    """
+    if not rx.medium:
+        return 0.0
+    lig_form = next(x for x in rx.reactants if x != "H+" and x not in METAL_CHARGES)
+    sp = table.find_species(lig_form)
+    if sp is None:
+        raise DataFileError(f"{_FILE}: unknown species {lig_form!r} in {rx.equation!r}.")
+    ligand = table[sp.ligand]
+    total = 0.0
+    for cation, conc in rx.medium.items():
+        side = next((r for r in ligand.reactions
+                     if set(r.reactants) == {cation, lig_form} and not r.medium), None)
+        if side is None:
+            continue
+        i_ref, t_ref = rx.ionic_strength_m, rx.temperature_c
+        log_kc = log_k0(side, t_ref, table, lg)
+        if i_ref > 0:
+            log_kc += (lg(cation, METAL_CHARGES[cation], i_ref, t_ref)
+                       + lg(lig_form, sp.charge, i_ref, t_ref)
+                       - lg(side.product, species_charge(side.product, table), i_ref, t_ref))
+        total += conc * 10.0 ** log_kc
+    return math.log10(1.0 + total)
 
 
 def log_beta0(ligand: Ligand, temperature_c: float, table: LigandTable, lg) -> dict[str, float]:

@@ -17,14 +17,17 @@ Models (``model=`` everywhere; the default and the toolkit's one convention is
     The b I term extends it to I ~ 1 mol/kg for the ions whose b was fitted
     (Na+, K+, Ca2+, Mg2+, Cl-, ...).
 
-Fallback chain (an ion without parameters for the chosen model)
----------------------------------------------------------------
-``truesdell-jones``: phreeqc.dat (a, b) -> extended Debye-Hueckel with the
-Kielland size (only at I <= 0.1 mol/kg) -> extended Debye-Hueckel with the
-assumed size :data:`ASSUMED_ION_SIZE_ANGSTROM` (only at I <= 0.1 mol/kg) ->
-Davies.  ``extended-debye-huckel``: Kielland size -> assumed size.  The model
-actually used, its parameters and the reason for any fallback are recorded per
-ion (:attr:`ActivityResult.per_ion`, and the dict returned by
+Model per ion (an ion without parameters for the chosen model)
+-------------------------------------------------------------
+The model of each ion is chosen from the ion's parameters alone, never from
+the ionic strength, so every gamma is continuous in I and T (no jumps where
+a range limit is crossed).  ``truesdell-jones``: the ion's Truesdell-Jones
+a, b (phreeqc.dat, or a documented fit to mean activity coefficients, e.g.
+Cs+ and Rb+) -> Davies at every ionic strength (PHREEQC's rule for species
+without ``-gamma``).  ``extended-debye-huckel``: Kielland size -> assumed size
+:data:`ASSUMED_ION_SIZE_ANGSTROM`.  The model actually used, its parameters,
+why it was chosen (``model_choice``) and the reason for any fallback are
+recorded per ion (:attr:`ActivityResult.per_ion`, and the dict returned by
 :func:`log10_gamma`).  An ion that is not in the ion table raises
 :class:`~ephys_correct.errors.UnknownIonError`; gamma = 1 is never returned
 silently (only for ``model="ideal"`` and for neutral species, charge 0, for
@@ -71,7 +74,6 @@ from ephys_correct.errors import (
     UnknownIonError,
 )
 from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
-from ephys_correct.errors import suggest
 
 __all__ = [
     "MODELS",
@@ -89,8 +91,6 @@ __all__ = [
     "log10_gamma",
     "activity_coefficients",
     "mean_activity_coefficient",
-    "osmotic_coefficient",
-    "osmolality_estimate",
     "check_model",
 ]
 
@@ -440,27 +440,22 @@ def _resolve(z: int, i_m: float, t: float, model: str, params: IonActivityParame
                         parameters={"a_angstrom": params.tj_a_angstrom,
                                     "b_kg_mol": params.tj_b_kg_mol},
                         source=params.tj_source,
-                        validity_limit_m=VALIDITY_LIMIT_MOL_KG["truesdell-jones"])
+                        validity_limit_m=VALIDITY_LIMIT_MOL_KG["truesdell-jones"],
+                        model_choice=("truesdell-jones: the ion has Truesdell-Jones parameters "
+                                      f"({params.tj_source})"))
             value = _formula_log10("truesdell-jones", z, i_m, a_dh, b_dh,
                                    params.tj_a_angstrom, params.tj_b_kg_mol)
         else:
-            reasons.append(f"no phreeqc.dat -gamma parameters for {label}")
-            limit = VALIDITY_LIMIT_MOL_KG["extended-debye-huckel"]
-            if i_m <= limit and params is not None and params.kielland_a_angstrom is not None:
-                value = ext_dh(params.kielland_a_angstrom, params.kielland_source, "kielland1937")
-            elif i_m <= limit and abs(z) in ASSUMED_ION_SIZE_ANGSTROM:
-                reasons.append("no Kielland ion size")
-                value = ext_dh(ASSUMED_ION_SIZE_ANGSTROM[abs(z)], _ASSUMED_SIZE_SOURCE, "assumed")
-            else:
-                if i_m > limit:
-                    reasons.append(
-                        f"extended Debye-Hueckel not valid at I = {i_m:.4g} > {limit:g} mol/kg"
-                    )
-                else:
-                    reasons.append(f"no ion size for |z| = {abs(z)}")
-                value = davies()
+            # chosen from the ion's parameters only, never from the ionic strength: an ion
+            # without Truesdell-Jones parameters gets Davies at every I (PHREEQC's rule for
+            # species without -gamma), so gamma is continuous in I and T
+            reasons.append(f"no Truesdell-Jones parameters for {label}")
+            value = davies()
+            info["model_choice"] = ("davies: the ion has no Truesdell-Jones parameters "
+                                    "(PHREEQC's rule for species without -gamma)")
     if reasons:
         info["fallback_reason"] = "; ".join(reasons) + f" -> {info['model']}"
+    info.setdefault("model_choice", f"{info['model']}: as requested")
     return value, info
 
 
@@ -849,176 +844,3 @@ def mean_activity_coefficient(salt: Mapping[str, int], molality_mol_kg: float, *
         value, _ = log10_gamma(z, i_m, temperature_c, model, ion=ion)
         lg += nu * value
     return 10.0 ** (lg / total)
-
-
-# --------------------------------------------------------------------------- osmotic
-@dataclass(frozen=True)
-class _PitzerSalt:
-    salt: str
-    cation: str
-    anion: str
-    nu_cation: int
-    nu_anion: int
-    beta0: float
-    beta1: float
-    cphi: float
-
-
-@lru_cache(maxsize=1)
-def _pitzer_table() -> Mapping[str, _PitzerSalt]:
-    origin = "ephys_correct/data/osmotic_coefficients.csv"
-    table = load_ion_table()
-    out = {}
-    for i, row in enumerate(read_csv_rows("osmotic_coefficients.csv"), start=2):
-        where = f"{origin}, row {i}"
-        try:
-            s = _PitzerSalt(row["salt"], table.canonical(row["cation"]), table.canonical(row["anion"]),
-                            int(row["nu_cation"]), int(row["nu_anion"]), float(row["pitzer_beta0"]),
-                            float(row["pitzer_beta1"]), float(row["pitzer_cphi"]))
-        except (KeyError, ValueError) as exc:
-            raise DataFileError(f"{where}: {exc}") from None
-        zc, za = table[s.cation].charge, table[s.anion].charge
-        if zc <= 0 or za >= 0 or s.nu_cation * zc + s.nu_anion * za != 0:
-            raise DataFileError(f"{where}: {s.salt} is not a neutral cation-anion salt.")
-        out[s.salt] = s
-    return MappingProxyType(out)
-
-
-def _pitzer(salt: _PitzerSalt, m: float) -> tuple[float, float]:
-    """(phi, gamma+-) of a single salt at molality m, 25 degC (Pitzer & Mayorga 1973)."""
-    table = load_ion_table()
-    zc, za = table[salt.cation].charge, abs(table[salt.anion].charge)
-    nc, na = salt.nu_cation, salt.nu_anion
-    nu = nc + na
-    i_m = 0.5 * m * (nc * zc * zc + na * za * za)
-    a_dh, _ = _a_b(25.0)
-    a_phi = a_dh * math.log(10.0) / 3.0  # osmotic DH slope, 0.392 at 25 degC
-    b, alpha = 1.2, 2.0
-    s = math.sqrt(i_m)
-    f_phi = -a_phi * s / (1.0 + b * s)
-    b_phi = salt.beta0 + salt.beta1 * math.exp(-alpha * s)
-    phi = (1.0 + zc * za * f_phi + m * (2.0 * nc * na / nu) * b_phi
-           + m * m * (2.0 * (nc * na) ** 1.5 / nu) * salt.cphi)
-    if s == 0:
-        return 1.0, 1.0
-    f_g = -a_phi * (s / (1.0 + b * s) + (2.0 / b) * math.log1p(b * s))
-    x = alpha * s
-    b_g = 2.0 * salt.beta0 + (2.0 * salt.beta1 / x**2) * (1.0 - (1.0 + x - x * x / 2.0) * math.exp(-x))
-    ln_g = (zc * za * f_g + m * (2.0 * nc * na / nu) * b_g
-            + m * m * (2.0 * (nc * na) ** 1.5 / nu) * 1.5 * salt.cphi)
-    return phi, math.exp(ln_g)
-
-
-def osmotic_coefficient(salt: str, molality_mol_kg: float) -> float:
-    """Osmotic coefficient phi of a single salt in water at 25 degC (Pitzer model).
-
-    Parameters
-    ----------
-    salt : str
-        A salt of ``data/osmotic_coefficients.csv`` (``"NaCl"``, ``"KCl"``,
-        ``"CaCl2"``, ``"MgCl2"``, ...).
-    molality_mol_kg : float
-
-    Returns
-    -------
-    float
-        phi, with the Pitzer & Mayorga (1973) parameters and A_phi from
-        :func:`debye_huckel_a_b` at 25 degC (0.392).
-
-    Notes
-    -----
-    Molal model; mM are treated as mmol/kg elsewhere in the package.  Valid to
-    a few mol/kg for these salts.
-
-    Examples
-    --------
-    >>> round(osmotic_coefficient("NaCl", 0.15), 3)
-    0.926
-    """
-    tab = _pitzer_table()
-    if salt not in tab:
-        raise ParameterError(
-            f"Invalid value for the 'salt' parameter: {salt!r} has no Pitzer parameters. "
-            f"Allowed values are {', '.join(map(repr, tab))}." + suggest(str(salt), tab)
-        )
-    m = _check_ionic_strength_m(molality_mol_kg, "molality_mol_kg")
-    return _pitzer(tab[salt], m)[0]
-
-
-def osmolality_estimate(ions_mm: Mapping[str, float],
-                        neutrals_mm: Mapping[str, float] | None = None) -> tuple[float, str]:
-    """Osmolality (mOsm/kg) estimated with the osmotic coefficient of the dominant salt.
-
-    Scheme: the dominant salt is the most concentrated cation with the most
-    concentrated anion.  Its osmotic coefficient phi (Pitzer & Mayorga 1973,
-    25 degC) is evaluated at the molality that gives the solution's ionic
-    strength and applied to the sum of all ion concentrations; neutral
-    solutes count with phi = 1::
-
-        osmolality = phi * sum(c_ion) + sum(c_neutral)
-
-    When the dominant pair has no parameters (e.g. K-gluconate), the chloride
-    of the dominant cation is used, then NaCl; the returned note says which.
-
-    Parameters
-    ----------
-    ions_mm : mapping ion -> mM
-    neutrals_mm : mapping name -> mM, optional
-
-    Returns
-    -------
-    value_mosm_kg : float
-    method_note : str
-
-    Notes
-    -----
-    mM are treated as mmol/kg (molar ~ molal).  Freezing-point osmometers read
-    about 1 % above or below this 25 degC estimate; for 0.9 % NaCl (154 mM) the
-    estimate is 285 mOsm/kg against 286 measured (Williams 1999).  Expect +/-2-3 % for mixed
-    internals whose dominant salt is not tabulated.
-
-    Examples
-    --------
-    >>> v, note = osmolality_estimate({"Na+": 154, "Cl-": 154})
-    >>> round(v)
-    285
-    """
-    ions = _canonical_ions(ions_mm, "ions_mm")
-    neutral_total = 0.0
-    for k, v in (neutrals_mm or {}).items():
-        try:
-            c = float(v)
-        except (TypeError, ValueError):
-            raise ConcentrationError(f"neutrals_mm: {k!r} = {v!r} is not a number (mM).") from None
-        if not math.isfinite(c) or c < 0:
-            raise ConcentrationError(f"neutrals_mm: {k!r} = {v!r}; must be finite and >= 0 mM.")
-        neutral_total += c
-    ion_total = sum(ions.values())
-    if ion_total == 0:
-        return neutral_total, "no ions: sum of neutral solutes (phi = 1)"
-    table = load_ion_table()
-    cations = {k: c for k, c in ions.items() if table[k].charge > 0 and c > 0}
-    anions = {k: c for k, c in ions.items() if table[k].charge < 0 and c > 0}
-    if not cations or not anions:
-        raise ConcentrationError(
-            "osmolality_estimate: the solution needs at least one cation and one anion "
-            f"(got {dict(ions)!r})."
-        )
-    cat = max(cations, key=cations.get)
-    an = max(anions, key=anions.get)
-    tab = _pitzer_table()
-    by_pair = {(s.cation, s.anion): s for s in tab.values()}
-    salt = by_pair.get((cat, an))
-    note_extra = ""
-    if salt is None:
-        salt = by_pair.get((cat, "Cl-")) or tab["NaCl"]
-        note_extra = (f"; no Pitzer parameters for {cat}/{an}, {salt.salt} used as the proxy "
-                      "(uncertain by a few %)")
-    i_m = 0.5 * sum(table[k].charge ** 2 * c for k, c in ions.items()) / 1000.0
-    zc, za = table[salt.cation].charge, table[salt.anion].charge
-    m_salt = i_m / (0.5 * (salt.nu_cation * zc * zc + salt.nu_anion * za * za))
-    phi = _pitzer(salt, m_salt)[0]
-    value = phi * ion_total + neutral_total
-    note = (f"phi = {phi:.4f} of {salt.salt} (Pitzer & Mayorga 1973, 25 degC) at the solution's "
-            f"ionic strength {i_m * 1000:.1f} mM applied to all ions; neutrals phi = 1{note_extra}")
-    return value, note

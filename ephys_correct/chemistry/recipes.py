@@ -19,6 +19,7 @@ from ephys_correct.errors import (
     suggest,
 )
 from ephys_correct.chemistry.ions import load_ion_table
+from ephys_correct.chemistry.additives import apply_additives, parse_additives
 from ephys_correct.chemistry.compounds import load_compounds
 from ephys_correct.chemistry.solutions import DEFAULT_ACTIVITY_MODEL, Solution, TitrationEstimate, _balance, _canonical_amounts, _check_amount, _check_role, _istrength, _net
 from ephys_correct.chemistry.acidbase import protonation_fractions
@@ -29,7 +30,7 @@ from ephys_correct.errors import ModelValidityWarning
 SCHEMA_VERSION = 1
 _TOP_KEYS = {
     "schema_version", "name", "role", "source", "doi", "url", "notes", "description",
-    "components_mm", "ions_mm", "ph", "osmolality", "tags", "temperature_c",
+    "components_mm", "ions_mm", "ph", "osmolality", "tags", "temperature_c", "additives",
 }
 _PH_KEYS = {"value", "temperature_c", "titrant", "buffer", "note"}
 _OSM_KEYS = {"measured_mosm_kg", "note"}
@@ -64,6 +65,7 @@ class Recipe(FrozenMappings):
     measured_osmolality_mosm_kg: float | None = None
     path: str | None = None
     source_sha256: str = ""
+    additives: tuple = ()
 
     def to_solution(self, *, activity_model: str = DEFAULT_ACTIVITY_MODEL,
                     rebalance_with: str | None = None) -> Solution:
@@ -89,6 +91,10 @@ class Recipe(FrozenMappings):
             for neu, n in comp.neutral.items():
                 neutrals[neu] = neutrals.get(neu, 0.0) + n * mm
             protons_weighed += comp.protons * mm
+        add_ions, add_protons, add_records = apply_additives(self.additives)
+        for ion, c in add_ions.items():
+            strong[ion] = strong.get(ion, 0.0) + c
+        protons_weighed += add_protons
         titration = None
         ions = strong
         if ligands or self.ph.mode == "target":
@@ -102,6 +108,7 @@ class Recipe(FrozenMappings):
             rebalanced=rebalance, measured_osmolality_mosm_kg=self.measured_osmolality_mosm_kg,
             ph=None if titration is None else titration.ph,
             ph_temperature_c=None if titration is None else titration.ph_temperature_c,
+            additives=add_records,
         )
 
 
@@ -398,10 +405,12 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha2
     measured = osm_in.get("measured_mosm_kg")
     if measured is not None:
         measured = _check_amount(measured, f"{path}: [osmolality]", "measured_mosm_kg")
+    additives = parse_additives(data.get("additives"), path)
     return Recipe(name=name.strip(), role=role, components_mm=MappingProxyType(components),
                   ions_mm=MappingProxyType(ions), ph=spec, source=data.get("source"),
                   doi=data.get("doi"), notes=data.get("notes"),
-                  measured_osmolality_mosm_kg=measured, path=path, source_sha256=source_sha256)
+                  measured_osmolality_mosm_kg=measured, path=path, source_sha256=source_sha256,
+                  additives=additives)
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

@@ -46,8 +46,9 @@ from ephys_correct.errors import (
     RecipeError,
     UnknownIonError,
 )
+from ephys_correct.chemistry.additives import osmotic_particles_mm, osmotic_volume_ml_per_l
 from ephys_correct.chemistry.ions import load_ion_table
-from ephys_correct.chemistry import activity
+from ephys_correct.chemistry.osmolality import osmolality
 
 
 #: absolute floor of the charge-balance tolerance, mM (mEq/L)
@@ -125,28 +126,46 @@ class Rebalance:
 
 @dataclass(frozen=True)
 class Osmolarity:
-    """Osmolarity estimates, each labelled as what it is.
+    """Osmolarity and osmolality of a solution, each number labelled as what it is.
 
     Attributes
     ----------
     ideal_mosm_l : float
-        Sum of all solute particles, mOsm/L (no interactions): runs 7-10 % above
-        measured osmolality for physiological salines.
+        Ideal osmolarity: the sum of all solute particles per litre of solution, mOsm/L, with no
+        interactions and no molar -> molal conversion. Not an osmolality and not a bound: salines
+        read 7-10 % below it, sucrose-rich cutting solutions can read above it.
     estimate_mosm_kg : float or None
-        Osmotic-coefficient-corrected estimate (``activity.osmolality_estimate``).
+        Estimated osmolality, mOsm/kg water, what an osmometer reads
+        (:func:`ephys_correct.chemistry.osmolality.osmolality`: molal conversion, Pitzer osmotic
+        coefficients, MgSO4/CaSO4 pairs, nonelectrolyte osmotic coefficients).
     estimate_method : str
-        How *estimate_mosm_kg* was obtained.
+        How *estimate_mosm_kg* was obtained, with every assumption that applied.
     measured_mosm_kg : float or None
         Value measured by osmometer, when the recipe gives one.
+    details : Mapping or None
+        Intermediate numbers of the estimate (water_kg_per_l, phi_ionic, ion_pairs_mm,
+        neutral_phi) and the additives counted.
     """
 
     ideal_mosm_l: float
     estimate_mosm_kg: float | None
     estimate_method: str
     measured_mosm_kg: float | None
+    details: Mapping[str, Any] | None = None
+
+    #: what each number is (shown by ``ephys-correct solutions show`` and in JSON output)
+    LABELS = MappingProxyType({
+        "ideal_mosm_l": "ideal osmolarity: sum of particles per litre (mOsm/L), not an osmolality",
+        "estimate_mosm_kg": "estimated osmolality (mOsm/kg water), what an osmometer reads",
+        "measured_mosm_kg": "measured osmolality (mOsm/kg), as stated by the recipe's source",
+    })
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """JSON-ready dictionary with the labels."""
+        d = {k: v for k, v in self.__dict__.items() if k != "details"}
+        d["details"] = None if self.details is None else dict(self.details)
+        d["labels"] = dict(self.LABELS)
+        return d
 
 
 def _freeze(m: Mapping[str, float]) -> Mapping[str, float]:
@@ -181,7 +200,11 @@ class Solution(FrozenMappings):
     measured_osmolality_mosm_kg : float or None
     ph, ph_temperature_c : float or None
     speciation : Mapping or None
-        Provenance of :meth:`speciate`, when the ions are free ions + complexes.
+        Provenance of :func:`~ephys_correct.chemistry.speciation.speciate_solution`, when the
+        ions are free ions + complexes.
+    additives : tuple of Mapping
+        The recipe's ``[additives]`` (drugs, dyes, tracers): one provenance record each, saying
+        how it was counted (ions, or osmolality only); see :mod:`ephys_correct.chemistry.additives`.
     """
 
     name: str
@@ -198,6 +221,7 @@ class Solution(FrozenMappings):
     ph_temperature_c: float | None = None
     speciation: Mapping[str, Any] | None = None
     derived_from: Mapping[str, Any] | None = None
+    additives: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "ions_mm", _freeze(self.ions_mm))
@@ -306,11 +330,15 @@ class Solution(FrozenMappings):
         return charge_tolerance_mm(self.ions_mm)
 
     def osmolarity(self) -> Osmolarity:
-        """Ideal osmolarity, osmotic-coefficient estimate and measured value."""
-        ideal = sum(self.ions_mm.values()) + sum(self.neutrals_mm.values())
-
-        est, method = activity.osmolality_estimate(self.ions_mm, self.neutrals_mm)
-        return Osmolarity(ideal, est, method, self.measured_osmolality_mosm_kg)
+        """Ideal osmolarity, estimated osmolality and measured value (see :class:`Osmolarity`)."""
+        extra = osmotic_particles_mm(self.additives)
+        est = osmolality(self.ions_mm, self.neutrals_mm, extra_particles_mm=extra,
+                                  extra_volume_ml_per_l=osmotic_volume_ml_per_l(self.additives))
+        details = est.as_dict()
+        details.pop("method")
+        details["additives_counted_mosm_l"] = dict(extra)
+        return Osmolarity(est.ideal_osmolarity_mosm_l, est.osmolality_mosm_kg, est.method,
+                          self.measured_osmolality_mosm_kg, MappingProxyType(details))
 
     def with_ions(self, changes: Mapping[str, float], *, name: str | None = None,
                   check_balance: bool = True) -> "Solution":
@@ -341,6 +369,7 @@ class Solution(FrozenMappings):
             "titration": None if self.titration is None else self.titration.as_dict(),
             "rebalanced": None if self.rebalanced is None else dict(self.rebalanced.__dict__),
             "speciation": None if self.speciation is None else dict(self.speciation),
+            "additives": [dict(r) for r in self.additives],
         }
 
 

@@ -212,8 +212,9 @@ def speciate(
         the two must be given (as MaxChelator asks for the ionic strength explicitly).
     background_ions_mm : Mapping[str, float], optional
         Every other ion of the solution (e.g. ``{"K+": 140, "Cl-": 140}``), mM: contributes to the
-        ionic strength only. Counter-ions of the metal salts and ligand salts are *not* added
-        automatically.
+        ionic strength; K+ and Na+ also bind where a present ligand has a constant for them
+        (ATP, ADP, GTP), exactly as if given in *metals_mm*. Counter-ions of the metal salts and
+        ligand salts are *not* added automatically.
     activity_model : str, default "truesdell-jones"
 
     Returns
@@ -272,6 +273,8 @@ def speciate(
 
     # metals that bind nothing present stay free; K+/Na+ enter only where a constant exists
     binding = {m for lig in lig_tot if lig_tot[lig] > 0 for m in table[lig].metals}
+    for m in [m for m in background if m in binding and m in METAL_CHARGES]:
+        met_tot[m] = met_tot.get(m, 0.0) + background.pop(m)  # K+/Na+ bind ATP, ADP, GTP
     active_metals = {m: c for m, c in met_tot.items() if c > 0 and (m in binding or m in _BINDING_METALS)}
     passive_metals = {m: c for m, c in met_tot.items() if m not in active_metals and c > 0}
     notes = []
@@ -597,8 +600,8 @@ def free_magnesium(
     Examples
     --------
     >>> mg = free_magnesium(total_mg_mm=4.0, ligands_mm={"ATP": 4.0}, pH=7.3,
-    ...                     temperature_c=22.0, ionic_strength_mm=150.0)
-    >>> 0.5 < mg < 0.75
+    ...                     temperature_c=22.0, background_ions_mm={"K+": 140, "Cl-": 140})
+    >>> 0.5 < mg < 0.75   # K+ competes with Mg2+ for ATP4-: pass it (metals_mm or background)
     True
     """
     res = _planning("Mg2+", _amount(total_mg_mm, "total_mg_mm"), "Ca2+", _amount(total_ca_mm, "total_ca_mm"),

@@ -25,7 +25,7 @@ def register(sub) -> None:
         description="Experiment planning for a pipette solution against a bath: LJP (Henderson and "
         "Nernst-Planck), reversal potentials, ionic strength, osmolarity, charge balance; with "
         "--target, the amount of a compound (--vary) that hits it. Targets: E_<ion>=mV, "
-        "E_<ion>_ideal=mV, LJP=mV, LJP_np=mV, osm=mOsm/kg (phi-corrected, what an osmometer reads), "
+        "E_<ion>_ideal=mV, LJP=mV, LJP_np=mV, osm=mOsm/kg (estimated osmolality, what an osmometer reads), "
         "osm_ideal=mOsm/L, I=mM, Ca_free=mM (100e-6 = 100 nM), Mg_free=mM. Targets are solved in "
         "order, each on the solutions left by the previous one.",
     )
@@ -150,8 +150,9 @@ def _print_plan(plan) -> None:
                      _f(s["osm_estimate_mosm_kg"], ".1f"), _f(s["osm_measured_mosm_kg"], ".0f"),
                      f"{s['charge_balance_meq']:+.3f} (tol {s['charge_tolerance_meq']:.2f})",
                      _f(s["ph"], ".2f")))
-    print(format_table(["solution", "I (mM)", "osm ideal (mOsm/L)", "osm phi-corr. (mOsm/kg)",
-                        "osm measured", "charge balance (mEq/L)", "pH"], rows))
+    print(format_table(["solution", "I (mM)", "osmolarity ideal (mOsm/L)",
+                        "osmolality est. (mOsm/kg)", "osmolality measured",
+                        "charge balance (mEq/L)", "pH"], rows))
     if plan.targets:
         print()
         print("Targets (solved in order)")

@@ -47,12 +47,11 @@ def run_show(args) -> int:
     print(f"charge balance: {d['charge_balance_meq']:+.3f} mEq/L (tolerance {d['charge_tolerance_meq']:.3f})")
     print(f"ionic strength: {d['ionic_strength_mM']:.1f} mM")
     osm = d["osmolarity"]
-    line = f"osmolarity:     ideal {osm['ideal_mosm_l']:.1f} mOsm/L (upper bound)"
+    print(f"osmolarity:     {osm['ideal_mosm_l']:.1f} mOsm/L ideal (sum of particles per litre; not an osmolality)")
     if osm["estimate_mosm_kg"] is not None:
-        line += f"; estimate {osm['estimate_mosm_kg']:.1f} mOsm/kg ({osm['estimate_method']})"
+        print(f"osmolality:     {osm['estimate_mosm_kg']:.1f} mOsm/kg estimated ({osm['estimate_method']})")
     if osm["measured_mosm_kg"] is not None:
-        line += f"; measured {osm['measured_mosm_kg']:.0f} mOsm/kg"
-    print(line)
+        print(f"                {osm['measured_mosm_kg']:.0f} mOsm/kg measured (recipe source)")
     t = d["titration"]
     if t:
         how = "estimated from electroneutrality" if t["ph_estimated"] else "stated"

@@ -137,6 +137,8 @@ def _solution_summary(sol) -> dict[str, Any]:
         "role": sol.role,
         "ions_mM": {k: float(v) for k, v in sol.ions_mm.items()},
         "neutrals_mM": {k: float(v) for k, v in sol.neutrals_mm.items()},
+        # [additives] of the recipe (drugs, dyes): each with how it was counted
+        **({"additives": [dict(r) for r in sol.additives]} if getattr(sol, "additives", ()) else {}),
     }
 
 

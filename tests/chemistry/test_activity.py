@@ -23,6 +23,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ephys_correct.chemistry import osmolality as osm
 from ephys_correct.chemistry import activity as act
 from ephys_correct._constants import AVOGADRO, BOLTZMANN, ELEMENTARY_CHARGE, kelvin
 from ephys_correct.errors import (
@@ -93,7 +94,7 @@ def test_parameter_table_uses_canonical_names_and_phreeqc_values():
 
 
 def test_pitzer_table_loads():
-    tab = act._pitzer_table()
+    tab = osm._pitzer_table()
     assert {"NaCl", "KCl", "CaCl2", "MgCl2"} <= set(tab)
     # Pitzer & Mayorga Table VI gives 4/3 beta0 = 0.4212 for CaCl2
     assert tab["CaCl2"].beta0 == pytest.approx(0.4212 * 3 / 4)
@@ -313,23 +314,24 @@ def test_gamma_depends_only_on_charge_and_parameters_in_davies(ion, t):
 
 
 # --------------------------------------------------------------------------- chain, validity
-def test_fallback_chain_gluconate():
-    lo, info = act.log10_gamma(-1, 0.05, T25, "truesdell-jones", ion="gluconate-")
-    assert info["model"] == "extended-debye-huckel"
-    assert info["parameters"] == {"a_angstrom": 4.5, "size_from": "assumed"}
-    assert info["source"] == "ec_assumption_ion_size"
-    assert "no phreeqc.dat" in info["fallback_reason"] and "no Kielland" in info["fallback_reason"]
-    hi, info = act.log10_gamma(-1, 0.15, T25, "truesdell-jones", ion="gluconate-")
-    assert info["model"] == "davies"
-    assert "not valid at I = 0.15" in info["fallback_reason"]
+def test_ion_without_tj_parameters_gets_davies_at_every_ionic_strength():
+    """The model is chosen from the ion's parameters, not from I (issue 13 item 5)."""
+    for i_m in (0.0, 0.05, 0.1, 0.15, 0.4):
+        lg, info = act.log10_gamma(-1, i_m, T25, "truesdell-jones", ion="gluconate-")
+        assert info["model"] == "davies"
+        assert "no Truesdell-Jones parameters" in info["fallback_reason"]
+        assert info["model_choice"].startswith("davies: the ion has no Truesdell-Jones")
+        davies, _ = act.log10_gamma(-1, i_m, T25, "davies")
+        assert lg == davies
 
 
-def test_fallback_chain_kielland_only_ion():
-    _, info = act.log10_gamma(1, 0.05, T25, "truesdell-jones", ion="Rb+")
-    assert info["model"] == "extended-debye-huckel" and info["source"] == "kielland1937"
-    assert info["parameters"]["a_angstrom"] == 2.5
-    _, info = act.log10_gamma(1, 0.2, T25, "truesdell-jones", ion="Rb+")
-    assert info["model"] == "davies"
+def test_cs_and_rb_have_fitted_truesdell_jones_parameters():
+    for ion, a in (("Cs+", 2.534), ("Rb+", 3.457)):
+        for i_m in (0.05, 0.2):
+            _, info = act.log10_gamma(1, i_m, T25, "truesdell-jones", ion=ion)
+            assert info["model"] == "truesdell-jones" and info["fallback_reason"] is None
+            assert info["source"] == "ec_fit_tj_rbcl_cscl_crc"
+            assert info["parameters"]["a_angstrom"] == a
 
 
 def test_truesdell_jones_ion_uses_its_own_parameters():
@@ -371,9 +373,9 @@ def test_validity_warnings_fire_only_beyond_the_limit():
 
 def test_activity_coefficients_warns_once_listing_ions():
     with pytest.warns(ModelValidityWarning) as rec:
-        act.activity_coefficients({"Rb+": 700, "Br-": 700}, temperature_c=T25)
+        act.activity_coefficients({"NH4+": 700, "I-": 700}, temperature_c=T25)
     assert len(rec) == 1
-    assert "Rb+" in str(rec[0].message)
+    assert "I-" in str(rec[0].message)
 
 
 # --------------------------------------------------------------------------- errors
@@ -454,16 +456,16 @@ def test_pitzer_parameters_reproduce_crc_mean_gamma(salt):
     """Transcription check of the Pitzer & Mayorga parameters: their gamma+- against CRC
     (convention-free, independent of phi) within 1 %."""
     spec, ref = CRC[salt]
-    p = act._pitzer_table()[salt]
+    p = osm._pitzer_table()[salt]
     for m, g_ref in zip(MOLALITIES, ref):
-        assert act._pitzer(p, m)[1] == pytest.approx(g_ref, rel=0.01), (salt, m)
+        assert osm._pitzer(p, m)[1] == pytest.approx(g_ref, rel=0.01), (salt, m)
 
 
 def test_pitzer_na2so4_within_2p5_percent():
     spec, ref = CRC["Na2SO4"]
-    p = act._pitzer_table()["Na2SO4"]
+    p = osm._pitzer_table()["Na2SO4"]
     for m, g_ref in zip(MOLALITIES, ref):
-        assert act._pitzer(p, m)[1] == pytest.approx(g_ref, rel=0.025)
+        assert osm._pitzer(p, m)[1] == pytest.approx(g_ref, rel=0.025)
 
 
 @pytest.mark.parametrize("salt,m,phi", [
@@ -471,36 +473,36 @@ def test_pitzer_na2so4_within_2p5_percent():
     ("NaCl", 0.15, 0.93), ("KCl", 0.15, 0.92), ("CaCl2", 0.05, 0.86), ("MgCl2", 0.05, 0.86),
 ])
 def test_osmotic_coefficients_at_physiological_ionic_strength(salt, m, phi):
-    assert act.osmotic_coefficient(salt, m) == pytest.approx(phi, abs=0.01)
+    assert osm.osmotic_coefficient(salt, m) == pytest.approx(phi, abs=0.01)
 
 
 def test_osmotic_coefficient_limits_and_errors():
-    assert act.osmotic_coefficient("NaCl", 0.0) == 1.0
-    assert act.osmotic_coefficient("NaCl", 1e-8) == pytest.approx(1.0, abs=1e-3)
+    assert osm.osmotic_coefficient("NaCl", 0.0) == 1.0
+    assert osm.osmotic_coefficient("NaCl", 1e-8) == pytest.approx(1.0, abs=1e-3)
     with pytest.raises(ParameterError, match="Allowed values are"):
-        act.osmotic_coefficient("NaGluconate", 0.1)
+        osm.osmotic_coefficient("NaGluconate", 0.1)
 
 
 def test_osmolality_of_normal_saline_matches_measurement():
     """0.9 % NaCl = 9 g/L / 58.44 g/mol = 154 mM; measured 286 mOsm/kg (Williams 1999,
     freezing-point osmometer), against 308 ideal."""
-    value, note = act.osmolality_estimate({"Na+": 154, "Cl-": 154}, {})
-    assert value == pytest.approx(286, rel=0.015)
-    assert "NaCl" in note and "Pitzer" in note
+    value, note = osm.osmolality_estimate({"Na+": 154, "Cl-": 154}, {})
+    assert value == pytest.approx(286, rel=0.01)
+    assert "Pitzer" in note and "kg water per L" in note
 
 
 def test_osmolality_scheme_neutrals_and_proxy():
     ions = {"K+": 140, "gluconate-": 130, "Cl-": 10}
-    v0, note = act.osmolality_estimate(ions)
-    v1, _ = act.osmolality_estimate(ions, {"sucrose": 20})
-    assert v1 - v0 == pytest.approx(20.0)  # neutrals count with phi = 1
-    assert "KCl used as the proxy" in note
+    v0, note = osm.osmolality_estimate(ions)
+    v1, note1 = osm.osmolality_estimate(ions, {"HEPES": 20})
+    assert 20.0 < v1 - v0 < 22.0  # a neutral with phi = 1, per kg of water (molal > molar)
+    assert "K+/gluconate- (KCl used)" in note and "phi = 1 assumed for HEPES" in note1
     assert 0.85 * 280 < v0 < 280  # below the ideal sum
-    assert act.osmolality_estimate({}, {"glucose": 10})[0] == 10.0
+    assert osm.osmolality_estimate({}, {"mannitol": 10})[0] == pytest.approx(10.0, rel=0.01)
     with pytest.raises(ConcentrationError):
-        act.osmolality_estimate({"Na+": 10})
+        osm.osmolality_estimate({"Na+": 10})
     with pytest.raises(UnknownIonError):
-        act.osmolality_estimate({"Qq+": 10, "Cl-": 10})
+        osm.osmolality_estimate({"Qq+": 10, "Cl-": 10})
 
 
 @pytest.mark.parametrize("t,expected", [
@@ -524,7 +526,7 @@ def test_molality_errors_name_the_molality_parameter():
     with pytest.raises(ConcentrationError, match="'molality_mol_kg'"):
         act.mean_activity_coefficient(NACL, -0.1, temperature_c=T25)
     with pytest.raises(ConcentrationError, match="'molality_mol_kg'"):
-        act.osmotic_coefficient("NaCl", float("nan"))
+        osm.osmotic_coefficient("NaCl", float("nan"))
 
 
 def test_ion_size_must_not_be_a_bool():
