@@ -97,7 +97,7 @@ import numpy as np
 
 from .errors import ConvergenceError
 
-__all__ = ["NPSolution", "solve_nernst_planck"]
+__all__ = ["NPSolution", "solve_nernst_planck", "solve_lists"]
 
 #: Newton stops after applying an update whose largest entry is below this
 #: (units RT/F) ...
@@ -617,10 +617,14 @@ def solve_nernst_planck(
         If Newton fails on a mesh or the mesh sequence does not reach *tol*
         by ``m_max`` segments.
     """
-    cp = np.asarray(cp, float).tolist()
-    cs = np.asarray(cs, float).tolist()
-    z = np.asarray(z, int).tolist()
-    u = np.asarray(u, float).tolist()
+    return solve_lists(np.asarray(cp, float).tolist(), np.asarray(cs, float).tolist(),
+                       np.asarray(z, int).tolist(), np.asarray(u, float).tolist(), tol=tol,
+                       m0=m0, m_max=m_max, contributions=contributions)
+
+
+def solve_lists(cp: list, cs: list, z: list, u: list, *, tol: float, m0: int = 8,
+                m_max: int = 1024, contributions: bool = True) -> NPSolution:
+    """:func:`solve_nernst_planck` for Python lists of floats (z: ints), nothing converted."""
     contrib_full = np.zeros(len(cp))
     if cp == cs:
         return NPSolution(0.0, contrib_full, 0.0, 0, 0)
