@@ -188,16 +188,18 @@ def _check_neutral_arrays(c, zf, side: str) -> None:
         )
 
 
-def _number_list(x) -> list | None:
-    """*x* as a list of Python numbers if it is a flat sequence of real numbers, else None."""
+def _float_list(x) -> list | None:
+    """*x* as a list of floats if it is a flat list, tuple or 1-D array of numbers, else None."""
     if isinstance(x, np.ndarray):
-        return x.tolist() if x.ndim == 1 and x.dtype.kind in "fiu" else None
-    if isinstance(x, (list, tuple)):
-        for v in x:
-            if v.__class__ is bool or not isinstance(v, (int, float)):
-                return None
-        return list(x)
-    return None
+        if x.ndim != 1:
+            return None
+        x = x.tolist()
+    elif not isinstance(x, (list, tuple)):
+        return None
+    try:
+        return [float(v) for v in x]
+    except (TypeError, ValueError):
+        return None
 
 
 def _valid_lists(c_pipette, c_bath, charges, mobilities):
@@ -208,28 +210,25 @@ def _valid_lists(c_pipette, c_bath, charges, mobilities):
     again and raises its specific error.  This is only a faster way to accept
     valid input; it never accepts what the array path would reject.
     """
-    z = _number_list(charges)
-    u = _number_list(mobilities)
-    cp = _number_list(c_pipette)
-    cs = _number_list(c_bath)
+    z = _float_list(charges)
+    u = _float_list(mobilities)
+    cp = _float_list(c_pipette)
+    cs = _float_list(c_bath)
     if z is None or u is None or cp is None or cs is None:
         return None
     n = len(z)
     if n == 0 or len(u) != n or len(cp) != n or len(cs) != n:
         return None
+    # a sum is finite only if every term is (NaN and inf propagate)
     isfinite = math.isfinite
-    for v in z:
-        if not (isfinite(v) and v != 0 and v == int(v)):
-            return None
-    for v in u:
-        if not (isfinite(v) and v > 0):
-            return None
-    for c in (cp, cs):
-        for v in c:
-            if not (isfinite(v) and v >= 0):
-                return None
-    return ([float(v) for v in cp], [float(v) for v in cs], [int(v) for v in z],
-            [float(v) for v in u])
+    if not (isfinite(sum(z)) and isfinite(sum(u)) and isfinite(sum(cp)) and isfinite(sum(cs))):
+        return None
+    if not (min(u) > 0 and min(cp) >= 0 and min(cs) >= 0):
+        return None
+    zi = [int(v) for v in z]
+    if zi != z or 0 in zi:
+        return None
+    return cp, cs, zi, u
 
 
 def _neutral_list(c: list, z: list) -> bool:
@@ -270,26 +269,19 @@ def _henderson_parts(cp, cs, zf, u):
     return diff, zu, ksum, ratio
 
 
-def _henderson_scalar(cp: list, cs: list, z: list, u: list) -> float | None:
-    """One Henderson junction in units of -2 RT/F, plain floats (None: a side has no ions).
+def _henderson_scalar_parts(cp: list, cs: list, z: list, u: list, check_neutral: bool = False):
+    """``(sum z u (cs - cp), K, atanh(y)/y)`` of one junction in plain floats.
 
-    The same formula and operation order as the array path,
-    ``(diff @ zu) / ksum * atanh(y)/y``, so a swap of the sides negates the
-    result exactly.
+    The same formula and operation order as the array path (module
+    docstring), so a swap of the sides negates the result exactly.  Returns
+    None when a side has no ions or (with *check_neutral*) is not
+    electroneutral within the tolerance: the array path then raises.
     """
-    parts = _henderson_scalar_parts(cp, cs, z, u)
-    if parts is None:
-        return None
-    n_num, ksum, ratio = parts
-    return n_num / ksum * ratio
-
-
-def _henderson_scalar_parts(cp: list, cs: list, z: list, u: list):
-    """``(sum z u (cs - cp), K, atanh(y)/y)`` of one junction, or None if a side has no ions."""
     n_num = 0.0
     d_num = 0.0
     k_p = 0.0
     k_s = 0.0
+    net_p = net_s = half_p = half_s = 0.0
     for a, b, zz, uu in zip(cp, cs, z, u):
         zu = zz * uu
         z2u = zz * zu
@@ -297,7 +289,16 @@ def _henderson_scalar_parts(cp: list, cs: list, z: list, u: list):
         k_s += b * z2u
         n_num += (b - a) * zu
         d_num += (b - a) * z2u
+        if check_neutral:
+            net_p += a * zz
+            net_s += b * zz
+            half_p += a * abs(zz)
+            half_s += b * abs(zz)
     if not (k_p > 0 and k_s > 0):
+        return None
+    if check_neutral and not (
+            abs(net_p) <= max(_CHARGE_TOL_ABS_MM, _CHARGE_TOL_REL * 0.5 * half_p)
+            and abs(net_s) <= max(_CHARGE_TOL_ABS_MM, _CHARGE_TOL_REL * 0.5 * half_s)):
         return None
     ksum = k_p + k_s
     y = d_num / ksum
@@ -353,20 +354,18 @@ def henderson_mv(
     ...                          [50.11 / 73.5, 76.31 / 73.5], temperature_c=25)), 3)
     -15.935
     """
-    t = _check_temperature(temperature_c)
+    vt = thermal_voltage_mv(temperature_c)  # validates the temperature
     one = _valid_lists(c_pipette, c_bath, charges, mobilities)
-    if one is not None:  # one junction: plain floats, no numpy call overhead
-        lp, ls, lz, lu = one
-        if not check_electroneutrality or (_neutral_list(lp, lz) and _neutral_list(ls, lz)):
-            v = _henderson_scalar(lp, ls, lz, lu)
-            if v is not None:
-                return np.float64((-2.0 * thermal_voltage_mv(t)) * v + 0.0)
+    parts = None if one is None else _henderson_scalar_parts(*one, check_electroneutrality)
+    if parts is not None:  # one valid junction: plain floats, no numpy call overhead
+        n_num, ksum, ratio = parts
+        return np.float64((-2.0 * vt) * n_num / ksum * ratio + 0.0)
     cp, cs, zf, u = _validate_arrays(c_pipette, c_bath, charges, mobilities)
     if check_electroneutrality:
         _check_neutral_arrays(cp, zf, "pipette")
         _check_neutral_arrays(cs, zf, "bath")
     diff, zu, ksum, ratio = _henderson_parts(cp, cs, zf, u)
-    out = (-2.0 * thermal_voltage_mv(t)) * (diff @ zu) / ksum * ratio + 0.0
+    out = (-2.0 * vt) * (diff @ zu) / ksum * ratio + 0.0
     return out[()] if np.ndim(out) == 0 else out
 
 
