@@ -110,7 +110,7 @@ _NEWTON_PREDICTED_REL = 1e-4
 _NEWTON_MAX_ITER = 60
 #: largest Newton step allowed (RT/F units); larger steps are scaled down.
 _MAX_STEP = 2.0
-#: below this |d| the series replaces (e^d - 1 - d)/d^2 (see _g1_g3)
+#: below this |d| the series replaces (e^d - 1 - d)/d^2 (see _g3)
 _SERIES_D = 1e-5
 
 
@@ -125,7 +125,8 @@ class NPSolution:
     contributions : ndarray
         Per-ion additive shares of ``phi`` in the input ion order (units RT/F),
         ``-z_i u_i int_0^1 c_i'(x) / kappa(x) dx`` with
-        ``kappa = sum_j z_j^2 u_j c_j``; they sum to ``phi``.
+        ``kappa = sum_j z_j^2 u_j c_j``; they sum to ``phi`` (to within the
+        Newton error, below 1e-3 of the tolerance).
     error_estimate : float
         Estimated error of the extrapolated value (RT/F units).
     n_segments : int
@@ -146,17 +147,7 @@ class NPSolution:
 # small stable helper functions of d = z * (phi_{k+1} - phi_k) + L ds
 # ----------------------------------------------------------------------------
 
-_S1 = (1.0, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720)
 _S3 = (1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040)
-
-
-def _series(d: np.ndarray, coef) -> np.ndarray:
-    out = coef[-1] * d
-    for a in coef[-2:0:-1]:
-        out += a
-        out *= d
-    out += coef[0]
-    return out
 
 
 def _g1(d: np.ndarray) -> np.ndarray:
@@ -167,26 +158,20 @@ def _g1(d: np.ndarray) -> np.ndarray:
     return np.where(d == 0, 1.0, np.expm1(ds) / ds)
 
 
-def _g1_g3(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(e^d - 1)/d and (e^d - 1 - d)/d^2 (= 1 and 1/2 at d = 0).
+def _g3(d: np.ndarray) -> np.ndarray:
+    """(e^d - 1 - d)/d^2 (= 1/2 at d = 0), with the series for |d| < _SERIES_D.
 
-    g1 is accurate for any d != 0 in the direct form.  g3 cancels for small
-    |d| (relative error about 2e-16/|d|) but only enters the Jacobian, where
-    that merely perturbs Newton's path, never the solution; the series is used
-    when some d is exactly 0 (|d| < _SERIES_D then).
+    Only needed when some d is exactly 0; otherwise the Jacobian uses the
+    direct form ``(g1 - 1)/d``, whose rounding (about 2e-16/|d| relative)
+    merely perturbs Newton's path, never the solution.
     """
-    if d.all():
-        em = np.expm1(d)
-        g1 = em / d
-        g3 = em - d
-        g3 /= d * d
-        return g1, g3
     small = np.abs(d) < _SERIES_D
     ds = np.where(small, 1.0, d)
-    em = np.expm1(ds)
-    g1 = np.where(small, _series(d, _S1), em / ds)
-    g3 = np.where(small, _series(d, _S3), (em - ds) / (ds * ds))
-    return g1, g3
+    series = np.full(d.shape, _S3[-1])
+    for a in _S3[-2::-1]:  # Horner
+        series *= d
+        series += a
+    return np.where(small, series, (np.expm1(ds) - ds) / (ds * ds))
 
 
 # ----------------------------------------------------------------------------
@@ -287,14 +272,14 @@ class _Problem:
         self.zf, self.z2, self.zu, self.z2u = tab[0], tab[1], tab[2], tab[3]
         cols = tab[:, :, None]
         self.zcol, self.cpcol, self.cscol = cols[0], cols[4], cols[5]
-        self.kp = kp = math.fsum(a * b for a, b in zip(cp, z2u))
-        self.ks = ks = math.fsum(a * b for a, b in zip(cs, z2u))
-        self.kap_bc = kp + ks
+        self.kp = kp = sum([a * b for a, b in zip(cp, z2u)])
+        self.ks = ks = sum([a * b for a, b in zip(cs, z2u)])
+        self.kap_bc = kap = kp + ks
         #: L = ln(kappa_S/kappa_P) of the linear conductivity profile; K = L/expm1(L)
         L = math.log(ks / kp)
         #: the Henderson potential of the linear mixture at x(s) is linear in s on
         #: this mesh (ln kappa(x(s)) = ln kappa_P + L s): phi_H(s) = henderson_slope * s
-        nz = math.fsum(a * (c - b) for a, b, c in zip(zu, cp, cs))
+        nz = sum([a * (c - b) for a, b, c in zip(zu, cp, cs)])
         self.henderson_slope = -nz * (L / (ks - kp) if ks != kp else 1.0 / kp)
         if abs(L) < 1e-12:
             L, K = 0.0, 1.0
@@ -302,10 +287,11 @@ class _Problem:
             K = L / math.expm1(L)
         self.L, self.K = L, K
         #: coefficients of the ion sums of one Newton iteration (see _Geometry)
-        kap = self.kap_bc
+        z2 = tab[1].tolist()
+        zuk = [a / kap for a in zu]
+        self.zu_kap = zuk
         self.coef_values = np.array(
-            [*tab[1], *(a / kap for a in z2u), *([1.0] * ni), *tab[1], *tab[0],
-             *(a / kap for a in zu), 1.0])
+            z2 + [a / kap for a in z2u] + [1.0] * ni + z2 + z + zuk + [1.0])
 
     def geometry(self, lay: _Layout) -> _Geometry:
         return _Geometry(self, lay)
@@ -329,11 +315,15 @@ class _Geometry:
         L, K = prob.L, prob.K
         ni = prob.ni
         self.lay = lay
-        self.w = K * np.exp(L * lay.s_left) * lay.ds  # x'(s_left) ds; 0 on dummy segments
-        self.ld = L * lay.ds + lay.ld_dummy
+        ex = np.exp(lay.s_left * L)
+        ex *= lay.ds
+        ex *= K
+        self.w = ex  # x'(s_left) ds; 0 on dummy segments
+        self.ld = lay.ds * L
+        self.ld += lay.ld_dummy
         self.zint = prob.zcol * lay.interior  # z on electroneutrality rows, 0 elsewhere
         #: zero-current row weights z u / kappa on the last node of each mesh
-        self.zu_last = (prob.zu / prob.kap_bc)[:, None] * lay.is_last
+        self.zu_last = np.multiply.outer(prob.zu_kap, lay.is_last)
         # All ion sums of one Newton iteration are one product coef @ stack, stack =
         # [c; S/I; W Bsh; betaH; J/u; 1] (rows by ion), coef (7, 5 n_ions + 1):
         #   0: z^2.c  1: z^2 u/kappa.S/I  2: 1.W Bsh  3: z^2.betaH  4: z.c  5: z u/kappa.J/u
@@ -341,9 +331,10 @@ class _Geometry:
         #   diag = -r0 - r1 - r2 + [node is first],  F = r4 + r5.
         self.stack = st = np.zeros((5 * ni + 1, lay.n_nodes))
         st[-1] = 1.0
-        self.zero_col = st[2 * ni: 3 * ni, :1]  # column 0 of W Bsh is always 0
         self.coef = coef = np.zeros((7, 5 * ni + 1))
         coef.reshape(-1)[_coef_index(ni)] = prob.coef_values
+        self.WW = np.empty((ni, 2 * lay.n_nodes))  # [W | W T/I] of the Jacobian
+        self.D = np.empty((ni, lay.n_nodes))  # dI/dphi
 
 
 #: diag and F from the masked ion sums (see _Geometry)
@@ -356,6 +347,7 @@ def _state(prob: _Problem, geo: _Geometry, phi: np.ndarray):
     Node arrays are (n_ions, n_nodes) over the concatenated meshes; segment
     arrays have n_nodes - 1 columns (zero weight on the dummy segments).  c,
     betaH and jn are views into ``geo.stack`` (overwritten by the next call).
+    ``exact_zero`` tells that some d is exactly 0 (then E used the limit).
     """
     lay = geo.lay
     n = lay.n_nodes
@@ -365,50 +357,65 @@ def _state(prob: _Problem, geo: _Geometry, phi: np.ndarray):
     ez = np.exp(zphi)
     d = zphi[:, 1:] - zphi[:, :-1]
     d += geo.ld
-    g1, g3 = _g1_g3(d)
     base = ez[:, :-1] * geo.w
-    E = base * g1  # segment integrals of e^{z phi} dx
+    exact_zero = not d.all()
+    if exact_zero:
+        E = _g1(d)
+    else:
+        E = np.expm1(d)
+        E /= d  # (e^d - 1)/d, accurate for any d != 0
+    E *= base  # segment integrals of e^{z phi} dx
     HT = E @ lay.hmat
     H = HT[:, :n]  # integral from the mesh's x = 0 to node k
     T = HT[:, n:]  # from node k to x = 1
     I = H + T  # whole junction (of the node's mesh)
     S = prob.cscol * ez.take(lay.last_of_node, axis=1)
-    inv = I * ez
-    np.divide(1.0, inv, inv)
+    Ie = I * ez
     betaH = st[3 * ni: 4 * ni]
     np.multiply(S, H, betaH)
-    betaH *= inv
+    betaH /= Ie
     c = st[:ni]
     np.multiply(prob.cpcol, T, c)
-    c *= inv
+    c /= Ie
     c += betaH
     jn = st[4 * ni: 5 * ni]
     np.subtract(prob.cpcol, S, jn)
     jn /= I  # J_i / u_i, constant per mesh
-    return ez, d, base, g1, g3, E, H, I, T, S, betaH, c, jn
+    return ez, d, base, E, H, I, T, S, betaH, c, jn, exact_zero
 
 
 def _residual_jacobian(prob: _Problem, geo: _Geometry, phi: np.ndarray):
     """Residual (electroneutrality, zero current, phi_0 = 0) and its Jacobian."""
-    ez, d, base, g1, g3, E, H, I, T, S, betaH, c, jn = _state(prob, geo, phi)
+    ez, d, base, E, H, I, T, S, betaH, c, jn, exact_zero = _state(prob, geo, phi)
     lay = geo.lay
     n = lay.n_nodes
     ni = prob.ni
     zcol = prob.zcol
     st = geo.stack
-    # dE/dphi_left (A) and dE/dphi_right (B); D_j = dI/dphi_j = A_j + B_{j-1}
-    A = zcol * base
-    A *= g3
-    B = zcol * E
-    B -= A
-    D = np.concatenate((A, geo.zero_col), axis=1)
+    # dE/dphi_left = A = z base (e^d - 1 - d)/d^2 = (z E - z base)/d, dE/dphi_right =
+    # B = z E - A, and D_j = dI/dphi_j = A_j + B_{j-1}.  (A cancels for small d: only
+    # the Jacobian, i.e. Newton's path, not the solution, sees that rounding.)
+    D = geo.D
+    A = D[:, :-1]
+    zE = zcol * E
+    zb = zcol * base
+    if exact_zero:
+        np.multiply(zb, _g3(d), A)
+    else:
+        np.subtract(zE, zb, A)
+        A /= d
+    B = zE - A
+    D[:, -1] = 0.0
     D[:, 1:] += B
-    W = geo.zint * jn
+    WW = geo.WW
+    W = WW[:, :n]
+    WT = WW[:, n:]
+    np.multiply(geo.zint, jn, W)
     W /= ez
-    WT = W * T
+    np.multiply(W, T, WT)
     WT += geo.zu_last * jn  # zero-current rows
     WT /= I
-    G = np.concatenate((W, WT), axis=1).T @ D
+    G = WW.T @ D
     np.divide(S, I, st[ni: 2 * ni])
     np.multiply(W[:, 1:], B, st[2 * ni: 3 * ni, 1:])
     r = geo.coef @ st
@@ -499,7 +506,7 @@ def _contributions(prob: _Problem, geo: _Geometry, phi: np.ndarray) -> np.ndarra
     lay = geo.lay
     sg = _GL_S[:, None, None]  # quadrature points first: long inner loops over segments
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        ez, d, base, g1, g3, E, H, I, T, S, betaH, c, jn = _state(prob, geo, phi)
+        ez, d, base, E, H, I, T, S, betaH, c, jn, _ = _state(prob, geo, phi)
         seg = lay.real_segments
         seg1 = seg + 1
         dseg = d.take(seg, axis=1)  # z dphi + L ds, (n_ions, n_segments)

@@ -162,6 +162,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--baseline-np", metavar="FILE",
                     help="another _nernst_planck.py to time on the same pairs, interleaved")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="calls per pair (the first is reported alone, and the best of all)")
     ap.add_argument("--startup-repeat", type=int, default=5)
     args = ap.parse_args(argv)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ()
@@ -169,6 +171,7 @@ def main(argv=None) -> int:
           f"average {tuple(round(x, 2) for x in load)}; Python {sys.version.split()[0]}, numpy "
           f"{np.__version__}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"package: {Path(ljp_module.__file__).parent}")
     vt = thermal_voltage_mv(T_C)
     pairs = random_pairs(args.pairs, args.seed)
     n_ions = [len(p[0]) for p in pairs]
@@ -211,58 +214,77 @@ def main(argv=None) -> int:
     print(f"  ratio ours/plain      {ratio_line(h_ratio)}   (max |difference| "
           f"{max(h_diff):.1e} mV)")
 
-    # ---- Nernst-Planck, cold, interleaved with the Henderson unit (and the baseline kernel)
-    wall, cpu, unit_ratio, base_ratio, base_ratio_cpu, base_diff = [], [], [], [], [], []
+    # ---- Nernst-Planck: every pair solved --repeat times (no result cache exists in
+    # nernst_planck_mv: each call is a full solve), interleaved with the baselines
+    R = args.repeat
+    first_wall, first_cpu, best_wall, unit_ratio, base_ratio, base_diff = [], [], [], [], [], []
     failures = []
     for k, (_n, z, u, cp, cs) in enumerate(pairs):
         lists = (cp.tolist(), cs.tolist(), z.tolist(), u.tolist())
+        ours = lambda: nernst_planck_mv(cp, cs, z, u, temperature_c=T_C)  # noqa: E731
+        base = (lambda: base_np.solve_nernst_planck(  # noqa: E731
+            cp, cs, z, u, tol=1e-4 / vt, contributions=False)) if base_np else None
         tp = best_of(lambda: plain_numpy_henderson(*lists, vt), 3)
+        tw_all, tb_all = [], []
         try:
-            v, tw, tc = clock(lambda: nernst_planck_mv(cp, cs, z, u, temperature_c=T_C))
+            for rep in range(R):
+                if base and rep % 2 == k % 2:
+                    sol, tb, _ = clock(base)
+                    tb_all.append(tb)
+                v, tw, tc = clock(ours)
+                tw_all.append(tw)
+                if rep == 0:
+                    first_wall.append(tw)
+                    first_cpu.append(tc)
+                if base and rep % 2 != k % 2:
+                    sol, tb, _ = clock(base)
+                    tb_all.append(tb)
         except EphysCorrectError as exc:
             failures.append((k, f"{type(exc).__name__}: {exc}"))
             continue
-        wall.append(tw)
-        cpu.append(tc)
-        unit_ratio.append(tw / tp)
-        if base_np:
-            sol, tb, tbc = clock(lambda: base_np.solve_nernst_planck(
-                cp, cs, z, u, tol=1e-4 / vt, contributions=False))
-            base_ratio.append(tw / tb)
-            base_ratio_cpu.append(tc / tbc)
+        best_wall.append(min(tw_all))
+        unit_ratio.append(min(tw_all) / tp)
+        if base:
+            base_ratio.append(min(tw_all) / min(tb_all))
             base_diff.append(abs(sol.phi * vt - v))
     conv = len(pairs) - len(failures)
-    print(f"\nNernst-Planck via nernst_planck_mv (array API), each pair once: {conv}/{len(pairs)} "
-          "converged")
-    print(f"  wall clock            {stats(wall)}")
-    print(f"  thread CPU            {stats(cpu)}")
-    print(f"  ratio to one plain-numpy Henderson call on the same pair: {ratio_line(unit_ratio)}")
+    print(f"\nNernst-Planck via nernst_planck_mv (array API): {conv}/{len(pairs)} converged")
+    print(f"  first call per pair, wall clock   {stats(first_wall)}")
+    print(f"  first call per pair, thread CPU   {stats(first_cpu)}")
+    print(f"  best of {R} calls per pair, wall   {stats(best_wall)}")
+    print(f"  ratio (best of {R}) to one plain-numpy Henderson call on the same pair: "
+          f"{ratio_line(unit_ratio)}")
     if base_np:
-        print(f"  baseline: {args.baseline_np} (its solve_nernst_planck, no validation) on the "
-              f"same pairs, max |difference| {max(base_diff):.1e} mV; ratio ours/baseline, wall "
-              f"clock: {ratio_line(base_ratio)}; thread CPU: {ratio_line(base_ratio_cpu)}")
+        print(f"  baseline {args.baseline_np} (its solve_nernst_planck, no validation), same pairs"
+              f" interleaved: max |difference| {max(base_diff):.1e} mV; ratio ours/baseline "
+              f"(best of {R} each): {ratio_line(base_ratio)}")
     for k, msg in failures[:5]:
         print(f"  NOT CONVERGED pair {k}: {msg}")
 
-    # ---- public call, cold (distinct compositions: no cache hits)
+    # ---- public call, cold: distinct compositions and the result cache cleared before each call
     for method in ("nernst-planck", "henderson"):
-        tw_l, tc_l, ratio_l = [], [], []
-        start = len(ljp_module._RESULT_CACHE)
+        first_l, tc_l, best_l, ratio_l = [], [], [], []
         for names, z, u, cp, cs in pairs[: min(len(pairs), 300)]:
             pip = {n: float(c) for n, c in zip(names, cp) if c > 0}
             bath = {n: float(c) for n, c in zip(names, cs) if c > 0}
             tp = best_of(lambda: plain_numpy_henderson(cp, cs, z, u, vt), 3)
-            _r, tw, tc = clock(lambda: liquid_junction_potential(
-                pip, bath, temperature_c=T_C, method=method))
-            tw_l.append(tw)
-            tc_l.append(tc)
-            ratio_l.append(tw / tp)
-        grown = len(ljp_module._RESULT_CACHE) - start
-        print(f"\nliquid_junction_potential(mapping, mapping, method={method!r}), cold "
-              f"({len(tw_l)} distinct pairs, {min(grown, len(tw_l))} new cache entries):")
-        print(f"  wall clock            {stats(tw_l)}")
-        print(f"  thread CPU            {stats(tc_l)}")
-        print(f"  ratio to one plain-numpy Henderson call: {ratio_line(ratio_l)}")
+            tw_all = []
+            for rep in range(R):
+                ljp_module._RESULT_CACHE.clear()
+                _r, tw, tc = clock(lambda: liquid_junction_potential(
+                    pip, bath, temperature_c=T_C, method=method))
+                tw_all.append(tw)
+                if rep == 0:
+                    first_l.append(tw)
+                    tc_l.append(tc)
+            best_l.append(min(tw_all))
+            ratio_l.append(min(tw_all) / tp)
+        print(f"\nliquid_junction_potential(mapping, mapping, method={method!r}), cold ("
+              f"{len(first_l)} distinct pairs, result cache cleared before each call):")
+        print(f"  first call per pair, wall clock   {stats(first_l)}")
+        print(f"  first call per pair, thread CPU   {stats(tc_l)}")
+        print(f"  best of {R} calls per pair, wall   {stats(best_l)}")
+        print(f"  ratio (best of {R}) to one plain-numpy Henderson call: {ratio_line(ratio_l)}")
 
     # ---- start-up in a fresh interpreter
     if args.startup_repeat > 0:
