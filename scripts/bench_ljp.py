@@ -19,7 +19,8 @@ Populations and baselines
   sqrt(Q+/Q-); some ions (1 in 6) are absent on one side.
 * Henderson: ``henderson_mv`` called with plain lists for one pair, against
   ``plain_numpy_henderson`` (the same formula as a user would write it in
-  numpy, no checks), interleaved on the same pairs.
+  numpy, no checks), interleaved on the same pairs; and ``henderson_mv`` on
+  ``--vector-pairs`` pairs in one call against the same plain formula.
 * Nernst-Planck: ``nernst_planck_mv`` per pair (median, p95, worst, number
   converged), as a ratio to the plain-numpy Henderson call on the same pair
   (a machine-speed unit), and, with ``--baseline-np FILE``, to another
@@ -165,6 +166,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3,
                     help="calls per pair (the first is reported alone, and the best of all)")
     ap.add_argument("--startup-repeat", type=int, default=5)
+    ap.add_argument("--vector-pairs", type=int, default=200_000,
+                    help="pairs per call of the vectorized Henderson comparison")
     args = ap.parse_args(argv)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ()
     print(f"machine: {platform.machine()} {platform.processor()}, {os.cpu_count()} CPUs, load "
@@ -213,6 +216,33 @@ def main(argv=None) -> int:
     print(f"  plain numpy formula   {stats(h_plain, 1e6, 'us', 1)}")
     print(f"  ratio ours/plain      {ratio_line(h_ratio)}   (max |difference| "
           f"{max(h_diff):.1e} mV)")
+
+    # ---- Henderson, vectorized: many pairs in one call vs the same formula in plain numpy
+    nv = args.vector_pairs
+    rng = np.random.default_rng(args.seed + 1)
+    zv = np.array([1, 1, 1, 2, 2, -1, -1, -1, -2, -1])
+    uv = np.array([1.0, 0.682, 0.33, 0.405, 0.361, 1.038, 0.33, 0.30, 0.15, 0.60])
+    cpv = rng.uniform(1.0, 150.0, size=(nv, zv.size))
+    csv = rng.uniform(1.0, 150.0, size=(nv, zv.size))
+    for c in (cpv, csv):  # neutralize every row
+        pos = zv > 0
+        qp, qn = c[:, pos] @ zv[pos], -(c[:, ~pos] @ zv[~pos])
+        c[:, pos] *= np.sqrt(qn / qp)[:, None]
+        c[:, ~pos] *= np.sqrt(qp / qn)[:, None]
+    vr, to_l, tp_l = [], [], []
+    for rep in range(5):
+        if rep % 2:
+            tp, to = (best_of(lambda: plain_numpy_henderson(cpv, csv, zv, uv, vt), 1),
+                      best_of(lambda: henderson_mv(cpv, csv, zv, uv, temperature_c=T_C), 1))
+        else:
+            to, tp = (best_of(lambda: henderson_mv(cpv, csv, zv, uv, temperature_c=T_C), 1),
+                      best_of(lambda: plain_numpy_henderson(cpv, csv, zv, uv, vt), 1))
+        vr.append(to / tp)
+        to_l.append(to)
+        tp_l.append(tp)
+    print(f"\nHenderson, vectorized: {nv:,} pairs x {zv.size} ions per call (5 calls each, "
+          f"interleaved): henderson_mv {nv / min(to_l):,.0f} pairs/s (with its checks), plain "
+          f"numpy formula {nv / min(tp_l):,.0f} pairs/s; ratio ours/plain {ratio_line(vr)}")
 
     # ---- Nernst-Planck: every pair solved --repeat times (no result cache exists in
     # nernst_planck_mv: each call is a full solve), interleaved with the baselines
