@@ -247,3 +247,27 @@ def test_jacobian_where_segment_exponents_are_exactly_zero():
                          temperature_c=25)
     ref = bvp_ljp_mv([100, 0, 100], [0, 100 * c_na, 100 * c_na], [1, 1, -1], [uk, una, ucl], 25)
     assert v == pytest.approx(ref, abs=1e-3)
+
+
+def test_bench_ljp_runs_and_reports_ratios(capsys):
+    """scripts/bench_ljp.py end to end on a few pairs (its numbers are not judged here)."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("bench_ljp", root / "scripts" / "bench_ljp.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    kernel = root / "ephys_correct" / "_nernst_planck.py"
+    rc = bench.main(["--pairs", "4", "--repeat", "1", "--startup-repeat", "0",
+                     "--vector-pairs", "100", "--slowest", "1", "--baseline-np", str(kernel)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "4/4 converged" in out
+    assert "ratio ours/plain" in out and "ratio ours/baseline" in out
+    pairs = bench.random_pairs(50, 3)
+    assert len({(tuple(p[0]), tuple(p[3]), tuple(p[4])) for p in pairs}) == 50
+    for names, z, _u, cp, cs in pairs:
+        assert 2 <= len(names) <= 8 and set(np.abs(z)) <= {1, 2}
+        assert abs(cp @ z) < 1e-9 * cp.sum() and abs(cs @ z) < 1e-9 * cs.sum()
+        assert np.all((cp > 0) | (cs > 0))
