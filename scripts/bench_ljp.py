@@ -41,7 +41,6 @@ import importlib.util
 import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
