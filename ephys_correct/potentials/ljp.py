@@ -68,7 +68,7 @@ from ephys_correct._fileio import to_jsonable
 from ephys_correct._version import __version__
 from ephys_correct._constants import check_temperature_c, thermal_voltage_mv
 from ephys_correct._frozen import FrozenMappings
-from ephys_correct.potentials._nernst_planck import solve_nernst_planck
+from ephys_correct.potentials._nernst_planck import solve_lists
 from ephys_correct.errors import ConcentrationError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import get_ion
 # =============================================================================
@@ -165,6 +165,64 @@ def _check_neutral_arrays(c, zf, side: str) -> None:
         )
 
 
+def _float_list(x) -> list | None:
+    """*x* as a list of floats if it is a flat list, tuple or 1-D array of numbers, else None."""
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            return None
+        x = x.tolist()
+    elif not isinstance(x, (list, tuple)):
+        return None
+    try:
+        return [float(v) for v in x]
+    except (TypeError, ValueError):
+        return None
+
+
+def _valid_lists(c_pipette, c_bath, charges, mobilities):
+    """One junction given as flat sequences, validated in plain Python (no numpy calls).
+
+    Returns ``(cp, cs, z, u)`` as lists of floats (z: ints) when every check of
+    :func:`_validate_arrays` passes, else None: the array path then validates
+    again and raises its specific error.  This is only a faster way to accept
+    valid input; it never accepts what the array path would reject.
+    """
+    z = _float_list(charges)
+    u = _float_list(mobilities)
+    cp = _float_list(c_pipette)
+    cs = _float_list(c_bath)
+    if z is None or u is None or cp is None or cs is None:
+        return None
+    n = len(z)
+    if n == 0 or len(u) != n or len(cp) != n or len(cs) != n:
+        return None
+    # a sum is finite only if every term is (NaN and inf propagate)
+    isfinite = math.isfinite
+    if not (isfinite(sum(z)) and isfinite(sum(u)) and isfinite(sum(cp)) and isfinite(sum(cs))):
+        return None
+    if not (min(u) > 0 and min(cp) >= 0 and min(cs) >= 0):
+        return None
+    zi = [int(v) for v in z]
+    if zi != z or 0 in zi:
+        return None
+    return cp, cs, zi, u
+
+
+def _neutral_list(c: list, z: list) -> bool:
+    """The electroneutrality check of :func:`_check_neutral_arrays` for one side, plain floats."""
+    net = 0.0
+    half = 0.0
+    for a, b in zip(c, z):
+        net += a * b
+        half += a * abs(b)
+    return abs(net) <= max(_CHARGE_TOL_ABS_MM, _CHARGE_TOL_REL * 0.5 * half)
+
+
+def _check_neutral_list(c: list, z: list, side: str) -> None:
+    if not _neutral_list(c, z):  # the array check raises with the full message
+        _check_neutral_arrays(np.array(c), np.array(z, float), side)
+
+
 # =============================================================================
 # Henderson: vectorized array API
 # =============================================================================
@@ -186,6 +244,43 @@ def _henderson_parts(cp, cs, zf, u):
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(y == 0, 1.0, np.arctanh(y) / np.where(y == 0, 1.0, y))
     return diff, zu, ksum, ratio
+
+
+def _henderson_scalar_parts(cp: list, cs: list, z: list, u: list, check_neutral: bool = False):
+    """``(sum z u (cs - cp), K, atanh(y)/y)`` of one junction in plain floats.
+
+    The same formula and operation order as the array path (module
+    docstring), so a swap of the sides negates the result exactly.  Returns
+    None when a side has no ions or (with *check_neutral*) is not
+    electroneutral within the tolerance: the array path then raises.
+    """
+    n_num = 0.0
+    d_num = 0.0
+    k_p = 0.0
+    k_s = 0.0
+    net_p = net_s = half_p = half_s = 0.0
+    for a, b, zz, uu in zip(cp, cs, z, u):
+        zu = zz * uu
+        z2u = zz * zu
+        k_p += a * z2u
+        k_s += b * z2u
+        n_num += (b - a) * zu
+        d_num += (b - a) * z2u
+        if check_neutral:
+            net_p += a * zz
+            net_s += b * zz
+            half_p += a * abs(zz)
+            half_s += b * abs(zz)
+    if not (k_p > 0 and k_s > 0):
+        return None
+    if check_neutral and not (
+            abs(net_p) <= max(_CHARGE_TOL_ABS_MM, _CHARGE_TOL_REL * 0.5 * half_p)
+            and abs(net_s) <= max(_CHARGE_TOL_ABS_MM, _CHARGE_TOL_REL * 0.5 * half_s)):
+        return None
+    ksum = k_p + k_s
+    y = d_num / ksum
+    ratio = math.atanh(y) / y if y != 0 else 1.0
+    return n_num, ksum, ratio
 
 
 def henderson_mv(
@@ -236,13 +331,18 @@ def henderson_mv(
     ...                          [50.11 / 73.5, 76.31 / 73.5], temperature_c=25)), 3)
     -15.935
     """
-    t = _check_temperature(temperature_c)
+    vt = thermal_voltage_mv(temperature_c)  # validates the temperature
+    one = _valid_lists(c_pipette, c_bath, charges, mobilities)
+    parts = None if one is None else _henderson_scalar_parts(*one, check_electroneutrality)
+    if parts is not None:  # one valid junction: plain floats, no numpy call overhead
+        n_num, ksum, ratio = parts
+        return np.float64((-2.0 * vt) * n_num / ksum * ratio + 0.0)
     cp, cs, zf, u = _validate_arrays(c_pipette, c_bath, charges, mobilities)
     if check_electroneutrality:
         _check_neutral_arrays(cp, zf, "pipette")
         _check_neutral_arrays(cs, zf, "bath")
     diff, zu, ksum, ratio = _henderson_parts(cp, cs, zf, u)
-    out = (-2.0 * thermal_voltage_mv(t)) * (diff @ zu) / ksum * ratio + 0.0
+    out = (-2.0 * vt) * (diff @ zu) / ksum * ratio + 0.0
     return out[()] if np.ndim(out) == 0 else out
 
 
@@ -256,6 +356,15 @@ def henderson_contributions_mv(
     See :data:`CONTRIBUTION_DEFINITION`.
     """
     t = _check_temperature(temperature_c)
+    one = _valid_lists(c_pipette, c_bath, charges, mobilities)
+    parts = None if one is None else _henderson_scalar_parts(*one)
+    if parts is not None:  # one junction: plain floats
+        lp, ls, lz, lu = one
+        _, ksum, ratio = parts
+        f = -2.0 * thermal_voltage_mv(t)
+        rk = ratio / ksum
+        return np.array([f * ((b - a) * (zz * uu)) * rk + 0.0
+                         for a, b, zz, uu in zip(lp, ls, lz, lu)])
     cp, cs, zf, u = _validate_arrays(c_pipette, c_bath, charges, mobilities)
     diff, zu, ksum, ratio = _henderson_parts(cp, cs, zf, u)
     return (-2.0 * thermal_voltage_mv(t)) * (diff * zu) * (ratio / ksum)[..., None] + 0.0
@@ -276,11 +385,15 @@ class _NPDetails:
     charge_adjustment: Mapping[str, Any]
 
 
-def _neutralize(c: np.ndarray, zf: np.ndarray, side: str) -> tuple[np.ndarray, dict | None]:
+def _neutralize(c: list, z: list, side: str) -> tuple[list, dict | None]:
     """Remove a within-tolerance imbalance: cations x sqrt(Q-/Q+), anions x sqrt(Q+/Q-)."""
-    pos = zf > 0
-    qp = float(c[pos] @ zf[pos])
-    qn = float(-(c[~pos] @ zf[~pos]))
+    qp = 0.0
+    qn = 0.0
+    for a, b in zip(c, z):
+        if b > 0:
+            qp += a * b
+        else:
+            qn -= a * b
     if abs(qp - qn) <= 1e-12 * (qp + qn):
         return c, None  # neutral to rounding
     if qp == 0 or qn == 0:
@@ -290,41 +403,55 @@ def _neutralize(c: np.ndarray, zf: np.ndarray, side: str) -> tuple[np.ndarray, d
         )
     fp = math.sqrt(qn / qp)
     fn = math.sqrt(qp / qn)
-    out = np.where(pos, c * fp, c * fn)
+    out = [a * fp if b > 0 else a * fn for a, b in zip(c, z)]
     return out, {"net_meq": qp - qn, "cation_factor": fp, "anion_factor": fn}
 
 
 def _np_solve(cp, cs, zf, u, temperature_c: float, tol_mv: float,
               contributions: bool = True) -> _NPDetails:
+    """NP junction from validated arrays (from :func:`_validate_arrays`) or lists."""
+    if isinstance(cp, np.ndarray) or isinstance(cs, np.ndarray):
+        _check_np_options(temperature_c, tol_mv)
+        if np.ndim(cp) != 1 or np.ndim(cs) != 1:
+            raise ParameterError(
+                "The Nernst-Planck solver takes one junction at a time: c_pipette and c_bath "
+                f"must be 1-D, got shapes {np.shape(cp)} and {np.shape(cs)}."
+            )
+        cp, cs = cp.tolist(), cs.tolist()
+        zf, u = [int(v) for v in np.asarray(zf).tolist()], np.asarray(u).tolist()
+    return _np_solve_lists(cp, cs, zf, u, temperature_c, tol_mv, contributions)
+
+
+def _check_np_options(temperature_c, tol_mv) -> float:
     t = _check_temperature(temperature_c)
     if not (isinstance(tol_mv, (int, float)) and 1e-9 <= tol_mv <= 1.0):
         raise ParameterError(
             f"Invalid value for the 'tol_mv' parameter: got {tol_mv!r}; expected 1e-9..1 mV."
         )
-    if cp.ndim != 1 or cs.ndim != 1:
-        raise ParameterError(
-            "The Nernst-Planck solver takes one junction at a time: c_pipette and c_bath "
-            f"must be 1-D, got shapes {cp.shape} and {cs.shape}."
-        )
-    _check_neutral_arrays(cp, zf, "pipette")
-    _check_neutral_arrays(cs, zf, "bath")
-    z2u = zf * zf * u
+    return t
+
+
+def _np_solve_lists(cp: list, cs: list, z: list, u: list, temperature_c: float, tol_mv: float,
+                    contributions: bool) -> _NPDetails:
+    """The NP junction of one validated pair given as lists (z: ints)."""
+    t = _check_np_options(temperature_c, tol_mv)
+    _check_neutral_list(cp, z, "pipette")
+    _check_neutral_list(cs, z, "bath")
     for side, c in (("pipette", cp), ("bath", cs)):
-        if not float(c @ z2u) > 0:
+        if not sum(a * b * b * w for a, b, w in zip(c, z, u)) > 0:
             raise ConcentrationError(
                 f"The {side} side has no ions (zero conductivity): a junction needs ions on "
                 "both sides."
             )
     adjust: dict[str, Any] = {}
-    cp2, a = _neutralize(cp, zf, "pipette")
+    cp2, a = _neutralize(cp, z, "pipette")
     if a:
         adjust["pipette"] = a
-    cs2, a = _neutralize(cs, zf, "bath")
+    cs2, a = _neutralize(cs, z, "bath")
     if a:
         adjust["bath"] = a
     vt = thermal_voltage_mv(t)
-    sol = solve_nernst_planck(cp2, cs2, zf.astype(int), u, tol=tol_mv / vt,
-                              contributions=contributions)
+    sol = solve_lists(cp2, cs2, z, u, tol=tol_mv / vt, contributions=contributions)
     return _NPDetails(
         ljp_mv=sol.phi * vt + 0.0,
         contributions_mv=sol.contributions * vt + 0.0,
@@ -381,6 +508,9 @@ def nernst_planck_mv(
     The result does not depend on ion order or on the concentration unit, and
     swapping the sides negates it.
     """
+    one = _valid_lists(c_pipette, c_bath, charges, mobilities)
+    if one is not None:  # one junction as flat sequences: validated without numpy calls
+        return _np_solve_lists(*one, temperature_c, tol_mv, contributions=False).ljp_mv
     cp, cs, zf, u = _validate_arrays(c_pipette, c_bath, charges, mobilities)
     return _np_solve(cp, cs, zf, u, temperature_c, tol_mv, contributions=False).ljp_mv
 
@@ -541,18 +671,20 @@ def ion_arrays(solutions: Sequence[Any]):
     """
     sols = [_as_solution(s, f"solution[{k}]") for k, s in enumerate(solutions)]
     names: list[str] = []
+    canon: dict[str, str] = {}  # each key is looked up once
     for s in sols:
         for ion in s.ions_mm:
-            canon = get_ion(ion).name
-            if canon not in names:
-                names.append(canon)
+            if ion not in canon:
+                canon[ion] = get_ion(ion).name
+            if canon[ion] not in names:
+                names.append(canon[ion])
     ions = [get_ion(n) for n in names]
     z = np.array([i.charge for i in ions], dtype=int)
     u = np.array([i.relative_mobility for i in ions], dtype=float)
     c = np.zeros((len(sols), len(names)))
     for k, s in enumerate(sols):
         for ion, v in s.ions_mm.items():
-            c[k, names.index(get_ion(ion).name)] += float(v)
+            c[k, names.index(canon[ion])] += float(v)
     return names, z, u, c
 
 
@@ -696,14 +828,15 @@ def _compute_ljp(psol, bsol, t: float, method: str, activity_model: str | None,
             "newton_iterations": det.newton_iterations,
             "charge_adjustment": dict(det.charge_adjustment),
         }
+    table = [get_ion(n) for n in names]
     ions = tuple(
         IonContribution(
             name=n,
             charge=int(zi[k]),
-            lambda_eq=get_ion(n).lambda_eq,
+            lambda_eq=table[k].lambda_eq,
             relative_mobility=float(u[k]),
-            source=get_ion(n).lambda_source,
-            locator=get_ion(n).lambda_locator,
+            source=table[k].lambda_source,
+            locator=table[k].lambda_locator,
             pipette_mm=float(cp[k]),
             bath_mm=float(cs[k]),
             gamma_pipette=None if gp is None else float(gp[k]),

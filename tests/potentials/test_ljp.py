@@ -180,7 +180,8 @@ def test_nernst_planck_result_records_solver_and_contributions_sum():
     r = liquid_junction_potential(AXO_PIP, AXO_BATH, temperature_c=20, method="nernst-planck")
     s = r.solver
     assert s["tolerance_mv"] == 1e-4 and s["error_estimate_mv"] <= 1e-4
-    assert s["n_segments"] >= 16 and s["newton_iterations"] >= 3
+    # meshes 8/16/32 are solved together; accepting Newton needs at least two updates
+    assert s["n_segments"] >= 32 and s["newton_iterations"] >= 2
     assert s["charge_adjustment"] == {}
     assert sum(r.contributions_mv.values()) == pytest.approx(float(r), abs=1e-9)
     json.dumps(r.as_dict())
