@@ -178,7 +178,7 @@ def test_without_metadata_the_assumed_time_zone_is_stated(tmp_path, wcp_correcte
 
 
 def test_tags_become_time_intervals(tmp_path):
-    rec = read_recording(ABF_13)
+    rec = read_recording(TEST_DATA / "2018_11_16_sh_0006.abf")  # one tag: '+drug at 3min' at 180.4 s
     assert rec.tags, "the test file should carry tags"
     cr = correct_recording(rec, pipette="axobits39_kgluconate_pipette", bath="axobits39_saline_bath",
                            temperature_c=32, zeroing_temperature_c=22)
