@@ -24,9 +24,9 @@ Layout (``docs/reports.md``)
 * NWB has no field for the LJP or the solutions (nwb-schema #415): the
   ephys_correct provenance JSON is stored in ``NWBFile.notes`` (after a
   human-readable summary) and as scratch data ``ephys_correct_provenance``,
-  and written beside the file as ``<name>.nwb.provenance.json`` (a name
-  NWB tools, which open every ``*.nwb``/``*.nwb.*`` they are pointed at by
-  suffix ``.nwb``, do not take for an NWB file);
+  and written beside the file as ``<stem>.ephys_correct_provenance.json``
+  (no ``.nwb`` in the name: NWB tools collect files by ``*.nwb*`` -- e.g.
+  ``nwbinspector <folder>`` -- and would try to open a ``<name>.nwb.json``);
 * session metadata (subject, experimenter, institution, lab, session
   description, cell ids) from a metadata mapping with neuroconv-like
   sections ``NWBFile`` and ``Subject`` (:func:`load_nwb_metadata` reads it
@@ -80,7 +80,10 @@ def _need_pynwb():
 
 
 def nwb_sidecar_path(path: str | os.PathLike) -> Path:
-    """The JSON provenance written beside an NWB file: ``<name>.nwb.provenance.json``.
+    """The JSON provenance written beside an NWB file: ``<stem>.ephys_correct_provenance.json``.
+
+    The name holds no ``.nwb``: tools that collect NWB files by the pattern
+    ``*.nwb*`` (nwbinspector on a folder) must not try to open it.
 
     Parameters
     ----------
@@ -98,7 +101,7 @@ def nwb_sidecar_path(path: str | os.PathLike) -> Path:
     'cell7.nwb.provenance.json'
     """
     p = Path(path)
-    return p.with_name(p.name + ".provenance.json")
+    return p.with_name(p.stem + ".ephys_correct_provenance.json")
 
 
 def check_nwb_metadata(metadata: Any, where: str = "NWB metadata") -> dict[str, dict[str, Any]]:
@@ -420,7 +423,7 @@ def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False, me
     corrected : CorrectedRecording
     path : str or os.PathLike
         Output ``.nwb`` file; the provenance is also written to
-        ``<path>.provenance.json`` (:func:`nwb_sidecar_path`).
+        ``<stem>.ephys_correct_provenance.json`` (:func:`nwb_sidecar_path`).
     overwrite : bool
         Replace existing outputs; otherwise :class:`OutputExistsError`.
     metadata : Mapping, optional

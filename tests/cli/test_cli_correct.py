@@ -135,7 +135,7 @@ def test_nwb_option_writes_nwb_and_resumes(folder, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["correct", str(folder / "good1.abf"), "--out", str(out), "-j", "1", "--nwb", *SOL]
     assert main(args) == 0
-    assert (out / "good1.nwb").stat().st_size > 10000 and (out / "good1.nwb.provenance.json").is_file()
+    assert (out / "good1.nwb").stat().st_size > 10000 and (out / "good1.ephys_correct_provenance.json").is_file()
     capsys.readouterr()
     assert main(args) == 0
     assert "1 skipped" in capsys.readouterr().out

@@ -39,7 +39,7 @@ def wcp_corrected():
 def test_round_trip_tiny_file(tmp_path, wcp_corrected):
     cr = wcp_corrected
     p = write_nwb(cr, tmp_path / "wcp.nwb")
-    assert sorted(os.listdir(tmp_path)) == ["wcp.nwb", "wcp.nwb.provenance.json"]
+    assert sorted(os.listdir(tmp_path)) == ["wcp.ephys_correct_provenance.json", "wcp.nwb"]
     with pynwb.NWBHDF5IO(str(p), "r") as io:
         nwb = io.read()
         assert len(nwb.acquisition) == 11 * 2
@@ -213,3 +213,11 @@ def test_bad_timezone_is_refused(tmp_path, wcp_corrected):
     with pytest.raises(ParameterError, match="Mars/Olympus"):
         write_nwb(wcp_corrected, tmp_path / "x.nwb", timezone="Mars/Olympus")
     assert os.listdir(tmp_path) == []
+
+
+def test_nwb_tools_do_not_take_the_sidecar_for_an_nwb_file(tmp_path, wcp_corrected):
+    from nwbinspector.utils import get_nwbfiles_from_path
+
+    p = write_nwb(wcp_corrected, tmp_path / "cell.nwb")
+    assert nwb_sidecar_path(p).is_file()
+    assert [f.name for f in get_nwbfiles_from_path(tmp_path)] == ["cell.nwb"]  # it globs *.nwb*
