@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -15,7 +16,7 @@ import ephys_correct
 
 from ephys_correct.correction.correct import correct_recording
 from ephys_correct.errors import OutputExistsError, ParameterError
-from ephys_correct.io import read_recording
+from ephys_correct.io import Tag, read_recording
 from ephys_correct.report.nwb import (
     PROVENANCE_SCRATCH_NAME,
     load_nwb_metadata,
@@ -177,16 +178,17 @@ def test_without_metadata_the_assumed_time_zone_is_stated(tmp_path, wcp_correcte
             or "modification time" in src)
 
 
-def test_tags_become_time_intervals(tmp_path):
-    rec = read_recording(TEST_DATA / "2018_11_16_sh_0006.abf")  # one tag: '+drug at 3min' at 180.4 s
-    assert rec.tags, "the test file should carry tags"
+def test_tags_become_time_intervals(tmp_path, wcp_corrected):
+    assert read_recording(TEST_DATA / "2018_11_16_sh_0006.abf").tags[0].comment == "+drug at 3min"  # ABF tags read
+    tags = (Tag(0.5, "+drug at 3min"), Tag(1.25, "<washout> & Co"))
+    rec = dataclasses.replace(wcp_corrected.recording, tags=tags)  # the tiny file, with tags
     cr = correct_recording(rec, pipette="axobits39_kgluconate_pipette", bath="axobits39_saline_bath",
-                           temperature_c=32, zeroing_temperature_c=22)
+                           temperature_c=22, zeroing_temperature_c=20)
     p = write_nwb(cr, tmp_path / "x.nwb")
     with pynwb.NWBHDF5IO(str(p), "r") as io:
         df = io.read().intervals["tags"].to_dataframe()
-        assert list(df["comment"]) == [t.comment for t in rec.tags]
-        assert list(df["start_time"]) == [t.time_s for t in rec.tags] == list(df["stop_time"])
+        assert list(df["comment"]) == [t.comment for t in tags]
+        assert list(df["start_time"]) == [t.time_s for t in tags] == list(df["stop_time"])
 
 
 def test_metadata_file_formats_and_errors(tmp_path):
