@@ -149,6 +149,8 @@ def check_nwb_metadata(metadata: Any, where: str = "NWB metadata") -> dict[str, 
                   (key == "date_of_birth" and isinstance(value, _dt.datetime)))
             if not ok or isinstance(value, bool):
                 raise ParameterError(f"{where}: {section}.{key} has an unusable value {value!r}")
+            if isinstance(value, (int, float)) and key != "weight":
+                value = str(value)  # e.g. subject_id = 42 in TOML: NWB stores text
             out[section][key] = value
     return out
 

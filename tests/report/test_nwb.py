@@ -195,11 +195,12 @@ def test_metadata_file_formats_and_errors(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(METADATA))
     (tmp_path / "m.toml").write_text('[NWBFile]\nexperimenter = "Doe, Jane"\nlab = "Patch Lab"\n'
                                      '[Subject]\nsubject_id = "mouse-42"\nspecies = "Mus musculus"\n')
-    (tmp_path / "m.yaml").write_text("NWBFile:\n  lab: Patch Lab\nSubject:\n  sex: F\n")
+    (tmp_path / "m.yaml").write_text("NWBFile:\n  lab: Patch Lab\nSubject:\n  sex: F\n  subject_id: 42\n")
     assert load_nwb_metadata(tmp_path / "m.json") == METADATA
     toml = load_nwb_metadata(tmp_path / "m.toml")
     assert toml["NWBFile"]["experimenter"] == ["Doe, Jane"] and toml["Subject"]["species"] == "Mus musculus"
-    assert load_nwb_metadata(tmp_path / "m.yaml") == {"NWBFile": {"lab": "Patch Lab"}, "Subject": {"sex": "F"}}
+    assert load_nwb_metadata(tmp_path / "m.yaml") == {"NWBFile": {"lab": "Patch Lab"},
+                                                      "Subject": {"sex": "F", "subject_id": "42"}}
     (tmp_path / "bad.json").write_text(json.dumps({"Subject": {"speces": "Mus musculus"}}))
     with pytest.raises(ParameterError, match=r"bad.json.*Subject.speces"):
         load_nwb_metadata(tmp_path / "bad.json")
