@@ -93,12 +93,12 @@ def nwb_sidecar_path(path: str | os.PathLike) -> Path:
     Returns
     -------
     pathlib.Path
-        The sidecar's path (the file's name + ``.provenance.json``, same folder).
+        The sidecar's path (the file's stem + ``.ephys_correct_provenance.json``, same folder).
 
     Examples
     --------
     >>> nwb_sidecar_path("results/cell7.nwb").name
-    'cell7.nwb.provenance.json'
+    'cell7.ephys_correct_provenance.json'
     """
     p = Path(path)
     return p.with_name(p.stem + ".ephys_correct_provenance.json")
@@ -505,7 +505,7 @@ def read_nwb_provenance(path: str | os.PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        The provenance (as in ``<name>.nwb.json``).
+        The provenance (as in ``<stem>.ephys_correct_provenance.json``).
 
     Raises
     ------
