@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ephys_correct._html import table as html_table, tables as html_tables
+from ephys_correct.io._display import recording_html
 from ephys_correct.errors import ClampModeError, ParameterError, RecordingError, suggest
 
 __all__ = [
@@ -435,20 +435,7 @@ class Recording:
 
     def _repr_html_(self) -> str:
         """Notebook view: file, format, sweeps, rate, duration, start time, channels and warnings."""
-        rows = [("file", os.path.basename(self.path)), ("format", f"{self.format} {self.version}"),
-                ("sweeps", self.n_sweeps), ("channels", self.n_channels),
-                ("sample rate (Hz)", float(self.sample_rate_hz)), ("duration (s)", float(self.duration_s)),
-                ("acquisition mode", self.acquisition_mode),
-                ("start time", "" if self.start_time is None else self.start_time.isoformat()),
-                ("protocol", self.protocol or ""), ("tags", len(self.tags))]
-        if self.comment:
-            rows.append(("comment", self.comment))
-        chans = [(c.index, c.name, c.units, c.kind, "" if c.headstage is None else c.headstage,
-                  "unresolved" if c._clamp_mode_error else (c._clamp_mode or "")) for c in self.channels]
-        return html_tables(
-            html_table("Recording", rows, notes=[f"warning: {w}" for w in self.warnings]
-                       + [f"correction: {c}" for c in self.corrections]),
-            html_table("channels", chans, columns=("#", "name", "units", "kind", "headstage", "clamp mode")))
+        return recording_html(self)
 
     @property
     def n_channels(self) -> int:
