@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ephys_correct._html import table as html_table, tables as html_tables
 from ephys_correct.chemistry.speciation import speciate_solution
 from .errors import (
     ConcentrationError,
@@ -397,6 +398,16 @@ class TargetSolution:
     def residual(self) -> float:
         """``value - target.value``."""
         return self.value - self.target.value
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the target, the compound changed, its amount before and after, the value reached."""
+        rows = [("target", self.target.label), ("wanted", self.target.value), ("unit", self.target.unit),
+                ("side", self.side), ("vary", self.vary), ("amount before (mM)", self.amount_before_mm),
+                ("amount after (mM)", self.amount_mm), ("value before", self.value_before),
+                ("value reached", self.value), ("charge balance (mEq/L)", self.charge_balance_meq)]
+        if self.titrant:
+            rows += [("titrant", self.titrant), ("titrant after (mM)", self.titrant_mm)]
+        return html_table("Target solution", rows)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary.
@@ -751,6 +762,30 @@ class Plan:
             :attr:`ljp_temperature_c`.
         """
         return float(self.ljp[method])
+
+    def _repr_html_(self) -> str:
+        """Notebook view: LJP by both methods, each side's numbers, reversal potentials and targets."""
+        rows = [("pipette", self.pipette.name), ("bath", self.bath.name),
+                ("temperature (degC)", float(self.temperature_c)),
+                ("LJP temperature (degC)", float(self.ljp_temperature_c)),
+                ("activity model", self.activity_model)]
+        rows += [(f"V_L {m} (mV)", float(r)) for m, r in self.ljp.items()]
+        if self.final_ljp_mv:
+            rows += [(f"V_L {m}, final (mV)", float(v)) for m, v in self.final_ljp_mv.items()]
+        sides = [(k, v.get("ionic_strength_mm"), v.get("osm_ideal_mosm_l"), v.get("osm_estimate_mosm_kg"),
+                  v.get("charge_balance_meq"), v.get("ph")) for k, v in self.solutions.items()]
+        rev = [(r["ion"], r["E_rev_ideal_mV"], r["E_rev_mV"]) for r in self.reversal.to_dict(orient="records")]
+        parts = [html_table("Plan", rows, notes=self.notes),
+                 html_table("solutions", sides, columns=("side", "ionic strength (mM)", "osm ideal (mOsm/L)",
+                                                         "osm estimate (mOsm/kg)", "charge (mEq/L)", "pH")),
+                 html_table("reversal potentials (inside = pipette)", rev,
+                            columns=("ion", "E ideal (mV)", "E activity (mV)"))]
+        if self.targets:
+            parts.append(html_table("targets", [
+                (t.target.label, t.target.value, t.side, t.vary, t.amount_before_mm, t.amount_mm, t.value)
+                for t in self.targets], columns=("target", "wanted", "side", "vary", "before (mM)",
+                                                 "after (mM)", "reached")))
+        return html_tables(*parts)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (``ephys-correct plan --json``).

@@ -15,7 +15,7 @@ PKG = ROOT / "ephys_correct"
 
 #: rooms from the bottom up; a module may import from its own room and the rooms below it
 LAYERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("base", ("errors", "_validate", "_constants", "_frozen", "_resources", "sources", "_fileio", "_version"),
+    ("base", ("errors", "_validate", "_constants", "_frozen", "_resources", "sources", "_fileio", "_version", "_html"),
      "exceptions, checks, exact SI constants, package data and the bibliography, the one atomic writer"),
     ("chemistry", ("chemistry",), "what is in the beaker: ions, activities, compounds, recipes, solutions, "
                                   "speciation"),

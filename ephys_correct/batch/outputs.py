@@ -69,7 +69,7 @@ def _outputs_for(task: _Task) -> dict[str, Path]:
         outs["table_sidecar"] = outs["table"].with_name(outs["table"].name + ".json")
     if task.nwb:
         outs["nwb"] = base.with_name(base.name + ".nwb")
-        outs["nwb_sidecar"] = base.with_name(base.name + ".nwb.json")  # nwb.write_nwb's provenance
+        outs["nwb_sidecar"] = base.with_name(base.name + ".ephys_correct_provenance.json")  # nwb.write_nwb's provenance
     if task.plots:
         outs["plot_sweep"] = base.with_name(base.name + ".sweep0.png")
         outs["plot_driving_force"] = base.with_name(base.name + ".driving_force.png")

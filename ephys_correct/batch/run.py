@@ -57,7 +57,7 @@ from ephys_correct.correction.correct import correct_recording
 from ephys_correct.io import read_recording
 from ephys_correct.report.driving_force import driving_force_table
 from ephys_correct.report.tables import write_table
-from ephys_correct.report.nwb import write_nwb
+from ephys_correct.report.nwb import check_nwb_metadata, write_nwb
 from ephys_correct.report import plot
 from ephys_correct._version import __version__
 
@@ -217,7 +217,7 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     write_table(table, outs["table"], format=task.fmt, overwrite=True)
     write_corrected_npz(outs["traces"], corrected)
     if task.nwb:
-        write_nwb(corrected, outs["nwb"], overwrite=True)
+        write_nwb(corrected, outs["nwb"], overwrite=True, metadata=task.nwb_metadata, timezone=task.nwb_timezone)
     if task.plots:
         plot.plot_sweep(corrected, 0, path=outs["plot_sweep"], overwrite=True)
         plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True,
@@ -307,6 +307,8 @@ def run_batch(
     force: bool = False,
     nwb: bool = False,
     plots: bool = False,
+    nwb_metadata: Mapping[str, Any] | None = None,
+    nwb_timezone: str | None = None,
     extensions: Sequence[str] = DEFAULT_EXTENSIONS,
     dask_client: Any = None,
     scheduler: str | None = None,
@@ -348,6 +350,12 @@ def run_batch(
         Redo files already done and overwrite existing outputs.
     nwb, plots : bool
         Also write ``<stem>.nwb`` / PNG figures (slow; off by default).
+    nwb_metadata : Mapping, optional
+        Session metadata for every NWB file (sections ``NWBFile`` and
+        ``Subject``; :func:`ephys_correct.report.nwb.load_nwb_metadata`).
+    nwb_timezone : str, optional
+        IANA time zone of start times stored without one (ABF); default the
+        machine's, stated in each file.
     extensions : sequence of str
         Extensions collected from folders.
     dask_client : distributed.Client, optional
@@ -385,6 +393,9 @@ def run_batch(
         raise ParameterError(f"'jobs' must be a positive integer, got {jobs!r}.")
     if dask_client is not None and scheduler is not None:
         raise ParameterError("give either 'dask_client' or 'scheduler', not both.")
+    if not nwb and (nwb_metadata is not None or nwb_timezone is not None):
+        raise ParameterError("'nwb_metadata' / 'nwb_timezone' were given but no NWB files are written (nwb=False).")
+    nwb_meta = check_nwb_metadata(dict(nwb_metadata) if nwb_metadata is not None else None, "nwb_metadata")
     if temperature_c is not None:
         temperature_c = _sheet_value("temperature_c", temperature_c, "temperature_c")
     if isinstance(inputs, (str, os.PathLike)):
@@ -432,8 +443,10 @@ def run_batch(
         stems.setdefault(key, str(path))
         options = {"ephys_correct": __version__, "format": format, "nwb": bool(nwb), "plots": bool(plots),
                    **(settings.options() if settings else {})}
+        if nwb:
+            options.update(nwb_metadata=nwb_meta, nwb_timezone=nwb_timezone)
         tasks.append(_Task(str(path), rel, stem, str(out), settings, error, format, bool(nwb), bool(plots),
-                           bool(force), options, _options_hash(options)))
+                           bool(force), options, _options_hash(options), nwb_meta, nwb_timezone))
     out.mkdir(parents=True, exist_ok=True)
     rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
     summary = _summary_frame(rows)

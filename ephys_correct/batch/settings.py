@@ -127,6 +127,8 @@ class _Task:
     force: bool
     options: Mapping[str, Any]
     options_hash: str
+    nwb_metadata: Mapping[str, Any] | None = None
+    nwb_timezone: str | None = None
 
 
 def _options_hash(options: Mapping[str, Any]) -> str:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 from ephys_correct._frozen import FrozenMappings
+from ephys_correct._html import table as html_table, tables as html_tables
 from ephys_correct.errors import (
     ConcentrationError,
     ElectroneutralityError,
@@ -348,6 +349,25 @@ class Solution(FrozenMappings):
         ions, _ = _balance(ions, f"solution {name or self.name!r}", None, check_balance)
         return replace(self, name=name or self.name, ions_mm=ions, path=None, titration=None,
                        derived_from=self.derive("with_ions", changes=dict(changes)))
+
+    def _repr_html_(self) -> str:
+        """Notebook view: ionic strength, charge balance, osmolarity, pH and the ions (mM)."""
+        osm = self.osmolarity()
+        rows = [("role", self.role or ""), ("ionic strength (mM)", self.ionic_strength_mm()),
+                ("charge balance (mEq/L)", self.charge_balance_meq()),
+                ("osmolarity, ideal (mOsm/L)", osm.ideal_mosm_l)]
+        if osm.estimate_mosm_kg is not None:
+            rows.append(("osmolality, estimate (mOsm/kg)", osm.estimate_mosm_kg))
+        if osm.measured_mosm_kg is not None:
+            rows.append(("osmolality, measured (mOsm/kg)", osm.measured_mosm_kg))
+        if self.ph is not None:
+            rows.append(("pH", self.ph))
+        if self.source:
+            rows.append(("source", self.source))
+        amounts = [(k, "ion", v) for k, v in self.ions_mm.items()]
+        amounts += [(k, "neutral", v) for k, v in self.neutrals_mm.items()]
+        return html_tables(html_table(f"Solution {self.name}", rows),
+                            html_table("composition", amounts, columns=("species", "kind", "mM")))
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary (used by ``ephys-correct solutions show``)."""

@@ -15,6 +15,7 @@ import time
 
 from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS
 from ephys_correct.batch.run import TABLE_FORMATS, run_batch
+from ephys_correct.report.nwb import load_nwb_metadata
 from ..errors import ParameterError
 from .cmd_ljp import _parse_solution
 
@@ -68,6 +69,16 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true",
                    help="redo finished files and overwrite existing outputs")
     p.add_argument("--nwb", action="store_true", help="also write <stem>.nwb (slow)")
+    g = p.add_argument_group("NWB session metadata (with --nwb; options override the metadata file)")
+    g.add_argument("--nwb-metadata", metavar="FILE", default=None,
+                   help="JSON, TOML or YAML file with sections NWBFile (session_description, experimenter, "
+                   "institution, lab, cell_id, ...) and Subject (subject_id, species, age, sex, ...), as neuroconv")
+    for opt, section, key, help_ in _NWB_OPTIONS:
+        g.add_argument(opt, dest=f"nwb_{section}_{key}", default=None, metavar=key.upper(),
+                       action="append" if key == "experimenter" else "store", help=help_)
+    g.add_argument("--nwb-timezone", metavar="ZONE", default=None,
+                   help="IANA time zone of a start time stored without one (ABF), e.g. Europe/Berlin; "
+                   "default: this machine's, stated in each file")
     p.add_argument("--plots", action="store_true", help="also write <stem>.sweep0.png and <stem>.driving_force.png")
     p.add_argument("--ext", action="append", default=[], metavar=".EXT",
                    help="also collect files with this extension from folders (repeatable)")
@@ -120,6 +131,34 @@ class ProgressBar:
             self.stream.flush()
 
 
+#: (option, metadata section, key, help) of the NWB metadata options
+_NWB_OPTIONS = (
+    ("--nwb-subject-id", "Subject", "subject_id", "subject (animal or donor) identifier"),
+    ("--nwb-species", "Subject", "species", "Latin binomial or NCBI taxonomy URI, e.g. 'Mus musculus'"),
+    ("--nwb-age", "Subject", "age", "ISO 8601 duration, e.g. P30D"),
+    ("--nwb-sex", "Subject", "sex", "M, F, U or O"),
+    ("--nwb-experimenter", "NWBFile", "experimenter", "'Last, First' (repeatable)"),
+    ("--nwb-institution", "NWBFile", "institution", "institution"),
+    ("--nwb-lab", "NWBFile", "lab", "lab"),
+    ("--nwb-session-description", "NWBFile", "session_description", "session description"),
+    ("--nwb-cell-id", "NWBFile", "cell_id", "cell identifier (default '<file stem> headstage <k>')"),
+)
+
+
+def _nwb_metadata(args):
+    """The metadata file's sections with the command-line options on top (None when nothing was given)."""
+    meta = load_nwb_metadata(args.nwb_metadata) if args.nwb_metadata else None
+    given = {(sec, key): getattr(args, f"nwb_{sec}_{key}") for _, sec, key, _ in _NWB_OPTIONS}
+    if any(v is not None for v in given.values()):
+        meta = meta or {"NWBFile": {}, "Subject": {}}
+        for (sec, key), v in given.items():
+            if v is not None:
+                meta[sec][key] = v
+    if not args.nwb and (meta is not None or args.nwb_timezone is not None):
+        raise ParameterError("NWB metadata options were given without --nwb (no NWB file would be written).")
+    return meta
+
+
 def run(args) -> int:
     if args.sheet is None and (args.pipette is None or args.bath is None or args.temperature_c is None):
         missing = [o for o, v in (("--pipette", args.pipette), ("--bath", args.bath),
@@ -135,6 +174,7 @@ def run(args) -> int:
             configuration=args.configuration, ljp_method=args.ljp_method, ljp_mv=args.ljp_mv,
             perforating_agent=args.perforating_agent, clamp_mode=args.clamp_mode, sheet=args.sheet,
             format=args.format, jobs=args.jobs, force=args.force, nwb=args.nwb, plots=args.plots,
+            nwb_metadata=_nwb_metadata(args), nwb_timezone=args.nwb_timezone,
             extensions=(*DEFAULT_EXTENSIONS, *args.ext), scheduler=args.scheduler, progress=bar,
         )
     finally:

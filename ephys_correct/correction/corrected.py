@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 import numpy as np
 from ephys_correct._fileio import to_jsonable
+from ephys_correct._html import table as html_table, tables as html_tables
 from ephys_correct.errors import ParameterError
 from ephys_correct.correction.configurations import Configuration, PerforatingAgent
 from ephys_correct.correction.sign import apply_current_sign, apply_ljp
@@ -220,6 +221,24 @@ class CorrectedRecording:
     def __repr__(self) -> str:
         return (f"CorrectedRecording({os.path.basename(self.recording.path)!r}, "
                 f"configuration={self.configuration.name!r}, ljp_mv={self._ljp_summary()})")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: configuration, temperatures, bath, V_L per headstage and what each channel got."""
+        rows = [("file", os.path.basename(self.recording.path)), ("configuration", self.configuration.name),
+                ("bath", getattr(self.bath, "name", str(self.bath))),
+                ("zeroing temperature (degC)", float(self.zeroing_temperature_c)),
+                ("recording temperature (degC)", float(self.temperature_c)),
+                ("LJP method", self.ljp_method), ("activity model", self.activity_model)]
+        heads = [("" if k is None else k, getattr(h.pipette, "name", str(h.pipette)), h.ljp_mv,
+                  h.ljp_applied_online_mv, h.applied_offline_mv, h.ljp_source)
+                 for k, h in self.headstage_corrections.items()]
+        chans = [(c.index, c.name, c.units, c.quantity, c.offset_mv, c.formula) for c in self.channel_corrections]
+        return html_tables(
+            html_table("Corrected recording", rows,
+                       notes=[f"warning: {w}" for w in self.recording.warnings]),
+            html_table("LJP per headstage", heads, columns=(
+                "headstage", "pipette", "V_L (mV)", "online (mV)", "subtracted here (mV)", "source")),
+            html_table("channels", chans, columns=("#", "name", "units", "treated as", "offset (mV)", "formula")))
 
     def _ljp_summary(self) -> str:
         vals = sorted({round(h.ljp_mv, 4) for h in self.headstage_corrections.values()})

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ephys_correct.io._display import recording_html
 from ephys_correct.errors import ParameterError, RecordingError, suggest
 
 __all__ = [
@@ -188,6 +189,10 @@ class Recording:
         return (f"Recording({os.path.basename(self.path)!r}, format={self.format!r} {self.version}, "
                 f"{self.n_sweeps} sweeps x {len(self.channels)} channels @ {self.sample_rate_hz:g} Hz, "
                 f"reader={self.reader!r})")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: file, format, sweeps, rate, duration, start time, channels and warnings."""
+        return recording_html(self)
 
     @property
     def n_channels(self) -> int:

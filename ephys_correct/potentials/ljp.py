@@ -68,6 +68,7 @@ from ephys_correct._fileio import to_jsonable
 from ephys_correct._version import __version__
 from ephys_correct._constants import check_temperature_c, thermal_voltage_mv
 from ephys_correct._frozen import FrozenMappings
+from ephys_correct._html import table as html_table, tables as html_tables
 from ephys_correct.potentials._nernst_planck import solve_lists
 from ephys_correct.errors import ConcentrationError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import get_ion
@@ -611,6 +612,19 @@ class LJPResult(FrozenMappings):
     def contributions_mv(self) -> dict[str, float]:
         """Ion name -> additive share of V_L in mV."""
         return {ion.name: ion.contribution_mv for ion in self.ions}
+
+    def _repr_html_(self) -> str:
+        """Notebook view: V_L with its sign convention, method, temperature and each ion's share."""
+        rows = [("V_L = V(bath) - V(pipette) (mV)", float(self.ljp_mv)),
+                ("correction", "whole-cell Vm = Vp - V_L"),
+                ("pipette", self.pipette_name), ("bath", self.bath_name),
+                ("method", self.method), ("temperature (degC)", float(self.temperature_c)),
+                ("activities", self.activity_model or "none (concentrations)"),
+                ("free ions", self.free_ions)]
+        ions = [(i.name, i.charge, i.pipette_mm, i.bath_mm, i.contribution_mv) for i in self.ions]
+        return html_tables(
+            html_table(f"Liquid junction potential {self.pipette_name} | {self.bath_name}", rows),
+            html_table("ions", ions, columns=("ion", "z", "pipette (mM)", "bath (mM)", "share of V_L (mV)")))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (plain floats, strings and lists)."""

@@ -135,7 +135,28 @@ def test_nwb_option_writes_nwb_and_resumes(folder, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["correct", str(folder / "good1.abf"), "--out", str(out), "-j", "1", "--nwb", *SOL]
     assert main(args) == 0
-    assert (out / "good1.nwb").stat().st_size > 10000 and (out / "good1.nwb.json").is_file()
+    assert (out / "good1.nwb").stat().st_size > 10000 and (out / "good1.ephys_correct_provenance.json").is_file()
     capsys.readouterr()
     assert main(args) == 0
     assert "1 skipped" in capsys.readouterr().out
+
+
+def test_nwb_metadata_file_and_options(folder, tmp_path, capsys):
+    import pynwb
+
+    meta = tmp_path / "session.toml"
+    meta.write_text('[NWBFile]\nlab = "Patch Lab"\ninstitution = "Example University"\n'
+                    '[Subject]\nsubject_id = "mouse-42"\nspecies = "Mus musculus"\nage = "P30D"\nsex = "F"\n')
+    out = tmp_path / "out"
+    args = ["correct", str(folder / "sub" / "good2.abf"), "--out", str(out), "-j", "1", "--nwb", *SOL,
+            "--nwb-metadata", str(meta), "--nwb-sex", "M", "--nwb-experimenter", "Doe, Jane",
+            "--nwb-experimenter", "Roe, Rick", "--nwb-timezone", "Europe/Berlin"]
+    assert main(args) == 0
+    with pynwb.NWBHDF5IO(str(out / "good2.nwb"), "r") as io:
+        nwb = io.read()
+        assert (nwb.subject.sex, nwb.subject.species, nwb.lab) == ("M", "Mus musculus", "Patch Lab")
+        assert tuple(nwb.experimenter) == ("Doe, Jane", "Roe, Rick")
+        assert nwb.session_start_time.utcoffset().total_seconds() == 3600  # 16 Nov 2017, CET
+    capsys.readouterr()
+    assert main(["correct", str(folder / "good1.abf"), "--out", str(out), *SOL, "--nwb-lab", "X"]) != 0
+    assert "without --nwb" in capsys.readouterr().err

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pynwb
 import pytest
 from conftest import TEST_DATA
 
+import ephys_correct
+
 from ephys_correct.correction.correct import correct_recording
 from ephys_correct.errors import OutputExistsError, ParameterError
-from ephys_correct.report.nwb import PROVENANCE_SCRATCH_NAME, nwb_sidecar_path, read_nwb_provenance, write_nwb
+from ephys_correct.io import Tag, read_recording
+from ephys_correct.report.nwb import (
+    PROVENANCE_SCRATCH_NAME,
+    load_nwb_metadata,
+    nwb_sidecar_path,
+    read_nwb_provenance,
+    write_nwb,
+)
 from ephys_correct.chemistry.solutions import Solution
 
 WCP = TEST_DATA / "myokit_wcp-file.wcp"          # 11 sweeps x 256 samples, Im + Vm
@@ -29,7 +40,7 @@ def wcp_corrected():
 def test_round_trip_tiny_file(tmp_path, wcp_corrected):
     cr = wcp_corrected
     p = write_nwb(cr, tmp_path / "wcp.nwb")
-    assert sorted(os.listdir(tmp_path)) == ["wcp.nwb", "wcp.nwb.json"]
+    assert sorted(os.listdir(tmp_path)) == ["wcp.ephys_correct_provenance.json", "wcp.nwb"]
     with pynwb.NWBHDF5IO(str(p), "r") as io:
         nwb = io.read()
         assert len(nwb.acquisition) == 11 * 2
@@ -115,3 +126,101 @@ def test_clear_error_without_pynwb(tmp_path, wcp_corrected, monkeypatch):
     with pytest.raises(ImportError, match=r"pip install 'ephys_correct\[nwb\]'"):
         write_nwb(wcp_corrected, tmp_path / "x.nwb")
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- inspector, metadata, time zone, tags
+EXAMPLE = Path(ephys_correct.__file__).parent / "data" / "examples" / "17o05028_ic_steps.abf"
+ABF_13 = TEST_DATA / "171116sh_0013.abf"
+METADATA = {
+    "NWBFile": {"session_description": "whole-cell steps, LJP-corrected", "experimenter": ["Doe, Jane"],
+                "institution": "Example University", "lab": "Patch Lab", "cell_id": "cell-7"},
+    "Subject": {"subject_id": "mouse-42", "species": "Mus musculus", "age": "P30D", "sex": "M"},
+}
+
+
+def _inspector_findings(path):
+    """Messages at CRITICAL or BEST_PRACTICE_VIOLATION from nwbinspector, run in this process."""
+    from nwbinspector import Importance, inspect_nwbfile
+
+    bad = (Importance.CRITICAL, Importance.BEST_PRACTICE_VIOLATION)
+    return [f"{m.importance.name} {m.check_function_name} {m.object_type} {m.location}: {m.message}"
+            for m in inspect_nwbfile(nwbfile_path=str(path)) if m.importance in bad]
+
+
+@pytest.mark.parametrize("src", [EXAMPLE, ABF_13], ids=["example", "171116sh_0013"])
+def test_nwbinspector_finds_nothing_serious(tmp_path, src):
+    cr = correct_recording(src, pipette="axobits39_kgluconate_pipette", bath="axobits39_saline_bath",
+                           temperature_c=32, zeroing_temperature_c=22)
+    p = write_nwb(cr, tmp_path / "x.nwb", metadata=METADATA, timezone="Europe/Berlin")
+    assert _inspector_findings(p) == []
+    with pynwb.NWBHDF5IO(str(p), "r") as io:
+        nwb = io.read()
+        assert nwb.subject.species == "Mus musculus" and nwb.subject.subject_id == "mouse-42"
+        assert tuple(nwb.experimenter) == ("Doe, Jane",) and nwb.lab == "Patch Lab"
+        assert {e.cell_id for e in nwb.icephys_electrodes.values()} == {"cell-7"}
+        start = nwb.session_start_time
+        assert start.utcoffset() is not None
+        assert start.replace(tzinfo=None) == cr.recording.start_time.replace(tzinfo=None)
+        name = next(iter(nwb.acquisition))
+        assert nwb.acquisition[name].data.compression == "gzip"  # lossless, smaller
+        np.testing.assert_array_equal(nwb.acquisition[name].data[:], cr.sweep_data(0, 0))
+
+
+def test_without_metadata_the_assumed_time_zone_is_stated(tmp_path, wcp_corrected):
+    p = write_nwb(wcp_corrected, tmp_path / "x.nwb")
+    prov = read_nwb_provenance(p)
+    with pynwb.NWBHDF5IO(str(p), "r") as io:
+        nwb = io.read()
+        assert nwb.session_start_time.utcoffset() is not None
+        assert nwb.subject is None
+    src = prov["nwb"]["session_start_time_source"]
+    assert ("ASSUMED the time zone of the writing machine" in src
+            or "modification time" in src)
+
+
+def test_tags_become_time_intervals(tmp_path, wcp_corrected):
+    assert read_recording(TEST_DATA / "2018_11_16_sh_0006.abf").tags[0].comment == "+drug at 3min"  # ABF tags read
+    tags = (Tag(0.5, "+drug at 3min"), Tag(1.25, "<washout> & Co"))
+    rec = dataclasses.replace(wcp_corrected.recording, tags=tags)  # the tiny file, with tags
+    cr = correct_recording(rec, pipette="axobits39_kgluconate_pipette", bath="axobits39_saline_bath",
+                           temperature_c=22, zeroing_temperature_c=20)
+    p = write_nwb(cr, tmp_path / "x.nwb")
+    with pynwb.NWBHDF5IO(str(p), "r") as io:
+        df = io.read().intervals["tags"].to_dataframe()
+        assert list(df["comment"]) == [t.comment for t in tags]
+        assert list(df["start_time"]) == [t.time_s for t in tags] == list(df["stop_time"])
+
+
+def test_metadata_file_formats_and_errors(tmp_path):
+    (tmp_path / "m.json").write_text(json.dumps(METADATA))
+    (tmp_path / "m.toml").write_text('[NWBFile]\nexperimenter = "Doe, Jane"\nlab = "Patch Lab"\n'
+                                     '[Subject]\nsubject_id = "mouse-42"\nspecies = "Mus musculus"\n')
+    (tmp_path / "m.yaml").write_text("NWBFile:\n  lab: Patch Lab\nSubject:\n  sex: F\n  subject_id: 42\n")
+    assert load_nwb_metadata(tmp_path / "m.json") == METADATA
+    toml = load_nwb_metadata(tmp_path / "m.toml")
+    assert toml["NWBFile"]["experimenter"] == ["Doe, Jane"] and toml["Subject"]["species"] == "Mus musculus"
+    assert load_nwb_metadata(tmp_path / "m.yaml") == {"NWBFile": {"lab": "Patch Lab"},
+                                                      "Subject": {"sex": "F", "subject_id": "42"}}
+    (tmp_path / "bad.json").write_text(json.dumps({"Subject": {"speces": "Mus musculus"}}))
+    with pytest.raises(ParameterError, match=r"bad.json.*Subject.speces"):
+        load_nwb_metadata(tmp_path / "bad.json")
+    (tmp_path / "bad2.json").write_text(json.dumps({"Ecephys": {}}))
+    with pytest.raises(ParameterError, match="unknown section 'Ecephys'"):
+        load_nwb_metadata(tmp_path / "bad2.json")
+    (tmp_path / "m.txt").write_text("{}")
+    with pytest.raises(ParameterError, match="suffix '.txt'"):
+        load_nwb_metadata(tmp_path / "m.txt")
+
+
+def test_bad_timezone_is_refused(tmp_path, wcp_corrected):
+    with pytest.raises(ParameterError, match="Mars/Olympus"):
+        write_nwb(wcp_corrected, tmp_path / "x.nwb", timezone="Mars/Olympus")
+    assert os.listdir(tmp_path) == []
+
+
+def test_nwb_tools_do_not_take_the_sidecar_for_an_nwb_file(tmp_path, wcp_corrected):
+    from nwbinspector.utils import get_nwbfiles_from_path
+
+    p = write_nwb(wcp_corrected, tmp_path / "cell.nwb")
+    assert nwb_sidecar_path(p).is_file()
+    assert [f.name for f in get_nwbfiles_from_path(tmp_path)] == ["cell.nwb"]  # it globs *.nwb*
