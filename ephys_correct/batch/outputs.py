@@ -14,13 +14,44 @@ from ephys_correct.batch.settings import _Task
 
 
 # =========================================================================== writing helpers
+# Durability (docs/performance.md, docs/cli.md): every output is written atomically (temporary file
+# + rename), replacing older ones.  Only the done-marker promises anything after a crash, so the
+# data files are flushed to disk together just before it (_sync_files: one fsync per file, then
+# one per folder, which also commits the renames), and the marker itself is durable.  The
+# in-progress marker is a hint and is not synced.
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Batch outputs: atomic, durable (the done-marker vouches for them), replacing older ones."""
-    atomic_write_bytes(path, data, overwrite=True, durable=True, make_parents=True)
+    """Batch outputs: atomic, replacing older ones; made durable by :func:`_sync_files`."""
+    atomic_write_bytes(path, data, overwrite=True, durable=False, make_parents=True)
 
 
-def _atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_json(path, obj, overwrite=True, durable=True, make_parents=True)
+def _atomic_write_json(path: Path, obj: Any, *, durable: bool = False) -> None:
+    atomic_write_json(path, obj, overwrite=True, durable=durable, make_parents=True)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_files(paths) -> None:
+    """Flush written outputs (contents, then their folders' entries) before the marker vouches for them."""
+    folders = []
+    for p in paths:
+        p = Path(p)
+        try:
+            _fsync(p, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        if p.parent not in folders:
+            folders.append(p.parent)
+    for d in folders:
+        try:
+            _fsync(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:  # a folder cannot be opened/fsynced on this platform (Windows)
+            pass
 
 
 def _mean_vm(corrected, table) -> tuple[dict[str, float], list[str]]:

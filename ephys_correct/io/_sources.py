@@ -65,11 +65,38 @@ class MemmapSource:
         except ValueError as exc:  # mmap length beyond the end of the file
             raise CorruptRecordingError(f"{self.path}: data section shorter than the header says ({exc})") from exc
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_whole_map", None)  # a mapping is per process; made again on first read
+        return state
+
+    def _whole(self):
+        """One read-only map of the whole data section, made on first use and reused by every read.
+
+        False when the file is shorter than the header says (each read then maps only its own
+        range, so the sweeps that are there stay readable and the others raise).
+        """
+        mm = self.__dict__.get("_whole_map")
+        if mm is None:
+            total = max((a + n for a, n in self.sweep_frames), default=0)
+            mm = False
+            if total > 0:
+                try:
+                    mm = self._map(0, total)
+                except CorruptRecordingError:
+                    mm = False
+            self._whole_map = mm
+        return mm
+
     def read(self, sweep: int, channel: int, start: int, stop: int) -> np.ndarray:
         first, _ = self.sweep_frames[sweep]
         n = stop - start
         out = np.empty(n, dtype=np.float64)
         if n == 0:
+            return out
+        whole = self._whole()
+        if whole is not False:
+            self._scale_into(whole[first + start:first + stop, channel], channel, out)
             return out
         mm = self._map(first + start, n)
         try:
