@@ -16,7 +16,6 @@ import importlib
 import sys
 
 from ephys_correct._version import __version__
-from ..errors import EphysCorrectError
 
 #: sub-command modules, in help order
 COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "report", "plan", "speciate", "planner")
@@ -83,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     import warnings
+
+    from ..errors import EphysCorrectError  # after parsing: `--help` needs none of it
 
     def _show(message, category, filename, lineno, file=None, line=None):
         # model-validity and similar warnings read as one line each, without source lines

@@ -73,20 +73,17 @@ def _frozen_list(v: list) -> FrozenList:
     return freeze(v)
 
 
-def _make_dict(d: dict) -> FrozenDict:
-    out = FrozenDict()
-    dict.update(out, d)
-    return out
-
-
 def freeze(obj: Any) -> Any:
     """A read-only copy of a JSON-like value (dicts and lists at any depth; tuples become lists)."""
-    if isinstance(obj, (FrozenDict, FrozenList)):
+    t = type(obj)
+    if t is str or t is float or t is int or t is bool or obj is None or t is FrozenDict or t is FrozenList:
         return obj
     if isinstance(obj, dict):
-        return _make_dict({k: freeze(v) for k, v in obj.items()})
+        out = FrozenDict()
+        dict.update(out, {k: freeze(v) for k, v in obj.items()})
+        return out
     if isinstance(obj, (list, tuple)):
-        return FrozenList(freeze(v) for v in obj)
+        return FrozenList([freeze(v) for v in obj])
     return obj
 
 
