@@ -18,6 +18,10 @@ from ephys_correct.io._checks import check_finite_samples
 __all__ = ["MemmapSource", "NeoSource"]
 
 
+#: data sections up to this size are mapped once per file and the map reused by every read
+_WHOLE_MAP_MAX_BYTES = 64 << 20
+
+
 class MemmapSource:
     """Interleaved int16/float32 ABF data section read through ``numpy.memmap``.
 
@@ -73,14 +77,17 @@ class MemmapSource:
     def _whole(self):
         """One read-only map of the whole data section, made on first use and reused by every read.
 
-        False when the file is shorter than the header says (each read then maps only its own
-        range, so the sweeps that are there stay readable and the others raise).
+        False for a data section over ``_WHOLE_MAP_MAX_BYTES`` (the resident set must not grow
+        with the file), and when the file is shorter than the header says; each read then maps
+        only its own range (so the sweeps that are there stay readable and the others raise).
         """
         mm = self.__dict__.get("_whole_map")
         if mm is None:
             total = max((a + n for a, n in self.sweep_frames), default=0)
             mm = False
-            if total > 0:
+            # a large file keeps a map per read: pages of a long-lived map count in the process's
+            # resident set, which must not grow with the file (chunked reads of long recordings)
+            if 0 < total * self.n_channels * self.dtype.itemsize <= _WHOLE_MAP_MAX_BYTES:
                 try:
                     mm = self._map(0, total)
                 except CorruptRecordingError:
