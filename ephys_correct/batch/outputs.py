@@ -65,9 +65,18 @@ def _mean_vm(corrected, table) -> tuple[dict[str, float], list[str]]:
     problems: list[str] = []
     have = set()
     if len(table) and {"headstage", "sweep", "V_m_mV"} <= set(table.columns):
-        per_sweep = table.drop_duplicates(["headstage", "sweep"])
-        for hs, g in per_sweep.groupby("headstage"):
-            out[str(int(hs))] = float(g["V_m_mV"].mean())
+        import numpy as np
+
+        # first row of each (headstage, sweep), then the mean per headstage (numpy: no pandas copies)
+        hs_col = table["headstage"].to_numpy(dtype=np.int64)
+        sw_col = table["sweep"].to_numpy(dtype=np.int64)
+        vm_col = table["V_m_mV"].to_numpy(dtype=np.float64)
+        _, first = np.unique(np.stack([hs_col, sw_col]), axis=1, return_index=True)
+        hs_first, vm_first = hs_col[first], vm_col[first]
+        for hs in np.unique(hs_first):
+            vals = vm_first[hs_first == hs]
+            vals = vals[~np.isnan(vals)]  # as pandas' mean: NaN rows skipped, all NaN -> NaN
+            out[str(int(hs))] = float(vals.mean()) if vals.size else math.nan
             have.add(int(hs))
     for hs in corrected.recording.headstages:
         if hs.index in have or not hs.channels:

@@ -32,6 +32,8 @@ _COMMON_ELECTRICAL = {
     "pA": (CURRENT, 1.0), "nA": (CURRENT, 1e3), "uA": (CURRENT, 1e6), "mA": (CURRENT, 1e9),
     "A": (CURRENT, 1e12),
 }
+# physical units that are neither a voltage nor a current (kept as written, kind "other")
+_COMMON_OTHER = ("C", "s", "ms", "Hz", "K")
 
 # Labels for auxiliary (non-electrical) inputs that `quantities` does not
 # parse, or parses as something the label does not mean ("C" on a channel named
@@ -139,6 +141,8 @@ def parse_unit(raw: str) -> UnitInfo:
     if known is not None:
         dim, factor = known
         return UnitInfo(label=label, dimension=dim, units="mV" if dim == VOLTAGE else "pA", factor=factor)
+    if label in _COMMON_OTHER:
+        return UnitInfo(label=label, dimension=OTHER, units=label, factor=1.0)
     import quantities as pq
 
     try:

@@ -11,7 +11,7 @@ import quantities as pq
 
 from conftest import TEST_DATA
 from ephys_correct.io import read_recording
-from ephys_correct.io._units import _COMMON_ELECTRICAL, CURRENT, VOLTAGE, parse_unit
+from ephys_correct.io._units import _COMMON_ELECTRICAL, _COMMON_OTHER, CURRENT, OTHER, VOLTAGE, parse_unit
 
 
 @pytest.mark.parametrize("label", sorted(_COMMON_ELECTRICAL))
@@ -22,6 +22,16 @@ def test_common_units_agree_with_quantities(label):
     info = parse_unit(label)
     assert (info.dimension, info.factor, info.units) == (dim, factor, "mV" if dim == VOLTAGE else "pA")
     assert dim in (VOLTAGE, CURRENT)
+
+
+@pytest.mark.parametrize("label", _COMMON_OTHER)
+def test_common_other_units_are_what_quantities_says(label):
+    q = pq.Quantity(1.0, label)
+    dim = q.simplified.dimensionality
+    assert dim not in (pq.V.simplified.dimensionality, pq.A.simplified.dimensionality)
+    assert q.dimensionality != pq.dimensionless.dimensionality
+    info = parse_unit(label)
+    assert (info.dimension, info.units, info.factor) == (OTHER, label, 1.0)
 
 
 @pytest.mark.parametrize("name", ["pclamp11_4ch.abf", "pclamp11_4ch_abf1.abf", "171116sh_0013.abf"])
