@@ -28,8 +28,10 @@ SUMMARIES = {
     "erev": "per-ion reversal potentials (ideal and activity-corrected)",
     "info": "summarise recordings (format, channels, clamp mode, sweeps, holding, tags)",
     "correct": "LJP-correct recordings (files or folders) and write tables, traces and a summary",
+    "report": "build one self-contained HTML report from the output folder of 'correct'",
     "plan": "plan solutions: LJP, E_rev, osmolarity, and what to change to hit a target",
     "speciate": "free Ca2+/Mg2+ and metal-ligand complexes of a solution",
+    "planner": "plan solutions in a web browser (local page; needs the 'web' extra)",
 }
 
 

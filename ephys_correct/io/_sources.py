@@ -104,12 +104,12 @@ class MemmapSource:
         whole = self._whole()
         if whole is not False:
             self._scale_into(whole[first + start:first + stop, channel], channel, out)
-            return out
-        mm = self._map(first + start, n)
-        try:
-            self._scale_into(mm[:, channel], channel, out)
-        finally:
-            del mm
+        else:
+            mm = self._map(first + start, n)
+            try:
+                self._scale_into(mm[:, channel], channel, out)
+            finally:
+                del mm
         if self.is_float:
             check_finite_samples(self.path, out, sweep, channel)
         return out
