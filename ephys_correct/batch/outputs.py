@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import traceback
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
