@@ -50,6 +50,15 @@ def build_parser(commands: tuple[str, ...] | None = None) -> argparse.ArgumentPa
 
     A sub-command registered by name only shows in the top-level help but has no arguments;
     :func:`main` registers in full the one it runs.
+
+    Parameters
+    ----------
+    commands : tuple of str, optional
+        Sub-commands to register in full (their modules are imported).
+
+    Returns
+    -------
+    argparse.ArgumentParser
     """
     full = COMMANDS if commands is None else tuple(commands)
     parser = argparse.ArgumentParser(

@@ -21,17 +21,28 @@ from typing import Any
 __all__ = ["FrozenDict", "FrozenList", "freeze", "thaw"]
 
 
-def _refuse(self, *args, **kwargs):
-    raise TypeError(f"{type(self).__name__} is read-only (table provenance is shared between copies of "
-                    "the table); make an editable copy with ephys_correct.report.frozen_attrs.thaw(...)")
+def _refusing(cls: str, names: str) -> dict:
+    """Methods *names* (space-separated) of class *cls* that refuse any change."""
+
+    def make(name):
+        def method(self, *args, **kwargs):
+            raise TypeError(f"{type(self).__name__} is read-only (table provenance is shared between copies "
+                            "of the table); make an editable copy with ephys_correct.report.frozen_attrs.thaw(...)")
+
+        method.__name__ = name
+        method.__qualname__ = f"{cls}.{name}"
+        method.__doc__ = ("Refused: the record is read-only (TypeError).\n\n"
+                          "Parameters\n----------\n*args, **kwargs\n    Ignored.\n")
+        return method
+
+    return {n: make(n) for n in names.split()}
 
 
 class FrozenDict(dict):
     """A read-only ``dict`` of JSON values; copies are the object itself."""
 
     __slots__ = ()
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
-    __ior__ = _refuse
+    locals().update(_refusing("FrozenDict", "__setitem__ __delitem__ clear pop popitem setdefault update __ior__"))
 
     def __copy__(self):
         return self
@@ -47,11 +58,17 @@ class FrozenDict(dict):
 
 
 class FrozenList(list):
-    """A read-only ``list`` of JSON values; copies are the object itself."""
+    """A read-only ``list`` of JSON values; copies are the object itself.
+
+    Parameters
+    ----------
+    iterable : iterable, optional
+        The items (already frozen: use :func:`freeze`).
+    """
 
     __slots__ = ()
-    __setitem__ = __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _refuse
-    __iadd__ = __imul__ = _refuse
+    locals().update(_refusing("FrozenList", "__setitem__ __delitem__ append extend insert pop remove clear sort "
+                                            "reverse __iadd__ __imul__"))
 
     def __copy__(self):
         return self
@@ -74,7 +91,19 @@ def _frozen_list(v: list) -> FrozenList:
 
 
 def freeze(obj: Any) -> Any:
-    """A read-only copy of a JSON-like value (dicts and lists at any depth; tuples become lists)."""
+    """A read-only copy of a JSON-like value (dicts and lists at any depth; tuples become lists).
+
+    Parameters
+    ----------
+    obj : object
+        A JSON-like value.
+
+    Returns
+    -------
+    object
+        *obj* with every dict a :class:`FrozenDict` and every list or tuple a
+        :class:`FrozenList`; scalars unchanged.
+    """
     t = type(obj)
     if t is str or t is float or t is int or t is bool or obj is None or t is FrozenDict or t is FrozenList:
         return obj
@@ -88,7 +117,18 @@ def freeze(obj: Any) -> Any:
 
 
 def thaw(obj: Any) -> Any:
-    """A mutable deep copy (plain dicts and lists) of a frozen record."""
+    """A mutable deep copy (plain dicts and lists) of a frozen record.
+
+    Parameters
+    ----------
+    obj : object
+        A frozen record (or any JSON-like value).
+
+    Returns
+    -------
+    object
+        A copy made of plain ``dict`` and ``list``.
+    """
     if isinstance(obj, dict):
         return {k: thaw(v) for k, v in obj.items()}
     if isinstance(obj, list):
