@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import traceback
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,44 @@ from ephys_correct.batch.settings import _Task
 
 
 # =========================================================================== writing helpers
+# Durability (docs/performance.md, docs/cli.md): every output is written atomically (temporary file
+# + rename), replacing older ones.  Only the done-marker promises anything after a crash, so the
+# data files are flushed to disk together just before it (_sync_files: one fsync per file, then
+# one per folder, which also commits the renames), and the marker itself is durable.  The
+# in-progress marker is a hint and is not synced.
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Batch outputs: atomic, durable (the done-marker vouches for them), replacing older ones."""
-    atomic_write_bytes(path, data, overwrite=True, durable=True, make_parents=True)
+    """Batch outputs: atomic, replacing older ones; made durable by :func:`_sync_files`."""
+    atomic_write_bytes(path, data, overwrite=True, durable=False, make_parents=True)
 
 
-def _atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_json(path, obj, overwrite=True, durable=True, make_parents=True)
+def _atomic_write_json(path: Path, obj: Any, *, durable: bool = False) -> None:
+    atomic_write_json(path, obj, overwrite=True, durable=durable, make_parents=True)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_files(paths) -> None:
+    """Flush written outputs (contents, then their folders' entries) before the marker vouches for them."""
+    folders = []
+    for p in paths:
+        p = Path(p)
+        try:
+            _fsync(p, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        if p.parent not in folders:
+            folders.append(p.parent)
+    for d in folders:
+        try:
+            _fsync(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:  # a folder cannot be opened/fsynced on this platform (Windows)
+            pass
 
 
 def _mean_vm(corrected, table) -> tuple[dict[str, float], list[str]]:
@@ -34,9 +66,18 @@ def _mean_vm(corrected, table) -> tuple[dict[str, float], list[str]]:
     problems: list[str] = []
     have = set()
     if len(table) and {"headstage", "sweep", "V_m_mV"} <= set(table.columns):
-        per_sweep = table.drop_duplicates(["headstage", "sweep"])
-        for hs, g in per_sweep.groupby("headstage"):
-            out[str(int(hs))] = float(g["V_m_mV"].mean())
+        import numpy as np
+
+        # first row of each (headstage, sweep), then the mean per headstage (numpy: no pandas copies)
+        hs_col = table["headstage"].to_numpy(dtype=np.int64)
+        sw_col = table["sweep"].to_numpy(dtype=np.int64)
+        vm_col = table["V_m_mV"].to_numpy(dtype=np.float64)
+        _, first = np.unique(np.stack([hs_col, sw_col]), axis=1, return_index=True)
+        hs_first, vm_first = hs_col[first], vm_col[first]
+        for hs in np.unique(hs_first):
+            vals = vm_first[hs_first == hs]
+            vals = vals[~np.isnan(vals)]  # as pandas' mean: NaN rows skipped, all NaN -> NaN
+            out[str(int(hs))] = float(vals.mean()) if vals.size else math.nan
             have.add(int(hs))
     for hs in corrected.recording.headstages:
         if hs.index in have or not hs.channels:

@@ -50,6 +50,7 @@ from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS, find_recordings, outp
 from ephys_correct.report.traces import write_corrected_npz
 from ephys_correct.batch.outputs import (
     _atomic_write_json, _differences, _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason,
+    _sync_files,
 )
 from ephys_correct.batch.settings import FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec
 from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
@@ -215,7 +216,7 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     _atomic_write_json(partial_path, {"input": task.path, "input_sha256": sha, "options_hash": task.options_hash})
     outs["table"].parent.mkdir(parents=True, exist_ok=True)
     write_table(table, outs["table"], format=task.fmt, overwrite=True)
-    write_corrected_npz(outs["traces"], corrected)
+    write_corrected_npz(outs["traces"], corrected, durable=False)  # synced with the others below
     if task.nwb:
         write_nwb(corrected, outs["nwb"], overwrite=True, metadata=task.nwb_metadata, timezone=task.nwb_timezone)
     if task.plots:
@@ -224,6 +225,7 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
                                 units_suspect=plot.suspect_text(rec))
     row["status"] = "ok"
     row["reason"] = "; ".join(notes)
+    _sync_files(outs.values())  # the outputs on disk before the durable marker vouches for them
     _atomic_write_json(done_path, {
         "marker_version": MARKER_VERSION,
         "input": task.path, "input_sha256": sha,
@@ -231,7 +233,7 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         "outputs": {k: os.path.relpath(v, task.out_dir) for k, v in outs.items()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV")},
-    })
+    }, durable=True)
     try:
         partial_path.unlink()
     except FileNotFoundError:

@@ -238,7 +238,12 @@ class Solution(FrozenMappings):
         Never a hash of full-precision floats: two builds of numpy/scipy that agree
         to 1e-12 give the same digest.
         """
-        return _composition_hash(self.ions_mm, self.neutrals_mm)
+        # computed once per (immutable) Solution: a correction asks for it many times
+        h = self.__dict__.get("_composition_sha256")
+        if h is None:
+            h = _composition_hash(self.ions_mm, self.neutrals_mm)
+            object.__setattr__(self, "_composition_sha256", h)
+        return h
 
     def identity(self) -> dict[str, Any]:
         """Structural identity: file bytes, rounded composition, derivation.

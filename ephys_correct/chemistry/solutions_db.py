@@ -37,18 +37,46 @@ def solutions_db_dirs() -> list[Path]:
     dirs.append(Path(sys.prefix) / "share" / "ephys_correct" / "solutions_db")  # installed copy
     seen, out = set(), []
     for d in dirs:
-        r = d.resolve()
+        r = _resolved(str(d))
         if r not in seen and r.is_dir():
             seen.add(r)
             out.append(r)
     return out
 
 
+# name -> path index of the database folders, rebuilt when the folder list or a folder's
+# modification time changes (adding, removing or renaming a recipe changes its folder's mtime;
+# an edited recipe is caught by _cached_solution's own stat of the file)
+_INDEX_CACHE: dict[tuple, dict[str, Path]] = {}
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: str) -> Path:
+    # realpath costs a system call per path component; a folder's resolution is stable enough
+    # within a process (links re-pointed during a run are not followed again)
+    return Path(path).resolve()
+
+
+def _dirs_key(dirs: list[Path]) -> tuple | None:
+    try:
+        return tuple((str(d), d.stat().st_mtime_ns) for d in dirs)
+    except OSError:
+        return None
+
+
 def _db_index() -> dict[str, Path]:
+    dirs = solutions_db_dirs()
+    key = _dirs_key(dirs)
+    hit = _INDEX_CACHE.get(key) if key is not None else None
+    if hit is not None:
+        return hit
     index: dict[str, Path] = {}
-    for d in solutions_db_dirs():
+    for d in dirs:
         for f in sorted(d.glob("*.toml")):
             index.setdefault(_cnorm(f.stem), f)
+    if key is not None:
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE[key] = index
     return index
 
 

@@ -18,6 +18,10 @@ from ephys_correct.io._checks import check_finite_samples
 __all__ = ["MemmapSource", "NeoSource"]
 
 
+#: data sections up to this size are mapped once per file and the map reused by every read
+_WHOLE_MAP_MAX_BYTES = 64 << 20
+
+
 class MemmapSource:
     """Interleaved int16/float32 ABF data section read through ``numpy.memmap``.
 
@@ -65,17 +69,47 @@ class MemmapSource:
         except ValueError as exc:  # mmap length beyond the end of the file
             raise CorruptRecordingError(f"{self.path}: data section shorter than the header says ({exc})") from exc
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_whole_map", None)  # a mapping is per process; made again on first read
+        return state
+
+    def _whole(self):
+        """One read-only map of the whole data section, made on first use and reused by every read.
+
+        False for a data section over ``_WHOLE_MAP_MAX_BYTES`` (the resident set must not grow
+        with the file), and when the file is shorter than the header says; each read then maps
+        only its own range (so the sweeps that are there stay readable and the others raise).
+        """
+        mm = self.__dict__.get("_whole_map")
+        if mm is None:
+            total = max((a + n for a, n in self.sweep_frames), default=0)
+            mm = False
+            # a large file keeps a map per read: pages of a long-lived map count in the process's
+            # resident set, which must not grow with the file (chunked reads of long recordings)
+            if 0 < total * self.n_channels * self.dtype.itemsize <= _WHOLE_MAP_MAX_BYTES:
+                try:
+                    mm = self._map(0, total)
+                except CorruptRecordingError:
+                    mm = False
+            self._whole_map = mm
+        return mm
+
     def read(self, sweep: int, channel: int, start: int, stop: int) -> np.ndarray:
         first, _ = self.sweep_frames[sweep]
         n = stop - start
         out = np.empty(n, dtype=np.float64)
         if n == 0:
             return out
-        mm = self._map(first + start, n)
-        try:
-            self._scale_into(mm[:, channel], channel, out)
-        finally:
-            del mm
+        whole = self._whole()
+        if whole is not False:
+            self._scale_into(whole[first + start:first + stop, channel], channel, out)
+        else:
+            mm = self._map(first + start, n)
+            try:
+                self._scale_into(mm[:, channel], channel, out)
+            finally:
+                del mm
         if self.is_float:
             check_finite_samples(self.path, out, sweep, channel)
         return out

@@ -35,6 +35,7 @@ from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.io import CommandUnavailableError
 from ephys_correct.correction.sign import apply_ljp
 from ephys_correct.correction.corrected import STATISTICS, CorrectedRecording
+from ephys_correct.report.frozen_attrs import freeze
 
 
 #: small inorganic ions reported by default (when present on both sides)
@@ -837,9 +838,11 @@ def _rs_note(corrected, sweep: int, hs: int, cur_idx: int, win) -> str:
 
 
 def _table_attrs(corrected, ions, windows, statistic) -> dict[str, Any]:
-    prov = corrected.provenance
+    # Read-only values (frozen_attrs): pandas deep-copies attrs on nearly every operation, and a
+    # frozen record is copied by reference.  The provenance is built once per corrected recording.
+    prov = _frozen_provenance(corrected)
     cfg = corrected.configuration
-    return {
+    attrs = {
         "title": "ephys_correct driving-force table",
         "units": dict(COLUMN_UNITS),
         "software_version": __version__,
@@ -863,7 +866,7 @@ def _table_attrs(corrected, ions, windows, statistic) -> dict[str, Any]:
         "resting_potential_mv": prov["resting_potential_mv"],
         "inside_override_mm": prov["inside_override_mm"],
         "solutions": prov["solutions"],
-        "caveats": prov["caveats"] + [
+        "caveats": list(prov["caveats"]) + [
             "voltage clamp: V_m is the corrected command and ignores the I*R_s drop across the access "
             "resistance (a note warns when the file records R_s and |I|*R_s > 1 mV)",
         ],
@@ -875,6 +878,25 @@ def _table_attrs(corrected, ions, windows, statistic) -> dict[str, Any]:
         },
         "correction": prov,
     }
+    return {k: freeze(v) for k, v in attrs.items()}
+
+
+_FROZEN_PROV: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _frozen_provenance(corrected):
+    """``corrected.provenance`` as a read-only record, made once per CorrectedRecording."""
+    try:
+        hit = _FROZEN_PROV.get(corrected)
+    except TypeError:  # not weak-referenceable
+        return freeze(corrected.provenance)
+    if hit is None:
+        hit = freeze(corrected.provenance)
+        try:
+            _FROZEN_PROV[corrected] = hit
+        except TypeError:
+            pass
+    return hit
 
 
 def channel_corrections_table(corrected) -> pd.DataFrame:

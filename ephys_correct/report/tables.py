@@ -14,6 +14,7 @@ import pandas as pd
 from ephys_correct._version import __version__
 from ephys_correct.errors import MissingDependencyError, ParameterError, suggest
 from ephys_correct._fileio import atomic_write, to_jsonable
+from ephys_correct.report.frozen_attrs import FrozenDict, FrozenList
 
 
 #: output formats of :func:`write_table` (file suffix -> format)
@@ -56,8 +57,36 @@ def _format_of(path: Path, fmt: str | None) -> str:
 
 
 
-def _attrs_json(df: pd.DataFrame) -> str:
-    return json.dumps(to_jsonable(dict(df.attrs)), indent=1, ensure_ascii=False)
+def _attrs_texts(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """(key, compact JSON text) for every ``attrs`` entry; TypeError when one is not serializable.
+
+    Read-only provenance records (``frozen_attrs``) and plain scalars are JSON already and go
+    straight to the C encoder; anything else through :func:`to_jsonable` first.
+    """
+    out = []
+    for k, v in df.attrs.items():
+        text = None
+        if type(v) in (FrozenDict, FrozenList, str, int, float, bool) or v is None:
+            try:
+                text = json.dumps(v, ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError):
+                text = None
+        if text is None:
+            text = json.dumps(to_jsonable(v), ensure_ascii=False)
+        out.append((str(k), text))
+    return out
+
+
+def _json_doc(head: list[tuple[str, Any]], attrs: list[tuple[str, str]]) -> str:
+    """``{head..., "attrs": {...}}`` with one line per key (values compact: the fast C encoder).
+
+    ``json.dumps(indent=...)`` would use the pure-Python encoder, ~10x slower on a
+    provenance of tens of kB.
+    """
+    lines = [f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in head]
+    inner = ",\n".join(f"  {json.dumps(k, ensure_ascii=False)}: {t}" for k, t in attrs)
+    lines.append(' "attrs": {' + ("\n" + inner + "\n }" if attrs else "}"))
+    return "{\n" + ",\n".join(lines) + "\n}"
 
 
 def _columns_meta(df: pd.DataFrame) -> list[dict[str, str]]:
@@ -148,17 +177,19 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
         raise ParameterError(f"Invalid value for the 'overwrite' parameter: expected True or False, got {overwrite!r}.")
     dest = Path(os.fspath(path))
     fmt = _format_of(dest, format)
-    attrs_json = _attrs_json(df)  # fails early (TypeError) when attrs are not serializable
+    attrs = _attrs_texts(df)  # fails early (TypeError) when attrs are not serializable
     if fmt == "csv":
         side = sidecar_path(dest)
-        meta = {"schema": _SIDECAR_SCHEMA, "table": dest.name, "columns": _columns_meta(df),
-                "attrs": json.loads(attrs_json)}
+        side_text = _json_doc([("schema", _SIDECAR_SCHEMA), ("table", dest.name), ("columns", _columns_meta(df))],
+                              attrs) + "\n"
 
         def w_csv(t: Path) -> None:
-            df.to_csv(t, index=False, na_rep="", lineterminator="\n", encoding="utf-8")
+            # written from a copy without attrs: pandas would deep-copy them for every chunk
+            plain = pd.DataFrame(dict(df.items()), copy=False) if df.columns.is_unique else df
+            plain.to_csv(t, index=False, na_rep="", lineterminator="\n", encoding="utf-8")
 
         def w_side(t: Path) -> None:
-            t.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            t.write_text(side_text, encoding="utf-8")
 
         atomic_write([dest, side], [w_csv, w_side], overwrite=overwrite)
     elif fmt == "parquet":
@@ -168,8 +199,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
             table = pa.Table.from_pandas(df, preserve_index=False)
             md = dict(table.schema.metadata or {})
             md.pop(b"PANDAS_ATTRS", None)
-            md[b"ephys_correct"] = json.dumps({"schema": _SIDECAR_SCHEMA, "columns": _columns_meta(df),
-                                               "attrs": json.loads(attrs_json)}).encode("utf-8")
+            md[b"ephys_correct"] = _json_doc([("schema", _SIDECAR_SCHEMA), ("columns", _columns_meta(df))],
+                                             attrs).encode("utf-8")
             pq.write_table(table.replace_schema_metadata(md), t)
 
         atomic_write([dest], [w_pq], overwrite=overwrite)
@@ -180,8 +211,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
             meta_rows = [("schema", _SIDECAR_SCHEMA)]
             meta_rows += [(f"unit:{c['name']}", c["unit"]) for c in _columns_meta(df)]
             meta_rows += [(f"dtype:{c['name']}", c["dtype"]) for c in _columns_meta(df)]
-            for k, v in json.loads(attrs_json).items():
-                meta_rows.append((f"attr:{k}", json.dumps(v, ensure_ascii=False)))
+            for k, text in attrs:
+                meta_rows.append((f"attr:{k}", text))
             meta = pd.DataFrame(meta_rows, columns=["key", "value"])
             buf = io.BytesIO()  # built in memory: a failure leaves no open file handle behind
             xw = pd.ExcelWriter(buf, engine="openpyxl")

@@ -10,8 +10,11 @@ from typing import Any
 
 from ephys_correct._fileio import atomic_write_bytes
 
-def write_corrected_npz(path: Path, corrected) -> None:
-    """Corrected traces -> ``.npz`` (atomic, durable: a batch marker vouches for it).
+def write_corrected_npz(path: Path, corrected, *, durable: bool = True) -> None:
+    """Corrected traces -> ``.npz`` (atomic; durable unless ``durable=False``).
+
+    A batch passes ``durable=False`` and flushes all of a file's outputs together
+    before its done-marker (docs/performance.md, durability).
 
     Parameters
     ----------
@@ -19,6 +22,8 @@ def write_corrected_npz(path: Path, corrected) -> None:
         Destination ``<stem>.corrected.npz``.
     corrected : CorrectedRecording
         The corrected recording.
+    durable : bool
+        fsync the file and its folder after the rename.
     """
     import numpy as np
 
@@ -67,7 +72,7 @@ def write_corrected_npz(path: Path, corrected) -> None:
     arrays["metadata_json"] = np.array(json.dumps(meta, default=str))
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue(), overwrite=True, durable=True, make_parents=True)
+    atomic_write_bytes(path, buf.getvalue(), overwrite=True, durable=durable, make_parents=True)
 
 def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
     """Read a ``<stem>.corrected.npz`` written by :func:`run_batch`.

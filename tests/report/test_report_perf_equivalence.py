@@ -45,13 +45,20 @@ def test_repeated_and_interleaved_calls_match():
 
 def test_tables_do_not_share_mutable_state():
     from ephys_correct.report.driving_force import driving_force_table
+    from ephys_correct.report.frozen_attrs import thaw
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cr, kw = mk.CASES["4ch_perforated"]()
         a = driving_force_table(cr, **kw)
         a.loc[0, "E_rev_mV"] = 12345.0
-        a.attrs["solutions"]["bath"]["name"] = "changed"
+        # the provenance is read-only (shared, not copied, between the table and its copies) ...
+        with pytest.raises(TypeError, match="read-only"):
+            a.attrs["solutions"]["bath"]["name"] = "changed"
+        with pytest.raises(TypeError, match="read-only"):
+            a.attrs["ljp"]["method"] = "changed"
+        # ... the top level is the table's own dict, and thaw() gives an editable copy
+        a.attrs["ljp"] = thaw(a.attrs["ljp"])
         a.attrs["ljp"]["method"] = "changed"
         b = driving_force_table(cr, **kw)
     assert_matches_snapshot("4ch_perforated", b)
