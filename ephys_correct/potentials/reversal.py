@@ -76,18 +76,23 @@ class _Side:
     ions_mm: Mapping[str, float]
     neutral_names: tuple[str, ...]
     speciated: bool
+    ph: Mapping[str, Any] | None = None
 
 
 def _side(obj: Any, label: str, *, free_ions: bool = False, temperature_c: float | None = None,
-          activity_model: str = _act.DEFAULT_MODEL) -> _Side:
+          activity_model: str = _act.DEFAULT_MODEL, ph: float | None = None) -> _Side:
     if obj is None:
         raise ParameterError(f"The {label!r} solution is required (got None).")
     sol = as_solution(obj)
     if free_ions:
-        sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
+        sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model,
+                                pH_at_recording=ph)
     ions = _act._canonical_ions(sol.ions_mm, label)
     neutrals = tuple(str(k) for k in getattr(sol, "neutrals_mm", {}) or {})
-    return _Side(sol.name, MappingProxyType(ions), neutrals, getattr(sol, "speciation", None) is not None)
+    spec = getattr(sol, "speciation", None)
+    ph = None if spec is None else {k: spec.get(k) for k in ("recipe_ph", "recipe_ph_temperature_c",
+                                                                 "ph_used", "ph_source")}
+    return _Side(sol.name, MappingProxyType(ions), neutrals, spec is not None, ph)
 
 
 def _gammas(side: _Side, temperature_c: float, model: str, ions: list[str]):
@@ -136,7 +141,8 @@ def _nernst_mv(z: int, a_in: float, a_out: float, temperature_c: float, zero: st
 
 # --------------------------------------------------------------------------- Nernst
 def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: float,
-                       activity_model: str = _act.DEFAULT_MODEL, zero: str = "raise") -> float:
+                       activity_model: str = _act.DEFAULT_MODEL, zero: str = "raise",
+                       free_ions: bool = True) -> float:
     """Nernst (reversal) potential of one ion, mV, as V_in - V_out.
 
     ``E = (RT / zF) ln(a_out / a_in)``, ``a = gamma c``.
@@ -155,6 +161,9 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
     zero : {"raise", "inf"}
         A side with 0 mM of *ion*: raise ParameterError (default) or return
         +/-inf by explicit choice.  0 mM on both sides always raises.
+    free_ions : bool, default True
+        Speciate solutions holding metal-binding ligands first (pH at *temperature_c*
+        computed from the recipe); False: totals, as asked.
 
     Returns
     -------
@@ -185,7 +194,9 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
     t = _act._check_temperature(temperature_c)
     canon = canonical_ion_name(ion)
     z = load_ion_table()[canon].charge
-    s_in, s_out = _side(inside, "inside"), _side(outside, "outside")
+    spec_model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
+    s_in = _side(inside, "inside", free_ions=free_ions, temperature_c=t, activity_model=spec_model)
+    s_out = _side(outside, "outside", free_ions=free_ions, temperature_c=t, activity_model=spec_model)
     c_in, c_out = s_in.ions_mm.get(canon, 0.0), s_out.ions_mm.get(canon, 0.0)
     g_in = _gammas(s_in, t, activity_model, [canon])[0].get(canon, 1.0) if c_in > 0 else 1.0
     g_out = _gammas(s_out, t, activity_model, [canon])[0].get(canon, 1.0) if c_out > 0 else 1.0
@@ -200,7 +211,8 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
                         activity_model: str = _act.DEFAULT_MODEL,
                         inside_override_mm: Mapping[str, float] | None = None,
                         ions: Iterable[str] | None = None,
-                        free_ions: bool = False):
+                        free_ions: bool = True,
+                        pH_at_recording: Mapping[str, float] | None = None):
     """Per-ion reversal potentials (ideal and activity-corrected) as plain rows.
 
     :func:`ephys_correct.report.reversal_table.reversal_potentials` makes the annotated
@@ -221,10 +233,13 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     ions : iterable of str, optional
         Only these ions (each must be present on both sides); default: every
         ion present (> 0 mM) on both sides.
-    free_ions : bool
+    free_ions : bool, default True
         Speciate both solutions first (free Ca2+, Mg2+ after binding to EGTA,
-        ATP, ...; :func:`ephys_correct.speciation.free_ion_solution`), at their
-        recipe pH and *temperature_c*; recorded in ``attrs["free_ions"]``.
+        ATP, ...; :func:`ephys_correct.chemistry.speciation.free_ion_solution`) at
+        *temperature_c*, with the pH computed at that temperature from the recipe;
+        recorded in ``attrs["free_ions"]``.  False: totals (an explicit choice).
+    pH_at_recording : Mapping[str, float], optional
+        pH measured at *temperature_c*, ``{"inside": pH, "outside": pH}`` (either key).
 
     Returns
     -------
@@ -258,8 +273,15 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     t = _act._check_temperature(temperature_c)
     # speciation needs an activity model for its constants even when E is computed ideally
     model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
-    s_in = _side(inside, "inside", free_ions=free_ions, temperature_c=t, activity_model=model)
-    s_out = _side(outside, "outside", free_ions=free_ions, temperature_c=t, activity_model=model)
+    phs = dict(pH_at_recording or {})
+    if set(phs) - {"inside", "outside"}:
+        raise ParameterError(
+            f"Invalid key in the 'pH_at_recording' parameter: {sorted(set(phs) - {'inside', 'outside'})!r}; "
+            "expected 'inside' and/or 'outside'.")
+    s_in = _side(inside, "inside", free_ions=free_ions, temperature_c=t, activity_model=model,
+                 ph=phs.get("inside"))
+    s_out = _side(outside, "outside", free_ions=free_ions, temperature_c=t, activity_model=model,
+                  ph=phs.get("outside"))
     table = load_ion_table()
     c_in_all = dict(s_in.ions_mm)
     override = {}
@@ -337,6 +359,8 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
         "temperature_c": t,
         "activity_model": activity_model,
         "free_ions": bool(free_ions),
+        "concentration_basis": "free ions (speciated)" if free_ions else "totals (free_ions=False)",
+        "ph": {"inside": s_in.ph, "outside": s_out.ph},
         "applied_to": "concentrations" if activity_model == "ideal" else "activities",
         "inside": s_in.name,
         "outside": s_out.name,

@@ -22,6 +22,7 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
@@ -130,9 +131,54 @@ def _speciated(sol, corrected, cache):
     key = id(sol)
     if key not in cache:
         model = "truesdell-jones" if corrected.activity_model == "ideal" else corrected.activity_model
+        measured = corrected.ph_at_recording or {}
+        side = "bath" if (sol is corrected.bath or sol.identity_key == corrected.bath.identity_key) else "pipette"
         cache[key] = free_ion_solution(sol, temperature_c=corrected.temperature_c,
-                                       activity_model=model)
+                                       activity_model=model, pH_at_recording=measured.get(side))
     return cache[key]
+
+
+class _WithErevOptions:
+    """A CorrectedRecording seen with the reversal-potential options of one table."""
+
+    def __init__(self, corrected, activity_model: str, inside_override_mm: Mapping[str, float]):
+        self._corrected = corrected
+        self.activity_model = activity_model
+        self.inside_override_mm = inside_override_mm
+
+    def __getattr__(self, name):
+        return getattr(self._corrected, name)
+
+
+def _erev_options(corrected, activity_model: Any, inside_override_mm: Any) -> _WithErevOptions:
+    if not isinstance(activity_model, str) or not activity_model:
+        raise ParameterError(
+            f"Invalid value for the 'activity_model' parameter: expected a model name such as "
+            f"'truesdell-jones', got {activity_model!r}."
+        )
+    overrides: dict[str, float] = {}
+    if inside_override_mm is not None:
+        if not isinstance(inside_override_mm, Mapping):
+            raise ParameterError(
+                f"Invalid value for the 'inside_override_mm' parameter: expected a mapping ion -> mM, "
+                f"got {inside_override_mm!r}."
+            )
+        for k, v in inside_override_mm.items():
+            try:
+                c = float(v)
+            except (TypeError, ValueError):
+                c = math.nan
+            if isinstance(v, bool) or not math.isfinite(c) or c < 0:
+                raise ParameterError(f"Invalid value for inside_override_mm[{k!r}]: got {v!r}; must be >= 0 mM.")
+            overrides[canonical_ion_name(k)] = c
+        cfg = corrected.configuration
+        if cfg.inside_known == "all":
+            raise ParameterError(
+                f"Invalid value for the 'inside_override_mm' parameter: in configuration={cfg.name!r} "
+                f"the cytoplasmic side faces the {cfg.inside} solution, whose composition is known; "
+                "change that solution instead."
+            )
+    return _WithErevOptions(corrected, activity_model, MappingProxyType(overrides))
 
 
 def _ion_plan(corrected, inside, outside, ions) -> tuple[list[str], dict[str, float], dict[str, str]]:
@@ -585,16 +631,17 @@ def _direction_columns(dfv: np.ndarray, charge: np.ndarray) -> tuple[list[str], 
 
 def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
                         epochs: Sequence[tuple[str, float, float]] | None = None,
-                        statistic: str = "mean") -> pd.DataFrame:
+                        statistic: str = "mean", activity_model: str = "truesdell-jones",
+                        inside_override_mm: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per-ion driving forces ``V_m - E_rev`` of a corrected recording.
 
     Parameters
     ----------
     corrected : CorrectedRecording
         From :func:`ephys_correct.correction.correct_recording`; its
-        configuration, temperatures, activity model, ``free_ions``,
-        perforating agent and ``inside_override_mm`` decide the reversal
-        potentials.
+        configuration, temperatures, ``free_ions`` (default: free ions, at
+        the pH of the recording temperature), measured pH and perforating
+        agent decide the reversal potentials.
     ions : sequence of str, optional
         Ions to report.  Default: the small inorganic ions of
         :data:`DEFAULT_IONS` present on both sides.
@@ -603,6 +650,11 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         window.  Default: the whole sweep (epoch ``"sweep"``).
     statistic : {"mean", "median"}
         Statistic of V_m over each window.
+    activity_model : str
+        Activity model of the reversal potentials (default ``"truesdell-jones"``).
+    inside_override_mm : Mapping[str, float], optional
+        Cytoplasmic concentrations (mM) for ions the solutions do not define:
+        perforated (e.g. ``{"Cl-": 12}`` with gramicidin) or cell-attached.
 
     Returns
     -------
@@ -652,6 +704,7 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
             f"Invalid value for the 'corrected' parameter: expected a CorrectedRecording "
             f"(from correct_recording), got {type(corrected).__name__}."
         )
+    corrected = _erev_options(corrected, activity_model, inside_override_mm)
     if statistic not in STATISTICS:
         raise ParameterError(
             f"Invalid value for the 'statistic' parameter. Allowed values are "
@@ -861,7 +914,9 @@ def _table_attrs(corrected, ions, windows, statistic) -> dict[str, Any]:
         "polarity_inverted_at_acquisition": prov["polarity_inverted_at_acquisition"],
         "perforating_agent": prov["perforating_agent"],
         "resting_potential_mv": prov["resting_potential_mv"],
-        "inside_override_mm": prov["inside_override_mm"],
+        "inside_override_mm": dict(corrected.inside_override_mm),
+        "concentration_basis": prov.get("concentration_basis"),
+        "ph_at_recording": prov.get("ph_at_recording"),
         "solutions": prov["solutions"],
         "caveats": prov["caveats"] + [
             "voltage clamp: V_m is the corrected command and ignores the I*R_s drop across the access "
