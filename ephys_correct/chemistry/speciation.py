@@ -63,6 +63,7 @@ from ephys_correct.chemistry.ions import get_ion
 from ephys_correct.chemistry.solutions_db import as_solution
 from ephys_correct.chemistry.ions import load_ion_table
 from ephys_correct.chemistry.compounds import get_compound
+from ephys_correct._constants import check_temperature_c
 
 
 # ------------------------------------------------------------------------ metal speciation
@@ -750,7 +751,7 @@ def free_ion_solution(solution: Any, *, temperature_c: float,
     sol = as_solution(solution)
     if sol.speciation is not None:
         return sol
-    t = _check_temperature(temperature_c)
+    t = check_temperature_c(temperature_c)  # the constants' range is checked when they are used
     names = set(sol.ions_mm) | set(sol.neutrals_mm)
     if not any(_is_ligand_species(n) for n in names):
         return sol

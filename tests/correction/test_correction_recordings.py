@@ -12,6 +12,7 @@ from conftest import TEST_DATA, shared_path
 
 from ephys_correct.correction.corrected import CorrectedRecording
 from ephys_correct.correction.correct import correct_recording
+from ephys_correct.report.driving_force import driving_force_table
 from ephys_correct.errors import ClampModeError, ParameterError
 from ephys_correct.io import read_recording
 from ephys_correct.potentials.bath import BathSchedule, bath_change_offset
@@ -184,12 +185,17 @@ def test_perforated_rules(pip, bath):
         correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, configuration="perforated",
                           perforating_agent="gramicidine")
     cr = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, configuration="perforated",
-                           perforating_agent="gramicidin", inside_override_mm={"Cl": 12})
+                           perforating_agent="gramicidin")
     assert cr.perforating_agent.name == "gramicidin"
-    assert dict(cr.inside_override_mm) == {"Cl-": 12.0}
     assert any("Donnan" in c for c in cr.provenance["caveats"])
-    with pytest.raises(ParameterError, match="inside_override_mm.*whole-cell"):
+    # the cytoplasmic override is a reversal-potential option: it belongs to the table (issue 12 item 4)
+    with pytest.raises(TypeError, match="inside_override_mm"):
         correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, inside_override_mm={"Cl-": 12})
+    df = driving_force_table(cr, ions=["Cl-"], inside_override_mm={"Cl": 12}, epochs=[("b", 0.0, 0.002)])
+    assert df.attrs["inside_override_mm"] == {"Cl-": 12.0}
+    wc = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20)
+    with pytest.raises(ParameterError, match="inside_override_mm.*whole-cell"):
+        driving_force_table(wc, inside_override_mm={"Cl-": 12})
 
 
 # ----------------------------------------------------------------------------- LJP sources
