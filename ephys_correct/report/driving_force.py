@@ -270,7 +270,8 @@ def _reversal_rows(corrected, inside, outside, ions) -> dict[str, dict[str, Any]
         override = {i: c for i, c in known_in.items() if inside.ions_mm.get(i, 0.0) != c or cfg.inside_known != "all"}
         df = reversal_potentials(inside, outside, temperature_c=corrected.temperature_c,
                                  activity_model=corrected.activity_model,
-                                 inside_override_mm=override or None, ions=list(known_in))
+                                 inside_override_mm=override or None, ions=list(known_in),
+                                 free_ions=corrected.free_ions)
         for r in df.itertuples(index=False):
             note = r.bound_total_warning or ""
             if cfg.name == "cell-attached":
@@ -322,7 +323,8 @@ def _erev_block(corrected, pipette, bath, ions) -> _IonBlock:
     if ki is not None and ko is not None:
         key = (ki, ko, corrected.configuration, corrected.perforating_agent,
                tuple(corrected.inside_override_mm.items()), float(corrected.temperature_c),
-               corrected.activity_model, bool(corrected.free_ions), None if ions is None else tuple(ions))
+               corrected.activity_model, bool(corrected.free_ions), None if ions is None else tuple(ions),
+               tuple(sorted((corrected.ph_at_recording or {}).items())))
         try:
             hash(key)
         except TypeError:
