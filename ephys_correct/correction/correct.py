@@ -448,7 +448,7 @@ def correct_recording(
         free_ions=free_ions,
         _provenance_data=prov,
         _new_bath=new_bath,
-        ph_at_recording=None if ph_measured is None else MappingProxyType(dict(ph_measured)),
+        ph_at_recording=None if ph_measured is None else dict(ph_measured),
     )
 
 
