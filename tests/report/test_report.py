@@ -188,7 +188,8 @@ def test_free_ions_from_speciation():
                              name="K-gluconate EGTA", ph=7.3, ph_temperature_c=22)
     bath = Solution.from_ions({"Na+": 145, "K+": 2.5, "Ca2+": 2, "Mg2+": 1, "Cl-": 153.5}, name="saline",
                               ph=7.4, ph_temperature_c=22)
-    total = driving_force_table(correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=22),
+    total = driving_force_table(correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=22,
+                                                  free_ions=False),
                                 ions=["Ca2+", "K+"], epochs=[("b", 0.0, 0.002)])
     free = driving_force_table(correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=22,
                                                  free_ions=True),
