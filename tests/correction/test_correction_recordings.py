@@ -289,7 +289,7 @@ def test_solutions_db_recipes_and_provenance():
     assert cr.ljp_mv == pytest.approx(15.6, abs=0.05)  # JPCalc AxoBits 39
     assert prov["solutions"]["pipette"]["0"]["source_sha256"] == pip.source_sha256
     assert prov["solutions"]["bath"]["source_sha256"] == bath.source_sha256
-    for key in ("package_version", "timestamp", "input_file", "input_sha256", "activity_model",
+    for key in ("package_version", "timestamp", "input_file", "input_sha256", "concentration_basis",
                 "polarity_inverted_at_acquisition", "perforating_agent", "bath_change", "ljp_applied_online_mv"):
         assert key in prov
     assert prov["ljp"]["method"] == "henderson" and prov["ljp"]["source"] == "computed"
@@ -313,8 +313,12 @@ def test_parameter_errors(pip, bath):
 
 
 def test_free_ions_needs_ph(pip, bath):
-    with pytest.raises(ParameterError, match="free_ions=True needs the pH.*AxoBits 39 bath"):
-        correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, free_ions=True)
+    # the AxoBits ion sets hold no metal-ligand binding pair: used as given, no pH needed (issue 13)
+    cr = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20)
+    assert cr.free_ions and cr.provenance["concentration_basis"].startswith("free ions")
+    egta = {"K+": 140, "Ca2+": 1, "EGTA4-": 1, "Cl-": 138}
+    with pytest.raises(ParameterError, match="need the pH.*--totals"):
+        correct_recording(FOUR_CH, pipette=egta, bath=bath, temperature_c=20)
 
 
 def test_to_neo_and_describe(pip, bath, v_l):
