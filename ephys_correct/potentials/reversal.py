@@ -2,14 +2,11 @@
 
 Conventions
 -----------
-* Potentials are membrane potentials ``V_in - V_out`` in mV; "inside" is the
-  cytoplasmic side (the pipette in whole-cell and outside-out patches, the bath
-  in inside-out patches).
-* Nernst: ``E = (RT / zF) ln(a_out / a_in)`` with ``a = gamma c``; gamma from
-  :mod:`ephys_correct.activity` (default model ``"truesdell-jones"``, the
-  toolkit's one convention; ``"ideal"`` gives concentrations).
-* Currents (:func:`ghk_current`) follow the membrane-current convention:
-  outward current (cations leaving the cell) is positive.
+* Potentials are membrane potentials ``V_in - V_out`` in mV; "inside" is the cytoplasmic side
+  (the pipette in whole-cell and outside-out patches, the bath in inside-out patches).
+* Nernst: ``E = (RT / zF) ln(a_out / a_in)``, ``a = gamma c``; gamma from :mod:`ephys_correct.activity`
+  (default ``"truesdell-jones"``, the toolkit's one convention; ``"ideal"``: concentrations).
+* Currents (:func:`ghk_current`): membrane-current convention, outward (cations leaving) positive.
 * Donnan: ``donnan_potential_mv = V_compartment - V_bath``.
 
 Inputs ``inside``/``outside``/``bath`` are anything
@@ -85,14 +82,12 @@ def _side(obj: Any, label: str, *, free_ions: bool = False, temperature_c: float
         raise ParameterError(f"The {label!r} solution is required (got None).")
     sol = as_solution(obj)
     if free_ions:
-        sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model,
-                                pH_at_recording=ph)
+        sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model, pH_at_recording=ph)
     ions = _act._canonical_ions(sol.ions_mm, label)
     neutrals = tuple(str(k) for k in getattr(sol, "neutrals_mm", {}) or {})
-    spec = getattr(sol, "speciation", None)
-    ph = None if spec is None else {k: spec.get(k) for k in ("recipe_ph", "recipe_ph_temperature_c",
-                                                                 "ph_used", "ph_source")}
-    return _Side(sol.name, MappingProxyType(ions), neutrals, spec is not None, ph)
+    sp = getattr(sol, "speciation", None)
+    return _Side(sol.name, MappingProxyType(ions), neutrals, sp is not None, None if sp is None else
+                 {k: sp.get(k) for k in ("recipe_ph", "recipe_ph_temperature_c", "ph_used", "ph_source")})
 
 
 def _gammas(side: _Side, temperature_c: float, model: str, ions: list[str]):
@@ -162,8 +157,7 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
         A side with 0 mM of *ion*: raise ParameterError (default) or return
         +/-inf by explicit choice.  0 mM on both sides always raises.
     free_ions : bool, default True
-        Speciate solutions holding metal-binding ligands first (pH at *temperature_c*
-        computed from the recipe); False: totals, as asked.
+        Speciate first (pH at *temperature_c* from the recipe); False: totals, as asked.
 
     Returns
     -------
@@ -176,10 +170,7 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
 
     Notes
     -----
-    The gamma of each side is evaluated at that solution's ionic strength; mM
-    are treated as mmol/kg (molar ~ molal).  Ca2+/Mg2+ given as totals in a
-    solution with EGTA/ATP are not free concentrations (see
-    :func:`reversal_potentials`, column ``bound_total_warning``).
+    gamma at each solution's ionic strength; mM taken as mmol/kg (molar ~ molal).
 
     Examples
     --------
@@ -194,9 +185,9 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
     t = _act._check_temperature(temperature_c)
     canon = canonical_ion_name(ion)
     z = load_ion_table()[canon].charge
-    spec_model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
-    s_in = _side(inside, "inside", free_ions=free_ions, temperature_c=t, activity_model=spec_model)
-    s_out = _side(outside, "outside", free_ions=free_ions, temperature_c=t, activity_model=spec_model)
+    sm = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
+    s_in, s_out = (_side(o, lab, free_ions=free_ions, temperature_c=t, activity_model=sm)
+                   for o, lab in ((inside, "inside"), (outside, "outside")))
     c_in, c_out = s_in.ions_mm.get(canon, 0.0), s_out.ions_mm.get(canon, 0.0)
     g_in = _gammas(s_in, t, activity_model, [canon])[0].get(canon, 1.0) if c_in > 0 else 1.0
     g_out = _gammas(s_out, t, activity_model, [canon])[0].get(canon, 1.0) if c_out > 0 else 1.0
@@ -234,12 +225,10 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
         Only these ions (each must be present on both sides); default: every
         ion present (> 0 mM) on both sides.
     free_ions : bool, default True
-        Speciate both solutions first (free Ca2+, Mg2+ after binding to EGTA,
-        ATP, ...; :func:`ephys_correct.chemistry.speciation.free_ion_solution`) at
-        *temperature_c*, with the pH computed at that temperature from the recipe;
-        recorded in ``attrs["free_ions"]``.  False: totals (an explicit choice).
+        Speciate both sides first (:func:`ephys_correct.chemistry.speciation.free_ion_solution`)
+        at *temperature_c* and its pH; recorded in ``attrs``.  False: totals, as asked.
     pH_at_recording : Mapping[str, float], optional
-        pH measured at *temperature_c*, ``{"inside": pH, "outside": pH}`` (either key).
+        Measured pH at *temperature_c*, ``{"inside": pH, "outside": pH}``.
 
     Returns
     -------
@@ -275,13 +264,9 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
     phs = dict(pH_at_recording or {})
     if set(phs) - {"inside", "outside"}:
-        raise ParameterError(
-            f"Invalid key in the 'pH_at_recording' parameter: {sorted(set(phs) - {'inside', 'outside'})!r}; "
-            "expected 'inside' and/or 'outside'.")
-    s_in = _side(inside, "inside", free_ions=free_ions, temperature_c=t, activity_model=model,
-                 ph=phs.get("inside"))
-    s_out = _side(outside, "outside", free_ions=free_ions, temperature_c=t, activity_model=model,
-                  ph=phs.get("outside"))
+        raise ParameterError(f"Invalid key in 'pH_at_recording': {sorted(phs)!r}; expected 'inside'/'outside'.")
+    s_in, s_out = (_side(obj, lab, free_ions=free_ions, temperature_c=t, activity_model=model, ph=phs.get(lab))
+                   for obj, lab in ((inside, "inside"), (outside, "outside")))
     table = load_ion_table()
     c_in_all = dict(s_in.ions_mm)
     override = {}
