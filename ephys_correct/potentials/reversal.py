@@ -136,8 +136,7 @@ def _nernst_mv(z: int, a_in: float, a_out: float, temperature_c: float, zero: st
 
 # --------------------------------------------------------------------------- Nernst
 def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: float,
-                       activity_model: str = _act.DEFAULT_MODEL, zero: str = "raise",
-                       free_ions: bool = True) -> float:
+                       activity_model: str = _act.DEFAULT_MODEL, zero: str = "raise", free_ions: bool = True) -> float:
     """Nernst (reversal) potential of one ion, mV, as V_in - V_out.
 
     ``E = (RT / zF) ln(a_out / a_in)``, ``a = gamma c``.
