@@ -46,7 +46,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ephys_correct._html import table as html_table, tables as html_tables
-from ephys_correct.chemistry.speciation import speciate_solution
+from ephys_correct.chemistry.speciation import free_ion_solution
 from .errors import (
     ConcentrationError,
     ConvergenceError,
@@ -301,15 +301,14 @@ def _bounds_for(rec, up: str, down: str | None, bounds_mm: tuple[float, float] |
 def _free_metal(sol, metal: str, temperature_c: float, activity_model: str) -> float:
     if sol.ph is None:
         raise ParameterError(f"solution {sol.name!r} has no pH; free {metal} needs the pH (recipe [ph] value).")
-    with warnings.catch_warnings():
-        # the pH is taken as set; the plan reports this assumption in its notes
-        warnings.simplefilter("ignore", ModelValidityWarning)
-        spec = speciate_solution(sol, pH=sol.ph, temperature_c=temperature_c, activity_model=activity_model)
+    # the pH at the recording temperature is computed from the recipe (proton balance at T)
+    spec = free_ion_solution(sol, temperature_c=temperature_c,
+                             activity_model="truesdell-jones" if activity_model == "ideal" else activity_model)
     return float(spec.ions_mm.get(metal, 0.0))
 
 
 def _quantity(target: Target, sol, other, side: str, *, temperature_c: float, ljp_temperature_c: float,
-              activity_model: str) -> float:
+              activity_model: str, free_ions: bool = True) -> float:
     q = target.quantity
     if q in ("E", "E_ideal", "LJP", "LJP_np"):
         if other is None:
@@ -317,11 +316,12 @@ def _quantity(target: Target, sol, other, side: str, *, temperature_c: float, lj
         pip, bath = (sol, other) if side == "pipette" else (other, sol)
         if q in ("LJP", "LJP_np"):
             method = "henderson" if q == "LJP" else "nernst-planck"
-            return float(liquid_junction_potential(pip, bath, temperature_c=ljp_temperature_c, method=method))
+            return float(liquid_junction_potential(pip, bath, temperature_c=ljp_temperature_c, method=method,
+                                                   free_ions=free_ions))
 
         model = "ideal" if q == "E_ideal" else activity_model
         return float(reversal_potential(target.ion, inside=pip, outside=bath, temperature_c=temperature_c,
-                                        activity_model=model))
+                                        activity_model=model, free_ions=free_ions))
     if q == "osm":
         est = sol.osmolarity().estimate_mosm_kg
         if est is None:
@@ -451,6 +451,7 @@ def solve_target(
     ljp_temperature_c: float | None = None,
     activity_model: str = DEFAULT_ACTIVITY_MODEL,
     bounds_mm: tuple[float, float] | None = None,
+    free_ions: bool = True,
 ) -> TargetSolution:
     """Adjust one compound of a recipe until *target* is met.
 
@@ -477,6 +478,8 @@ def solve_target(
     bounds_mm : (float, float), optional
         Range searched for the amount; default 0 .. max(500, 4 x current)
         (an exchange: 0 .. A + B).
+    free_ions : bool, default True
+        E and LJP targets from speciated solutions (pH at each temperature); False: totals.
 
     Returns
     -------
@@ -527,7 +530,7 @@ def solve_target(
             warnings.simplefilter("ignore", ModelValidityWarning)
             sol = r.to_solution(activity_model=activity_model)
             v = _quantity(tgt, sol, other_sol, side, temperature_c=temperature_c, ljp_temperature_c=t_ljp,
-                          activity_model=activity_model)
+                          activity_model=activity_model, free_ions=free_ions)
         cache[x] = (v, r, sol)
         return cache[x]
 
@@ -537,7 +540,7 @@ def solve_target(
     start = rec.components_mm.get(up, 0.0)
     base_sol = rec.to_solution(activity_model=activity_model)
     value_before = _quantity(tgt, base_sol, other_sol, side, temperature_c=temperature_c,
-                             ljp_temperature_c=t_ljp, activity_model=activity_model)
+                             ljp_temperature_c=t_ljp, activity_model=activity_model, free_ions=free_ions)
     # a grid of amounts (dense near 0 and around the current amount) to find a sign change
     import numpy as np
     from scipy.optimize import brentq
@@ -577,7 +580,7 @@ def solve_target(
     r_star = adjusted_recipe(rec, vary_name, float(x_star))
     sol_star = r_star.to_solution(activity_model=activity_model)
     value = _quantity(tgt, sol_star, other_sol, side, temperature_c=temperature_c, ljp_temperature_c=t_ljp,
-                      activity_model=activity_model)
+                      activity_model=activity_model, free_ions=free_ions)
     n_eval += 1
     tol = max(_TOLERANCE[tgt.unit], 1e-7 * abs(tgt.value)) if tgt.unit != "mM" else max(1e-9, 1e-6 * abs(tgt.value))
     if abs(value - tgt.value) > tol:
@@ -843,6 +846,7 @@ def plan_solutions(
     vary: str | Sequence[str | None] | None = None,
     side: str | Sequence[str] = "pipette",
     bounds_mm: tuple[float, float] | None = None,
+    free_ions: bool = True,
 ) -> Plan:
     """The planning view of a pipette/bath pair, with optional targets.
 
@@ -864,6 +868,10 @@ def plan_solutions(
         ``"pipette"`` or ``"bath"``, for all targets or one per target.
     bounds_mm : (float, float), optional
         Search range of the amounts.
+    free_ions : bool, default True
+        Speciated solutions for the LJP (at the zeroing temperature) and the reversal
+        potentials (at the recording temperature), pH at each temperature from the recipe;
+        False: totals (an explicit simplification, noted in the plan).
 
     Returns
     -------
@@ -878,11 +886,14 @@ def plan_solutions(
     pip = pipette if hasattr(pipette, "ions_mm") else as_solution(pipette, name="pipette")
     bth = bath if hasattr(bath, "ions_mm") else as_solution(bath, name="bath")
     t_ljp = float(temperature_c if ljp_temperature_c is None else ljp_temperature_c)
-    ljp = {m: liquid_junction_potential(pip, bth, temperature_c=t_ljp, method=m)
+    ljp = {m: liquid_junction_potential(pip, bth, temperature_c=t_ljp, method=m, free_ions=free_ions)
            for m in ("henderson", "nernst-planck")}
-    rev = reversal_potentials(pip, bth, temperature_c=temperature_c, activity_model=activity_model)
+    rev = reversal_potentials(pip, bth, temperature_c=temperature_c, activity_model=activity_model,
+                              free_ions=free_ions)
     notes = ["Whole-cell geometry: inside = pipette solution, outside = bath.",
-             "LJP sign: V_L = V(bath) - V(pipette); corrected Vm = Vp - V_L."]
+             "LJP sign: V_L = V(bath) - V(pipette); corrected Vm = Vp - V_L.",
+             ("Concentrations: free ions (speciated at each temperature, pH computed there from the recipe)."
+              if free_ions else "Concentrations: totals (free_ions=False: no speciation).")]
     if abs(t_ljp - float(temperature_c)) > 1e-9:
         notes.append(f"LJP at {t_ljp:g} degC (offset zeroing), E_rev at {float(temperature_c):g} degC (recording).")
     warns = [w for w in rev.get("bound_total_warning", []) if w]
@@ -898,22 +909,23 @@ def plan_solutions(
         other = "bath" if sd == "pipette" else "pipette"
         res = solve_target(current[sd], target=tgt, vary=v, temperature_c=temperature_c,
                            other=cur_sol[other], side=sd, ljp_temperature_c=t_ljp,
-                           activity_model=activity_model, bounds_mm=bounds_mm)
+                           activity_model=activity_model, bounds_mm=bounds_mm, free_ions=free_ions)
         results.append(res)
         current[sd] = res.recipe
         cur_sol[sd] = res.solution
         if tgt.quantity in ("Ca_free", "Mg_free"):
-            notes.append(f"{tgt.label}: speciation at pH {res.solution.ph} taken as set "
-                         f"(set at {res.solution.ph_temperature_c} degC), {float(temperature_c):g} degC.")
+            notes.append(f"{tgt.label}: speciation at {float(temperature_c):g} degC; recipe pH {res.solution.ph} "
+                         f"(set at {res.solution.ph_temperature_c} degC) moved to that temperature.")
     final = final_ljp = None
     if results:
         final = {}
         for tgt, sd in zip(tlist, sides):
             other = "bath" if sd == "pipette" else "pipette"
             final[tgt.label] = _quantity(tgt, cur_sol[sd], cur_sol[other], sd, temperature_c=temperature_c,
-                                         ljp_temperature_c=t_ljp, activity_model=activity_model)
+                                         ljp_temperature_c=t_ljp, activity_model=activity_model,
+                                         free_ions=free_ions)
         final_ljp = {m: float(liquid_junction_potential(cur_sol["pipette"], cur_sol["bath"],
-                                                        temperature_c=t_ljp, method=m))
+                                                        temperature_c=t_ljp, method=m, free_ions=free_ions))
                      for m in ("henderson", "nernst-planck")}
     return Plan(
         pipette=pip, bath=bth, temperature_c=float(temperature_c), ljp_temperature_c=t_ljp,

@@ -63,6 +63,13 @@ def _vc_free_ions():
     return cr, {"epochs": [("hold", 0.0, 0.01)]}
 
 
+def _vc_totals():
+    from ephys_correct.correction.correct import correct_recording
+
+    cr = correct_recording(VC_STEPS, pipette=PIP, bath=BATH, temperature_c=30, free_ions=False)
+    return cr, {"epochs": [("hold", 0.0, 0.01)]}
+
+
 def _4ch_paired_pipettes():
     from ephys_correct.correction.correct import correct_recording
     from ephys_correct.chemistry.solutions import Solution
@@ -86,9 +93,8 @@ def _4ch_cell_attached():
     from ephys_correct.correction.correct import correct_recording
 
     cr = correct_recording(FOUR_CH, pipette=AXO_PIP, bath=AXO_BATH, temperature_c=20,
-                           configuration="cell-attached", resting_potential_mv=-70.0,
-                           inside_override_mm={"K+": 140})
-    return cr, {"ions": ["K+", "Cl-"]}
+                           configuration="cell-attached", resting_potential_mv=-70.0)
+    return cr, {"ions": ["K+", "Cl-"], "inside_override_mm": {"K+": 140}}
 
 
 def _4ch_bath_per_sweep():
@@ -130,9 +136,8 @@ def _ic_epochs_median():
 def _ic_inside_out_ideal():
     from ephys_correct.correction.correct import correct_recording
 
-    cr = correct_recording(IC_STEPS, pipette=PIP, bath=BATH, temperature_c=25, configuration="inside-out",
-                           activity_model="ideal")
-    return cr, {"ions": ["K+", "Na+", "Cl-"]}
+    cr = correct_recording(IC_STEPS, pipette=PIP, bath=BATH, temperature_c=25, configuration="inside-out")
+    return cr, {"ions": ["K+", "Na+", "Cl-"], "activity_model": "ideal"}
 
 
 #: case name -> () -> (CorrectedRecording, driving_force_table keyword arguments)
@@ -140,6 +145,7 @@ CASES = {
     "vc_bench": lambda: _bench(VC_STEPS),
     "vc_epochs_median_rs": _vc_epochs_median_rs,
     "vc_free_ions": _vc_free_ions,
+    "vc_totals": _vc_totals,
     "4ch_bench": lambda: _bench(FOUR_CH),
     "4ch_paired_pipettes": _4ch_paired_pipettes,
     "4ch_perforated": _4ch_perforated,

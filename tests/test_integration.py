@@ -26,9 +26,8 @@ def test_single_bath_change_reversal_potentials_follow_the_new_bath():
     low_cl = Solution.from_ions({"Na+": 145, "K+": 2.8, "Cl-": 75, "gluconate-": 73.8, "Mg2+": 2,
                                  "Ca2+": 1, "HEPES-": 5}, name="low-Cl bath (not in solutions_db)")
     bc = bath_change_offset(BATH, low_cl, temperature_c=20, reference="ag_agcl", activity_model=None)
-    cr = correct_recording(FOUR_CH, pipette=PIP, bath=BATH, temperature_c=20, bath_change=bc,
-                           activity_model="ideal")
-    df = driving_force_table(cr, ions=["Cl-"])
+    cr = correct_recording(FOUR_CH, pipette=PIP, bath=BATH, temperature_c=20, bath_change=bc)
+    df = driving_force_table(cr, ions=["Cl-"], activity_model="ideal")
     e_cl = df["E_rev_ideal_mV"].to_numpy()
     # ideal Nernst for Cl-: E = -(RT/F) ln(c_out/c_in) = -(RT/F) ln(75/10) at 20 degC
     rt_f = 25.2614  # mV at 293.15 K (exact SI constants)
@@ -58,7 +57,7 @@ def test_free_ions_switch_changes_mg_and_is_recorded():
     from ephys_correct.report.reversal_table import reversal_potentials
 
     pip, bath = "internal_k_gluconate", "acsf_carbogen_standard"
-    total = reversal_potentials(pip, bath, temperature_c=22)
+    total = reversal_potentials(pip, bath, temperature_c=22, free_ions=False)
     free = reversal_potentials(pip, bath, temperature_c=22, free_ions=True)
     mg_total = total.set_index("ion").loc["Mg2+"]
     mg_free = free.set_index("ion").loc["Mg2+"]
@@ -67,7 +66,7 @@ def test_free_ions_switch_changes_mg_and_is_recorded():
     assert mg_free["E_rev_mV"] > mg_total["E_rev_mV"] + 5  # less free Mg inside -> E_Mg up
     assert mg_total["bound_total_warning"] and not mg_free["bound_total_warning"]
     assert free.attrs["free_ions"] is True and total.attrs["free_ions"] is False
-    l_total = liquid_junction_potential(pip, bath, temperature_c=22)
+    l_total = liquid_junction_potential(pip, bath, temperature_c=22, free_ions=False)
     l_free = liquid_junction_potential(pip, bath, temperature_c=22, free_ions=True)
     assert l_free.free_ions and not l_total.free_ions
     assert 0.05 < abs(float(l_free) - float(l_total)) < 1.0
@@ -82,7 +81,7 @@ def test_free_ions_needs_ph_for_buffered_inline_solution():
     from ephys_correct.errors import ParameterError
 
     inline = Solution.from_ions({"K+": 140, "Mg2+": 4, "ATP4-": 4, "Cl-": 132}, name="no pH")
-    with pytest.raises(ParameterError, match="needs the pH"):
+    with pytest.raises(ParameterError, match="need the pH"):
         liquid_junction_potential(inline, BATH, temperature_c=22, free_ions=True)
     # nothing to speciate -> no pH needed
     kcl, nacl = {"K+": 140, "Cl-": 140}, {"Na+": 150, "Cl-": 150}

@@ -198,9 +198,11 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         kwargs["perforating_agent"] = s.perforating_agent
     if s.zeroing_temperature_c is not None:
         kwargs["zeroing_temperature_c"] = s.zeroing_temperature_c
+    if s.ph is not None:
+        kwargs["pH_at_recording"] = s.ph
     corrected = correct_recording(rec, pipette=_solution_from_spec(s._pipette), bath=_solution_from_spec(s._bath),
                                   temperature_c=s.temperature_c, configuration=s.configuration,
-                                  ljp_method=s.ljp_method, **kwargs)
+                                  ljp_method=s.ljp_method, free_ions=s.free_ions, **kwargs)
     table = driving_force_table(corrected)
     ljps = sorted(set(corrected.ljp_mv_by_headstage.values()))
     row["ljp_mv"] = _num(ljps[0]) if len(ljps) == 1 else None
@@ -251,7 +253,7 @@ def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, defaults: Map
     merged = dict(defaults)
     if row is not None:
         for key in ("pipette", "bath", "temperature_c", "configuration", "ljp_mv", "perforating_agent",
-                    "clamp_mode", "ljp_method", "zeroing_temperature_c"):
+                    "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph"):
             value = getattr(row, key)
             if value is not None:
                 merged[key] = value
@@ -278,6 +280,7 @@ def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, defaults: Map
         ljp_method=str(merged.get("ljp_method") or "henderson"),
         ljp_mv=merged.get("ljp_mv"), perforating_agent=merged.get("perforating_agent"),
         clamp_mode=merged.get("clamp_mode"), zeroing_temperature_c=merged.get("zeroing_temperature_c"),
+        free_ions=bool(merged.get("free_ions", True)), ph=merged.get("ph"),
         sheet_line=row.line if row is not None else None,
         _pipette=pip, _bath=bath)
 
@@ -303,6 +306,8 @@ def run_batch(
     perforating_agent: str | None = None,
     clamp_mode: str | None = None,
     zeroing_temperature_c: float | None = None,
+    free_ions: bool = True,
+    ph: float | None = None,
     sheet: ExperimentSheet | str | os.PathLike | None = None,
     format: str = "csv",
     jobs: int | None = None,
@@ -341,6 +346,11 @@ def run_batch(
     zeroing_temperature_c : float, optional
         Temperature at which the pipette offset was zeroed (LJP); default
         the recording temperature.
+    free_ions : bool, default True
+        Speciated solutions (free Ca2+/Mg2+, re-titrated); False: totals (CLI ``--totals``),
+        recorded in every output.
+    ph : float, optional
+        Pipette pH measured at the recording temperature (sheet column ``ph`` per file).
     sheet : ExperimentSheet or path, optional
         Per-recording settings (see :func:`load_sheet`); first matching row
         wins; files matching no row use the options above or fail.
@@ -414,7 +424,7 @@ def run_batch(
     defaults = {"pipette": pipette, "bath": bath, "temperature_c": temperature_c,
                 "configuration": configuration, "ljp_method": ljp_method, "ljp_mv": ljp_mv,
                 "perforating_agent": perforating_agent, "clamp_mode": clamp_mode,
-                "zeroing_temperature_c": zeroing_temperature_c}
+                "zeroing_temperature_c": zeroing_temperature_c, "free_ions": bool(free_ions), "ph": ph}
     specs: dict = {}
     if pipette is not None:  # check the run's own solutions before any file
         _sol_spec(pipette, None)

@@ -84,6 +84,10 @@ class FileSettings:
     perforating_agent, clamp_mode : str or None
     zeroing_temperature_c : float or None
         Temperature at which the offset was zeroed (LJP); None: *temperature_c*.
+    free_ions : bool
+        Speciated solutions (the default); False: totals, as asked (``--totals``).
+    ph : float or None
+        Measured pipette pH at the recording temperature; None: computed from the recipe.
     sheet_line : int or None
         Matching sheet row, None when the run's options were used.
     """
@@ -97,6 +101,8 @@ class FileSettings:
     perforating_agent: str | None = None
     clamp_mode: str | None = None
     zeroing_temperature_c: float | None = None
+    free_ions: bool = True
+    ph: float | None = None
     sheet_line: int | None = None
     _pipette: _SolSpec | None = field(default=None, repr=False)
     _bath: _SolSpec | None = field(default=None, repr=False)
@@ -110,6 +116,7 @@ class FileSettings:
             "ljp_method": self.ljp_method, "ljp_mv": self.ljp_mv,
             "perforating_agent": self.perforating_agent, "clamp_mode": self.clamp_mode,
             "zeroing_temperature_c": self.zeroing_temperature_c,
+            "free_ions": self.free_ions, "ph": self.ph,
         }
 
 

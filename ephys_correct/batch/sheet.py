@@ -16,7 +16,7 @@ from ephys_correct.errors import RecipeError, suggest
 
 #: columns an experiment sheet may have (``pattern`` is required)
 SHEET_COLUMNS = ("pattern", "pipette", "bath", "temperature_c", "configuration", "ljp_mv",
-                 "perforating_agent", "clamp_mode", "ljp_method", "zeroing_temperature_c", "notes")
+                 "perforating_agent", "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph", "notes")
 
 
 # =========================================================================== sheets
@@ -50,6 +50,9 @@ class SheetRow:
     zeroing_temperature_c : float or None
         Temperature at which the pipette offset was zeroed (LJP); default
         *temperature_c*.
+    ph : float or None
+        pH of the pipette solution measured at the recording temperature; default:
+        computed from the recipe pH and the temperature at which it was set.
     notes : str or None
         Free text (ignored).
     line : int
@@ -66,6 +69,7 @@ class SheetRow:
     clamp_mode: str | None = None
     ljp_method: str | None = None
     zeroing_temperature_c: float | None = None
+    ph: float | None = None
     notes: str | None = None
     line: int = 0
 
@@ -108,7 +112,7 @@ def _sheet_value(key: str, value: Any, where: str) -> Any:
         value = value.strip()
         if value == "":
             return None
-    if key in ("temperature_c", "ljp_mv", "zeroing_temperature_c"):
+    if key in ("temperature_c", "ljp_mv", "zeroing_temperature_c", "ph"):
         if isinstance(value, bool):
             raise RecipeError(f"{where}: {key} must be a number, got {value!r}.")
         try:
@@ -117,7 +121,9 @@ def _sheet_value(key: str, value: Any, where: str) -> Any:
             raise RecipeError(f"{where}: {key} must be a number, got {value!r}.") from None
         if not math.isfinite(v):
             raise RecipeError(f"{where}: {key} must be finite, got {value!r}.")
-        if key != "ljp_mv" and not -5 <= v <= 60:
+        if key == "ph" and not 0 < v < 14:
+            raise RecipeError(f"{where}: ph {v!r} is not a pH (0..14).")
+        if key not in ("ljp_mv", "ph") and not -5 <= v <= 60:
             raise RecipeError(f"{where}: temperature_c {v!r} degC is outside -5..60.")
         return v
     if not isinstance(value, str):

@@ -132,16 +132,10 @@ def _check_ph(pH: Any, *, warn_for: Ligand | None = None) -> float:
 
 
 def _check_temperature(temperature_c: Any) -> float:
-    t = check_temperature_c(temperature_c)  # bools, strings, None, NaN, inf, <= 0 K rejected
-    lo, hi = TEMPERATURE_VALID_RANGE_C
-    if not lo <= t <= hi:
-        warnings.warn(
-            f"temperature_c={t} is outside {lo}-{hi} degC, where constant-enthalpy van 't Hoff "
-            "extrapolation of the stored constants (measured at 20-25 degC) is trusted.",
-            ModelValidityWarning,
-            stacklevel=3,
-        )
-    return t
+    # non-numbers and nonsense refused; outside 0-50 degC a warning
+    return check_temperature_c(
+        temperature_c, valid_range_c=TEMPERATURE_VALID_RANGE_C,
+        data="constant-enthalpy van 't Hoff extrapolation of the stored constants (measured at 20-25 degC)")
 
 
 def _check_ionic_strength_mm(value: Any, name: str = "ionic_strength_mm") -> float:

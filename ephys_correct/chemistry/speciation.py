@@ -63,6 +63,7 @@ from ephys_correct.chemistry.ions import get_ion
 from ephys_correct.chemistry.solutions_db import as_solution
 from ephys_correct.chemistry.ions import load_ion_table
 from ephys_correct.chemistry.compounds import get_compound
+from ephys_correct._constants import check_temperature_c
 
 
 # ------------------------------------------------------------------------ metal speciation
@@ -714,28 +715,177 @@ def apparent_kd(
 
 
 def free_ion_solution(solution: Any, *, temperature_c: float,
-                      activity_model: str = DEFAULT_ACTIVITY_MODEL):
-    """The solution as free ions + complexes: speciated once, never twice.
+                      activity_model: str = DEFAULT_ACTIVITY_MODEL,
+                      pH_at_recording: float | None = None):
+    """The solution as free ions + complexes at *temperature_c*: speciated once, never twice.
 
-    The switch behind ``free_ions=True`` in the LJP, reversal-potential and
-    correction functions.  A solution that is already speciated is returned
-    unchanged; one without acid-base or metal-binding components needs no pH and
-    is returned unchanged too; otherwise its recipe pH is required.
+    The switch behind ``free_ions=True`` (the default) in the LJP, reversal-potential,
+    correction, driving-force and planning functions.
+
+    Parameters
+    ----------
+    solution : Solution, str, path or mapping
+        Anything :func:`~ephys_correct.chemistry.solutions_db.as_solution` accepts.
+    temperature_c : float
+        The temperature at which the solution is used (recording or zeroing), degC.
+    activity_model : str
+        Activity model of the speciation.
+    pH_at_recording : float, optional
+        A pH measured at *temperature_c* (pH-meter reading). Without it the pH at
+        *temperature_c* is computed from the recipe (:func:`ph_at_temperature`).
+
+    Returns
+    -------
+    Solution
+        Speciated and re-titrated (:func:`retitrate_after_binding`). Its ``speciation`` record
+        holds ``recipe_ph``, ``recipe_ph_temperature_c``, ``ph_used`` and ``ph_source``.
+        A solution that is already speciated, or in which no metal meets a ligand that binds
+        it and no pH is given, is returned unchanged.
+
+    Raises
+    ------
+    ParameterError
+        A metal and a ligand that binds it are present but no pH is known.
+
+    Notes
+    -----
+    Results are cached per (solution identity, temperature, pH, activity model).
     """
-
     sol = as_solution(solution)
     if sol.speciation is not None:
         return sol
+    t = check_temperature_c(temperature_c)  # the constants' range is checked when they are used
     names = set(sol.ions_mm) | set(sol.neutrals_mm)
     if not any(_is_ligand_species(n) for n in names):
         return sol
-    if sol.ph is None:
+    if sol.ph is None and pH_at_recording is None:
+        if not _binds_metal(sol):
+            return sol  # protonation forms as given; nothing binds, nothing to speciate
         raise ParameterError(
-            f"free_ions=True needs the pH of solution {sol.name!r} (its recipe has no [ph]): "
-            "give the pH in the recipe, or speciate it yourself with speciate_solution(solution, pH=...)."
+            f"free ions (the default) need the pH of solution {sol.name!r} (its recipe has no [ph]) "
+            "because it holds a metal and a ligand that binds it: give the pH in the recipe or "
+            "pH_at_recording= (CLI --ph), or ask for totals explicitly (free_ions=False, CLI --totals)."
         )
-    out = speciate_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
-    return retitrate_after_binding(sol, out)
+    key = (sol.name, sol.identity_key, tuple(sorted(sol.ions_mm.items())),
+           tuple(sorted(sol.neutrals_mm.items())), sol.ph, sol.ph_temperature_c,
+           None if sol.titration is None else (sol.titration.titrant, sol.titration.mode),
+           t, None if pH_at_recording is None else float(pH_at_recording), activity_model)
+    hit = _FREE_CACHE.get(key)
+    if hit is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hit = _free_ion_solution(sol, t, activity_model, pH_at_recording)
+        if len(_FREE_CACHE) >= 256:
+            _FREE_CACHE.pop(next(iter(_FREE_CACHE)))
+        hit = _FREE_CACHE[key] = (hit, tuple(caught))
+    out, caught = hit
+    for w in caught:  # a cached result warns as a fresh one would
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+#: (solution identity, T, pH, model) -> (speciated solution, warnings)
+_FREE_CACHE: dict[tuple, tuple] = {}
+
+
+def _free_ion_solution(sol, t: float, activity_model: str, measured_ph: float | None):
+    import dataclasses
+
+    if measured_ph is not None:
+        ph_used = _check_ph(measured_ph)
+        source = "measured at the recording temperature (pH_at_recording)"
+    elif sol.ph_temperature_c is None or abs(float(sol.ph_temperature_c) - t) < 0.05:
+        ph_used = float(sol.ph)
+        source = ("recipe pH, set at this temperature" if sol.ph_temperature_c is not None
+                  else "recipe pH; the temperature at which it was set is not stated (used unchanged)")
+    else:
+        ph_used = ph_at_temperature(sol, temperature_c=t, activity_model=activity_model)
+        source = (f"computed: proton balance of the recipe solved again at {t:g} degC "
+                  f"(pKa temperature dependence from the stored enthalpies)")
+    out = retitrate_after_binding(sol, speciate_solution(sol, pH=ph_used, temperature_c=t,
+                                                         activity_model=activity_model))
+    record = dict(out.speciation)
+    record.update({"recipe_ph": sol.ph, "recipe_ph_temperature_c": sol.ph_temperature_c,
+                   "ph_used": ph_used, "ph_source": source, "ph_temperature_c_used": t})
+    return dataclasses.replace(out, speciation=MappingProxyType(record))
+
+
+def _binds_metal(sol) -> bool:
+    table = load_ligand_table()
+    ion_table = load_ion_table()
+    ligands, metals = set(), set()
+    for name in (*sol.ions_mm, *sol.neutrals_mm):
+        sp = table.find_species(name)
+        if sp is not None:
+            ligands.add(sp.ligand)
+            if sp.metal is not None:
+                return True
+        elif name in sol.ions_mm and ion_table.canonical(name) in _BINDING_METALS:
+            metals.add(ion_table.canonical(name))
+    return any(m in table[lig].metals for lig in ligands for m in metals)
+
+
+def _bound_protons_mm(speciated) -> float:
+    """Protons held by ligand species after speciation (mM)."""
+    table = load_ligand_table()
+    return float(sum(sp.h * c for name, c in (*speciated.ions_mm.items(), *speciated.neutrals_mm.items())
+                     if (sp := table.find_species(name)) is not None))
+
+
+def ph_at_temperature(solution: Any, *, temperature_c: float,
+                      activity_model: str = DEFAULT_ACTIVITY_MODEL) -> float:
+    """pH of a recipe at another temperature than the one at which its pH was set.
+
+    Parameters
+    ----------
+    solution : Solution, str, path or mapping
+        A solution with a pH (``solution.ph`` read at ``solution.ph_temperature_c``).
+    temperature_c : float
+        The temperature of interest, degC.
+    activity_model : str
+
+    Returns
+    -------
+    float
+        -log10 a(H+) at *temperature_c*.
+
+    Notes
+    -----
+    The totals (every ligand, metal and strong ion) and the total count of bound protons are
+    those of the solution at its recipe pH and temperature (speciated there, metal binding
+    included); the proton balance is then solved again at *temperature_c* with every constant
+    moved there by the van 't Hoff equation (stored enthalpies, e.g. HEPES
+    dpKa/dT = -0.014 /K). Free H+ and OH- (< 1e-4 mM at pH 5-9) are neglected in the balance.
+    An unbuffered solution (no acid-base ligand) keeps its pH.
+    """
+    from scipy.optimize import brentq
+
+    sol = as_solution(solution)
+    t = _check_temperature(temperature_c)
+    if sol.ph is None:
+        raise ParameterError(f"ph_at_temperature: solution {sol.name!r} has no pH.")
+    t_set = sol.ph_temperature_c
+    if t_set is None or abs(float(t_set) - t) < 1e-9:
+        return float(sol.ph)
+    names = set(sol.ions_mm) | set(sol.neutrals_mm)
+    if not any(_is_ligand_species(n) for n in names):
+        return float(sol.ph)
+    target = _bound_protons_mm(speciate_solution(sol, pH=sol.ph, temperature_c=float(t_set),
+                                                 activity_model=activity_model))
+
+    def excess(ph: float) -> float:
+        sp = speciate_solution(sol, pH=ph, temperature_c=t, activity_model=activity_model)
+        return _bound_protons_mm(sp) - target
+
+    lo, hi = float(sol.ph) - 1.0, float(sol.ph) + 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelValidityWarning)  # trial pH values only
+        flo, fhi = excess(lo), excess(hi)
+        if flo * fhi > 0:
+            raise ConvergenceError(
+                f"ph_at_temperature: no pH within {lo:g}-{hi:g} balances the protons of "
+                f"{sol.name!r} at {t:g} degC.")
+        return float(brentq(excess, lo, hi, xtol=1e-6, maxiter=100))
 
 
 def retitrate_after_binding(original, speciated):

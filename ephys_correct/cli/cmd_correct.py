@@ -44,6 +44,11 @@ def register(sub) -> None:
     p.add_argument("--zeroing-temperature", dest="zeroing_temperature_c", type=float, default=None,
                    metavar="DEGC", help="temperature at which the pipette offset was zeroed (LJP); "
                    "default --temperature")
+    p.add_argument("--totals", action="store_true",
+                   help="use recipe totals without speciation (default: free ions, pH at the recording "
+                   "temperature); recorded in every output")
+    p.add_argument("--ph", type=float, default=None, metavar="PH",
+                   help="pipette pH measured at the recording temperature (default: computed from the recipe)")
     p.add_argument("--configuration", "-c", default="whole-cell", metavar="CONFIG",
                    help="whole-cell (default), perforated, outside-out, inside-out, cell-attached")
     p.add_argument("--ljp-method", choices=("henderson", "nernst-planck"), default="henderson",
@@ -171,6 +176,7 @@ def run(args) -> int:
             pipette=None if args.pipette is None else _parse_solution(args.pipette),
             bath=None if args.bath is None else _parse_solution(args.bath),
             temperature_c=args.temperature_c, zeroing_temperature_c=args.zeroing_temperature_c,
+            free_ions=not args.totals, ph=args.ph,
             configuration=args.configuration, ljp_method=args.ljp_method, ljp_mv=args.ljp_mv,
             perforating_agent=args.perforating_agent, clamp_mode=args.clamp_mode, sheet=args.sheet,
             format=args.format, jobs=args.jobs, force=args.force, nwb=args.nwb, plots=args.plots,

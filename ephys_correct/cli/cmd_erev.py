@@ -41,8 +41,15 @@ def register(sub) -> None:
                    metavar="ION=MM",
                    help="replace the inside concentration of one ion, e.g. --inside Cl-=10 "
                    "(gramicidin perforated patch); repeatable")
-    p.add_argument("--free-ions", action="store_true",
-                   help="speciate both solutions first (free Ca2+/Mg2+ after EGTA/ATP binding; needs the recipe pH)")
+    basis = p.add_mutually_exclusive_group()
+    basis.add_argument("--free-ions", action="store_true",
+                       help="speciate both solutions first (free Ca2+/Mg2+ after EGTA/ATP binding; the default, "
+                       "kept for scripts)")
+    basis.add_argument("--totals", action="store_true",
+                       help="use the recipe totals without speciation (a simplification, recorded in the output)")
+    p.add_argument("--ph", type=float, default=None, metavar="PH",
+                   help="pH of the inside solution measured at --temperature (default: computed from the "
+                   "recipe pH and the temperature at which it was set)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -75,7 +82,8 @@ def run(args) -> int:
     df = reversal_potentials(inside, outside, temperature_c=args.temperature_c,
                              activity_model=args.activity_model,
                              inside_override_mm=_parse_overrides(args.inside_override) or None,
-                             free_ions=args.free_ions)
+                             free_ions=not args.totals,
+                             pH_at_recording=None if args.ph is None else {"inside": args.ph})
     if args.json:
         print_json({
             "configuration": args.configuration,
@@ -87,6 +95,7 @@ def run(args) -> int:
     a = df.attrs
     print(f"inside ({inside_is}): {a['inside']}   outside: {a['outside']}   "
           f"configuration: {args.configuration}")
+    print(f"concentrations: {a['concentration_basis']}")
     print(f"T = {a['temperature_c']:g} degC   activity model: {a['activity_model']}   "
           f"I_in = {a['ionic_strength_inside_mM']:.1f} mM   I_out = {a['ionic_strength_outside_mM']:.1f} mM")
     if a["inside_override_mm"]:

@@ -36,8 +36,15 @@ def register(sub) -> None:
     p.add_argument("--activity-model", default=None, metavar="MODEL",
                    help="Henderson with activities (e.g. truesdell-jones, davies); default: "
                    "concentrations. Nernst-Planck is ideal.")
-    p.add_argument("--free-ions", action="store_true",
-                   help="speciate both solutions first (MgATP2- rather than Mg2+ + ATP4-; needs the recipe pH)")
+    basis = p.add_mutually_exclusive_group()
+    basis.add_argument("--free-ions", action="store_true",
+                       help="speciate solutions with metal-binding ligands (MgATP2- rather than Mg2+ + ATP4-; "
+                       "the default, kept for scripts)")
+    basis.add_argument("--totals", action="store_true",
+                       help="use the recipe totals without speciation (a simplification, recorded in the output)")
+    p.add_argument("--ph", type=float, default=None, metavar="PH",
+                   help="pH of the pipette measured at --temperature (default: computed from the recipe pH "
+                   "and the temperature at which it was set)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -81,6 +88,7 @@ def _print_result(r: LJPResult) -> None:
             else "concentrations")
     print(f"{label} liquid junction potential at {r.temperature_c:g} degC ({acts})")
     print(f"  pipette: {r.pipette_name}    bath: {r.bath_name}")
+    print(f"  concentrations: {'free ions (speciated)' if r.free_ions else 'totals (--totals: no speciation)'}")
     print(f"  V_L = {r.ljp_mv:+.2f} mV  (bath relative to pipette)")
     print(f"  {whole_cell_sentence(r.ljp_mv)}")
     print(f"  a direct measurement of this junction (pipette zeroed in the pipette "
@@ -113,7 +121,7 @@ def run(args) -> int:
         model = None if (m == "nernst-planck" and args.method == "both") else args.activity_model
         results[m] = liquid_junction_potential(pipette, bath, temperature_c=args.temperature,
                                                method=m, activity_model=model,
-                                               free_ions=args.free_ions)
+                                               free_ions=not args.totals, pH_at_recording=args.ph)
     if args.json:
         if len(results) == 1:
             r = next(iter(results.values()))

@@ -34,7 +34,9 @@ def register(sub) -> None:
     p.add_argument("bath", metavar="BATH", help="same forms as PIPETTE")
     p.add_argument("--temperature", "-T", dest="temperature_c", type=float, required=True, metavar="DEGC",
                    help="recording temperature, degC (reversal potentials, speciation; required)")
-    p.add_argument("--ljp-temperature", dest="ljp_temperature_c", type=float, default=None, metavar="DEGC",
+    p.add_argument("--totals", action="store_true",
+                   help="use recipe totals without speciation (default: free ions at each temperature)")
+    p.add_argument("--ljp-temperature", "--zeroing-temperature", dest="ljp_temperature_c", type=float, default=None, metavar="DEGC",
                    help="temperature at which the pipette offset is zeroed (LJP); default --temperature")
     p.add_argument("--target", action="append", default=[], metavar="NAME=VALUE",
                    help="e.g. E_Cl=-70, osm=290, LJP=0, Ca_free=100e-6 (repeatable)")
@@ -79,6 +81,7 @@ def run(args) -> int:
     bath = _parse_solution(args.bath)
     plan = plan_solutions(
         pipette, bath, temperature_c=args.temperature_c, ljp_temperature_c=args.ljp_temperature_c,
+        free_ions=not args.totals,
         activity_model=args.activity_model, targets=args.target, vary=args.vary or None,
         side=args.side or "pipette", bounds_mm=_range(args.range_mm),
     )

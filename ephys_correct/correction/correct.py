@@ -43,7 +43,6 @@ from ephys_correct.io import Recording, read_recording
 from ephys_correct.potentials.ljp import METHODS, liquid_junction_potential
 from ephys_correct.potentials.bath import BathChange, BathSchedule
 from ephys_correct.chemistry.solutions_db import as_solution
-from ephys_correct.chemistry.ions import canonical_ion_name
 from ephys_correct.chemistry.speciation import free_ion_solution
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.errors import EphysCorrectError
@@ -82,13 +81,22 @@ def _per_headstage(value: Any, name: str, headstages: list[int], conv) -> dict[i
 
 
 
-def _check_activity_model(model: Any) -> str:
-    if not isinstance(model, str) or not model:
-        raise ParameterError(
-            f"Invalid value for the 'activity_model' parameter: expected a model name such as "
-            f"'truesdell-jones', got {model!r}."
-        )
-    return model
+def _ph_at_recording(value: Any) -> dict[str, float] | None:
+    """``pH_at_recording`` as {"pipette": pH, "bath": pH} (a number is the pipette's)."""
+    if value is None:
+        return None
+    items = dict(value) if isinstance(value, Mapping) else {"pipette": value}
+    out = {}
+    for side, v in items.items():
+        if side not in ("pipette", "bath"):
+            raise ParameterError(
+                f"Invalid key in the 'pH_at_recording' parameter: {side!r}; expected 'pipette' and/or 'bath'.")
+        ph = _finite(v, f"pH_at_recording[{side!r}]")
+        if not 0.0 < ph < 14.0:
+            raise ParameterError(
+                f"Invalid value for pH_at_recording[{side!r}]: got {v!r}; expected a pH between 0 and 14.")
+        out[side] = ph
+    return out
 
 
 def correct_recording(
@@ -106,9 +114,8 @@ def correct_recording(
     polarity_inverted_at_acquisition: bool = False,
     zeroing_temperature_c: float | None = None,
     resting_potential_mv: float | None = None,
-    activity_model: str = "truesdell-jones",
-    free_ions: bool = False,
-    inside_override_mm: Mapping[str, float] | None = None,
+    free_ions: bool = True,
+    pH_at_recording=None,
     ljp_activity_model: str | None = None,
     clamp_mode=None,
 ) -> CorrectedRecording:
@@ -155,14 +162,17 @@ def correct_recording(
         Temperature at zeroing, for the LJP (default *temperature_c*).
     resting_potential_mv : float, optional
         Cell-attached only: the resting potential, for an absolute V_m.
-    activity_model : str
-        Activity model of the reversal potentials.
-    free_ions : bool
-        Reversal potentials from free concentrations (speciation) instead of
-        totals.
-    inside_override_mm : Mapping[str, float], optional
-        Cytoplasmic concentrations (mM) for ions the solutions do not define:
-        perforated (e.g. ``{"Cl-": 12}`` with gramicidin) or cell-attached.
+    free_ions : bool, default True
+        Speciate solutions holding metal-binding ligands (free Ca2+/Mg2+,
+        protons released by binding re-titrated) for the LJP and, later, the
+        reversal potentials of :func:`~ephys_correct.report.driving_force.driving_force_table`;
+        the pH is computed at each temperature from the recipe.  False uses the
+        totals: an explicit simplification, recorded in the provenance.
+    pH_at_recording : float or Mapping, optional
+        pH measured at the recording temperature: a number for the pipette, or
+        ``{"pipette": pH, "bath": pH}``.  Used for the reversal potentials, and
+        for the LJP when the zeroing temperature is the recording temperature.
+        Recorded with the recipe pH in the provenance.
     ljp_activity_model : str or None
         Activity model of the Henderson LJP; None (default) uses
         concentrations, as JPCalc and LJPcalc do.
@@ -188,10 +198,10 @@ def correct_recording(
     t_zero = t_rec if zeroing_temperature_c is None else check_temperature_c(zeroing_temperature_c)
     agent = _get_agent(perforating_agent, cfg)
     check_option("ljp_method", ljp_method, METHODS)
-    activity_model = _check_activity_model(activity_model)
     inverted = _flag(polarity_inverted_at_acquisition, "polarity_inverted_at_acquisition")
     free_ions = _flag(free_ions, "free_ions")
     rest = _resting_potential(resting_potential_mv, cfg)
+    ph_measured = _ph_at_recording(pH_at_recording)
 
     # --- the recording
     if isinstance(recording, Recording):
@@ -271,35 +281,13 @@ def correct_recording(
                 f"from ephys_correct.ljp, got {type(bath_change).__name__}."
             )
 
-    # --- inside overrides
-    overrides: dict[str, float] = {}
-    if inside_override_mm is not None:
-        if not isinstance(inside_override_mm, Mapping):
-            raise ParameterError(
-                f"Invalid value for the 'inside_override_mm' parameter: expected a mapping ion -> mM, "
-                f"got {inside_override_mm!r}."
-            )
-
-        for k, v in inside_override_mm.items():
-            c = _finite(v, f"inside_override_mm[{k!r}]")
-            if c < 0:
-                raise ParameterError(f"Invalid value for inside_override_mm[{k!r}]: got {v!r}; must be >= 0 mM.")
-            overrides[canonical_ion_name(k)] = c
-        if cfg.inside_known == "all":
-            raise ParameterError(
-                f"Invalid value for the 'inside_override_mm' parameter: in configuration={cfg.name!r} "
-                f"the cytoplasmic side faces the {cfg.inside} solution, whose composition is known; "
-                "change that solution instead."
-            )
-
     if free_ions:
         sols = [bath_sol, *pipettes.values()]
         if isinstance(bath_change, BathSchedule):
             sols += [b for _s, b in bath_change.entries]
 
         for sol in sols:  # fail early: a buffered solution without a pH cannot be speciated
-            free_ion_solution(sol, temperature_c=temperature_c,
-                              activity_model="truesdell-jones" if activity_model == "ideal" else activity_model)
+            free_ion_solution(sol, temperature_c=t_zero)
 
     ljp_model = ljp_activity_model if ljp_method == "henderson" else None
     cache: dict[tuple[str, str], Any] = {}
@@ -312,7 +300,8 @@ def correct_recording(
         key = (sol.identity_key, bath_sol.identity_key)
         if key not in cache:
             cache[key] = liquid_junction_potential(sol, bath_sol, temperature_c=t_zero, method=ljp_method,
-                                                   activity_model=ljp_model, free_ions=free_ions)
+                                                   activity_model=ljp_model, free_ions=free_ions,
+                                                   pH_at_recording=ph_measured if t_zero == t_rec else None)
         res = cache[key]
         hcs[h] = HeadstageCorrection(h, sol, float(res.ljp_mv), on, "computed", res)
 
@@ -417,8 +406,10 @@ def correct_recording(
         "reader": rec.reader,
         "temperature_c": t_rec,
         "zeroing_temperature_c": t_zero,
-        "activity_model": activity_model,
         "free_ions": free_ions,
+        "concentration_basis": ("free ions (speciated; protons released by binding re-titrated)"
+                                if free_ions else "totals (free_ions=False: speciation not applied)"),
+        "ph_at_recording": ph_measured,
         "ljp": {
             "method": ljp_method if user_ljp is None else None,
             "activity_model": ljp_model if user_ljp is None else None,
@@ -434,7 +425,6 @@ def correct_recording(
         "polarity_inverted_at_acquisition": inverted,
         "perforating_agent": None if agent is None else agent.as_dict(),
         "resting_potential_mv": rest,
-        "inside_override_mm": dict(overrides),
         "caveats": caveats,
     }
     if len({v.ljp_mv for v in hcs.values()}) == 1:
@@ -453,13 +443,12 @@ def correct_recording(
         perforating_agent=agent,
         polarity_inverted_at_acquisition=inverted,
         resting_potential_mv=rest,
-        activity_model=activity_model,
         ljp_method=ljp_method,
         ljp_activity_model=ljp_model,
         free_ions=free_ions,
-        inside_override_mm=MappingProxyType(overrides),
         _provenance_data=prov,
         _new_bath=new_bath,
+        ph_at_recording=None if ph_measured is None else dict(ph_measured),
     )
 
 

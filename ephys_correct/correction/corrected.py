@@ -172,14 +172,13 @@ class CorrectedRecording:
     perforating_agent : PerforatingAgent or None
     polarity_inverted_at_acquisition : bool
     resting_potential_mv : float or None
-    activity_model : str
-        Activity model of the reversal potentials (and of the report).
     ljp_method : str
     ljp_activity_model : str or None
     free_ions : bool
-        Reversal potentials from free (speciated) concentrations.
-    inside_override_mm : Mapping[str, float]
-        User cytoplasmic concentrations (perforated / cell-attached).
+        LJP and reversal potentials from free (speciated) concentrations (the
+        default); False: totals, as asked.
+    ph_at_recording : Mapping[str, float] or None
+        Measured pH at the recording temperature ("pipette", "bath"), if given.
     provenance : dict
         Everything needed to reproduce the correction (a JSON-ready dict; a
         fresh copy on every access, so the record cannot be altered).
@@ -197,13 +196,12 @@ class CorrectedRecording:
     perforating_agent: PerforatingAgent | None
     polarity_inverted_at_acquisition: bool
     resting_potential_mv: float | None
-    activity_model: str
     ljp_method: str
     ljp_activity_model: str | None
     free_ions: bool
-    inside_override_mm: Mapping[str, float]
     _provenance_data: Any = field(repr=False)
     _new_bath: Any = field(default=None, repr=False)
+    ph_at_recording: Mapping[str, float] | None = None
 
     @property
     def provenance(self) -> dict[str, Any]:

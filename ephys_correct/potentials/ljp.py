@@ -102,8 +102,15 @@ CONTRIBUTION_DEFINITION = (
 )
 
 
+#: temperatures over which the 25 degC mobility ratios are used without a warning (degC)
+MOBILITY_RANGE_C = (0.0, 50.0)
+
+
 def _check_temperature(temperature_c: Any) -> float:
-    return check_temperature_c(temperature_c)
+    return check_temperature_c(
+        temperature_c, valid_range_c=MOBILITY_RANGE_C,
+        data="the LJP mobility data (limiting conductivities at 25 degC, whose ratios are used at every "
+             "temperature; taken as valid within 25 K of 25 degC)")
 
 
 def _charge_tolerance(half_total):
@@ -603,7 +610,8 @@ class LJPResult(FrozenMappings):
     solver: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     package_version: str = __version__
     contribution_definition: str = CONTRIBUTION_DEFINITION
-    free_ions: bool = False
+    free_ions: bool = True
+    activity_convention: str | None = None
 
     def __float__(self) -> float:
         return float(self.ljp_mv)
@@ -635,6 +643,8 @@ class LJPResult(FrozenMappings):
             "sign_convention": "V_L = V(bath) - V(pipette); whole-cell Vm = Vp - V_L",
             "method": self.method,
             "free_ions": self.free_ions,
+            "concentration_basis": "free ions (speciated)" if self.free_ions else "totals (free_ions=False)",
+            "activity_convention": self.activity_convention,
             "temperature_c": self.temperature_c,
             "activity_model": self.activity_model,
             "thermal_voltage_mv": self.thermal_voltage_mv,
@@ -656,14 +666,32 @@ def _as_solution(obj: Any, role: str):
     return as_solution(obj, name=role) if isinstance(obj, Mapping) else as_solution(obj)
 
 
+#: how single-ion activity coefficients enter the Henderson equation (see docs/ljp.md)
+ACTIVITY_CONVENTION = (
+    "mean activity: every ion of a solution carries the solution's mean activity coefficient, "
+    "ln gamma_sol = sum_i c_i ln gamma_i / sum_i c_i (single-ion gamma_i from the activity model); "
+    "for a single salt this is gamma_+- (IUPAC), and the activity vectors stay electroneutral"
+)
+
+
 def _gammas(sol, ions: Sequence[str], temperature_c: float, model: str | None):
-    """Activity coefficients of *ions* in *sol* (1.0 for model None/'ideal')."""
+    """Activity coefficients of *ions* in *sol* (1.0 for model None/'ideal').
+
+    Charge-consistent convention (:data:`ACTIVITY_CONVENTION`): one coefficient per solution,
+    the concentration-weighted geometric mean of the single-ion coefficients. For a single
+    z+:z- salt this is exactly the mean ionic activity coefficient gamma_+- =
+    (gamma_+^nu+ gamma_-^nu-)^(1/nu), so a binary-salt junction reproduces the mean-activity
+    result; scaling every concentration of a solution by one number keeps it electroneutral,
+    which the Henderson equation assumes.
+    """
     if model is None or model == "ideal":
         return np.ones(len(ions)), model
 
     res = activity_coefficients(sol, temperature_c=temperature_c, model=model)
-    g = np.array([float(res[i]) if sol.ions_mm.get(i, 0.0) > 0 else 1.0 for i in ions])
-    return g, getattr(res, "model", model)
+    present = [(float(res[i]), float(sol.ions_mm[i])) for i in ions if sol.ions_mm.get(i, 0.0) > 0]
+    total = sum(c for _g, c in present)
+    mean = math.exp(sum(c * math.log(g) for g, c in present) / total) if total > 0 else 1.0
+    return np.full(len(ions), mean), getattr(res, "model", model)
 
 
 def ion_arrays(solutions: Sequence[Any]):
@@ -722,7 +750,8 @@ def liquid_junction_potential(
     temperature_c: float,
     method: str = "henderson",
     activity_model: str | None = None,
-    free_ions: bool = False,
+    free_ions: bool = True,
+    pH_at_recording: float | None = None,
 ) -> LJPResult:
     """Liquid junction potential between a pipette solution and a bath.
 
@@ -745,7 +774,18 @@ def liquid_junction_potential(
         ``gamma c`` from :func:`ephys_correct.activity.activity_coefficients`,
         which matters for dilution junctions.  ``"ideal"`` is accepted by both
         methods (gamma = 1).  Nernst-Planck is an ideal-solution model:
-        any other model raises :class:`ParameterError`.
+        any other model raises :class:`ParameterError`.  Activities enter
+        with a charge-consistent convention (:data:`ACTIVITY_CONVENTION`):
+        each solution's mean activity coefficient for all of its ions.
+    free_ions : bool, default True
+        Speciate solutions holding a metal-binding ligand (free Ca2+/Mg2+,
+        complexes, protons released by binding re-titrated) at
+        *temperature_c*, with the pH at that temperature.  False uses the
+        totals (an explicit simplification, recorded in the result).
+    pH_at_recording : float or Mapping, optional
+        pH measured at *temperature_c*, used for the speciation instead of the
+        pH computed from the recipe: a number for the pipette, or a mapping
+        ``{"pipette": pH, "bath": pH}``.
 
     Returns
     -------
@@ -783,12 +823,13 @@ def liquid_junction_potential(
         )
     psol = _as_solution(pipette, "pipette")
     bsol = _as_solution(bath, "bath")
-    key = (_solution_key(psol), _solution_key(bsol), t, method, activity_model, bool(free_ions))
+    ph_key = tuple(_ph_of(pH_at_recording, side) for side in ("pipette", "bath"))
+    key = (_solution_key(psol), _solution_key(bsol), t, method, activity_model, bool(free_ions), ph_key)
     cached = _RESULT_CACHE.get(key)
     if cached is None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = _compute_ljp(psol, bsol, t, method, activity_model, free_ions)
+            result = _compute_ljp(psol, bsol, t, method, activity_model, free_ions, pH_at_recording)
         if len(_RESULT_CACHE) >= _RESULT_CACHE_SIZE:
             _RESULT_CACHE.pop(next(iter(_RESULT_CACHE)))
         cached = _RESULT_CACHE[key] = (result, tuple(caught))
@@ -804,16 +845,42 @@ _RESULT_CACHE: dict[tuple, tuple[LJPResult, tuple]] = {}
 _RESULT_CACHE_SIZE = 256
 
 
+def _ph_of(ph: Any, side: str) -> float | None:
+    """The measured pH of one side from ``pH_at_recording`` (a number: the pipette's)."""
+    if ph is None:
+        return None
+    if isinstance(ph, Mapping):
+        unknown = set(ph) - {"pipette", "bath"}
+        if unknown:
+            raise ParameterError(
+                f"Invalid key in the 'pH_at_recording' parameter: {sorted(unknown)!r}; "
+                "expected 'pipette' and/or 'bath'.")
+        ph = ph.get(side)
+        if ph is None:
+            return None
+    elif side != "pipette":
+        return None
+    try:
+        v = float(ph)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(ph, bool) or not 0.0 < v < 14.0:
+        raise ParameterError(
+            f"Invalid value for the 'pH_at_recording' parameter ({side}): got {ph!r}; "
+            "expected a pH between 0 and 14.")
+    return v
+
+
 def _solution_key(sol: Any) -> tuple:
     return (sol.name, sol.identity_key, tuple(sorted(sol.ions_mm.items())), sol.ph, sol.ph_temperature_c,
             sol.speciation is not None)
 
 
 def _compute_ljp(psol, bsol, t: float, method: str, activity_model: str | None,
-                 free_ions: bool) -> LJPResult:
+                 free_ions: bool, ph_measured: float | None = None) -> LJPResult:
     if free_ions:
-        psol = free_ion_solution(psol, temperature_c=t)
-        bsol = free_ion_solution(bsol, temperature_c=t)
+        psol = free_ion_solution(psol, temperature_c=t, pH_at_recording=_ph_of(ph_measured, "pipette"))
+        bsol = free_ion_solution(bsol, temperature_c=t, pH_at_recording=_ph_of(ph_measured, "bath"))
     _check_solution_balance(psol, "pipette")
     _check_solution_balance(bsol, "bath")
     names, zi, u, c = ion_arrays([psol, bsol])
@@ -872,6 +939,7 @@ def _compute_ljp(psol, bsol, t: float, method: str, activity_model: str | None,
         thermal_voltage_mv=vt,
         solver=MappingProxyType(solver),
         free_ions=bool(free_ions),
+        activity_convention=ACTIVITY_CONVENTION if gp is not None else None,
     )
 
 

@@ -2,14 +2,11 @@
 
 Conventions
 -----------
-* Potentials are membrane potentials ``V_in - V_out`` in mV; "inside" is the
-  cytoplasmic side (the pipette in whole-cell and outside-out patches, the bath
-  in inside-out patches).
-* Nernst: ``E = (RT / zF) ln(a_out / a_in)`` with ``a = gamma c``; gamma from
-  :mod:`ephys_correct.activity` (default model ``"truesdell-jones"``, the
-  toolkit's one convention; ``"ideal"`` gives concentrations).
-* Currents (:func:`ghk_current`) follow the membrane-current convention:
-  outward current (cations leaving the cell) is positive.
+* Potentials are membrane potentials ``V_in - V_out`` in mV; "inside" is the cytoplasmic side
+  (the pipette in whole-cell and outside-out patches, the bath in inside-out patches).
+* Nernst: ``E = (RT / zF) ln(a_out / a_in)``, ``a = gamma c``; gamma from :mod:`ephys_correct.activity`
+  (default ``"truesdell-jones"``, the toolkit's one convention; ``"ideal"``: concentrations).
+* Currents (:func:`ghk_current`): membrane-current convention, outward (cations leaving) positive.
 * Donnan: ``donnan_potential_mv = V_compartment - V_bath``.
 
 Inputs ``inside``/``outside``/``bath`` are anything
@@ -76,18 +73,21 @@ class _Side:
     ions_mm: Mapping[str, float]
     neutral_names: tuple[str, ...]
     speciated: bool
+    ph: Mapping[str, Any] | None = None
 
 
 def _side(obj: Any, label: str, *, free_ions: bool = False, temperature_c: float | None = None,
-          activity_model: str = _act.DEFAULT_MODEL) -> _Side:
+          activity_model: str = _act.DEFAULT_MODEL, ph: float | None = None) -> _Side:
     if obj is None:
         raise ParameterError(f"The {label!r} solution is required (got None).")
     sol = as_solution(obj)
     if free_ions:
-        sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model)
+        sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model, pH_at_recording=ph)
     ions = _act._canonical_ions(sol.ions_mm, label)
     neutrals = tuple(str(k) for k in getattr(sol, "neutrals_mm", {}) or {})
-    return _Side(sol.name, MappingProxyType(ions), neutrals, getattr(sol, "speciation", None) is not None)
+    sp = getattr(sol, "speciation", None)
+    return _Side(sol.name, MappingProxyType(ions), neutrals, sp is not None, None if sp is None else
+                 {k: sp.get(k) for k in ("recipe_ph", "recipe_ph_temperature_c", "ph_used", "ph_source")})
 
 
 def _gammas(side: _Side, temperature_c: float, model: str, ions: list[str]):
@@ -136,7 +136,7 @@ def _nernst_mv(z: int, a_in: float, a_out: float, temperature_c: float, zero: st
 
 # --------------------------------------------------------------------------- Nernst
 def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: float,
-                       activity_model: str = _act.DEFAULT_MODEL, zero: str = "raise") -> float:
+                       activity_model: str = _act.DEFAULT_MODEL, zero: str = "raise", free_ions: bool = True) -> float:
     """Nernst (reversal) potential of one ion, mV, as V_in - V_out.
 
     ``E = (RT / zF) ln(a_out / a_in)``, ``a = gamma c``.
@@ -155,6 +155,8 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
     zero : {"raise", "inf"}
         A side with 0 mM of *ion*: raise ParameterError (default) or return
         +/-inf by explicit choice.  0 mM on both sides always raises.
+    free_ions : bool, default True
+        Speciate first (pH at *temperature_c* from the recipe); False: totals, as asked.
 
     Returns
     -------
@@ -167,10 +169,7 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
 
     Notes
     -----
-    The gamma of each side is evaluated at that solution's ionic strength; mM
-    are treated as mmol/kg (molar ~ molal).  Ca2+/Mg2+ given as totals in a
-    solution with EGTA/ATP are not free concentrations (see
-    :func:`reversal_potentials`, column ``bound_total_warning``).
+    gamma at each solution's ionic strength; mM taken as mmol/kg (molar ~ molal).
 
     Examples
     --------
@@ -185,7 +184,9 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
     t = _act._check_temperature(temperature_c)
     canon = canonical_ion_name(ion)
     z = load_ion_table()[canon].charge
-    s_in, s_out = _side(inside, "inside"), _side(outside, "outside")
+    sm = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
+    s_in, s_out = (_side(o, lab, free_ions=free_ions, temperature_c=t, activity_model=sm)
+                   for o, lab in ((inside, "inside"), (outside, "outside")))
     c_in, c_out = s_in.ions_mm.get(canon, 0.0), s_out.ions_mm.get(canon, 0.0)
     g_in = _gammas(s_in, t, activity_model, [canon])[0].get(canon, 1.0) if c_in > 0 else 1.0
     g_out = _gammas(s_out, t, activity_model, [canon])[0].get(canon, 1.0) if c_out > 0 else 1.0
@@ -200,7 +201,8 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
                         activity_model: str = _act.DEFAULT_MODEL,
                         inside_override_mm: Mapping[str, float] | None = None,
                         ions: Iterable[str] | None = None,
-                        free_ions: bool = False):
+                        free_ions: bool = True,
+                        pH_at_recording: Mapping[str, float] | None = None):
     """Per-ion reversal potentials (ideal and activity-corrected) as plain rows.
 
     :func:`ephys_correct.report.reversal_table.reversal_potentials` makes the annotated
@@ -221,10 +223,11 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     ions : iterable of str, optional
         Only these ions (each must be present on both sides); default: every
         ion present (> 0 mM) on both sides.
-    free_ions : bool
-        Speciate both solutions first (free Ca2+, Mg2+ after binding to EGTA,
-        ATP, ...; :func:`ephys_correct.speciation.free_ion_solution`), at their
-        recipe pH and *temperature_c*; recorded in ``attrs["free_ions"]``.
+    free_ions : bool, default True
+        Speciate both sides first (:func:`ephys_correct.chemistry.speciation.free_ion_solution`)
+        at *temperature_c* and its pH; recorded in ``attrs``.  False: totals, as asked.
+    pH_at_recording : Mapping[str, float], optional
+        Measured pH at *temperature_c*, ``{"inside": pH, "outside": pH}``.
 
     Returns
     -------
@@ -258,8 +261,11 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     t = _act._check_temperature(temperature_c)
     # speciation needs an activity model for its constants even when E is computed ideally
     model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
-    s_in = _side(inside, "inside", free_ions=free_ions, temperature_c=t, activity_model=model)
-    s_out = _side(outside, "outside", free_ions=free_ions, temperature_c=t, activity_model=model)
+    phs = dict(pH_at_recording or {})
+    if set(phs) - {"inside", "outside"}:
+        raise ParameterError(f"Invalid key in 'pH_at_recording': {sorted(phs)!r}; expected 'inside'/'outside'.")
+    s_in, s_out = (_side(obj, lab, free_ions=free_ions, temperature_c=t, activity_model=model, ph=phs.get(lab))
+                   for obj, lab in ((inside, "inside"), (outside, "outside")))
     table = load_ion_table()
     c_in_all = dict(s_in.ions_mm)
     override = {}
@@ -337,6 +343,8 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
         "temperature_c": t,
         "activity_model": activity_model,
         "free_ions": bool(free_ions),
+        "concentration_basis": "free ions (speciated)" if free_ions else "totals (free_ions=False)",
+        "ph": {"inside": s_in.ph, "outside": s_out.ph},
         "applied_to": "concentrations" if activity_model == "ideal" else "activities",
         "inside": s_in.name,
         "outside": s_out.name,

@@ -22,6 +22,7 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
@@ -131,9 +132,54 @@ def _speciated(sol, corrected, cache):
     key = id(sol)
     if key not in cache:
         model = "truesdell-jones" if corrected.activity_model == "ideal" else corrected.activity_model
+        measured = corrected.ph_at_recording or {}
+        side = "bath" if (sol is corrected.bath or sol.identity_key == corrected.bath.identity_key) else "pipette"
         cache[key] = free_ion_solution(sol, temperature_c=corrected.temperature_c,
-                                       activity_model=model)
+                                       activity_model=model, pH_at_recording=measured.get(side))
     return cache[key]
+
+
+class _WithErevOptions:
+    """A CorrectedRecording seen with the reversal-potential options of one table."""
+
+    def __init__(self, corrected, activity_model: str, inside_override_mm: Mapping[str, float]):
+        self._corrected = corrected
+        self.activity_model = activity_model
+        self.inside_override_mm = inside_override_mm
+
+    def __getattr__(self, name):
+        return getattr(self._corrected, name)
+
+
+def _erev_options(corrected, activity_model: Any, inside_override_mm: Any) -> _WithErevOptions:
+    if not isinstance(activity_model, str) or not activity_model:
+        raise ParameterError(
+            f"Invalid value for the 'activity_model' parameter: expected a model name such as "
+            f"'truesdell-jones', got {activity_model!r}."
+        )
+    overrides: dict[str, float] = {}
+    if inside_override_mm is not None:
+        if not isinstance(inside_override_mm, Mapping):
+            raise ParameterError(
+                f"Invalid value for the 'inside_override_mm' parameter: expected a mapping ion -> mM, "
+                f"got {inside_override_mm!r}."
+            )
+        for k, v in inside_override_mm.items():
+            try:
+                c = float(v)
+            except (TypeError, ValueError):
+                c = math.nan
+            if isinstance(v, bool) or not math.isfinite(c) or c < 0:
+                raise ParameterError(f"Invalid value for inside_override_mm[{k!r}]: got {v!r}; must be >= 0 mM.")
+            overrides[canonical_ion_name(k)] = c
+        cfg = corrected.configuration
+        if cfg.inside_known == "all":
+            raise ParameterError(
+                f"Invalid value for the 'inside_override_mm' parameter: in configuration={cfg.name!r} "
+                f"the cytoplasmic side faces the {cfg.inside} solution, whose composition is known; "
+                "change that solution instead."
+            )
+    return _WithErevOptions(corrected, activity_model, MappingProxyType(overrides))
 
 
 def _ion_plan(corrected, inside, outside, ions) -> tuple[list[str], dict[str, float], dict[str, str]]:
@@ -225,7 +271,8 @@ def _reversal_rows(corrected, inside, outside, ions) -> dict[str, dict[str, Any]
         override = {i: c for i, c in known_in.items() if inside.ions_mm.get(i, 0.0) != c or cfg.inside_known != "all"}
         df = reversal_potentials(inside, outside, temperature_c=corrected.temperature_c,
                                  activity_model=corrected.activity_model,
-                                 inside_override_mm=override or None, ions=list(known_in))
+                                 inside_override_mm=override or None, ions=list(known_in),
+                                 free_ions=corrected.free_ions)
         for r in df.itertuples(index=False):
             note = r.bound_total_warning or ""
             if cfg.name == "cell-attached":
@@ -277,7 +324,8 @@ def _erev_block(corrected, pipette, bath, ions) -> _IonBlock:
     if ki is not None and ko is not None:
         key = (ki, ko, corrected.configuration, corrected.perforating_agent,
                tuple(corrected.inside_override_mm.items()), float(corrected.temperature_c),
-               corrected.activity_model, bool(corrected.free_ions), None if ions is None else tuple(ions))
+               corrected.activity_model, bool(corrected.free_ions), None if ions is None else tuple(ions),
+               tuple(sorted((corrected.ph_at_recording or {}).items())))
         try:
             hash(key)
         except TypeError:
@@ -586,16 +634,17 @@ def _direction_columns(dfv: np.ndarray, charge: np.ndarray) -> tuple[list[str], 
 
 def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
                         epochs: Sequence[tuple[str, float, float]] | None = None,
-                        statistic: str = "mean") -> pd.DataFrame:
+                        statistic: str = "mean", activity_model: str = "truesdell-jones",
+                        inside_override_mm: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per-ion driving forces ``V_m - E_rev`` of a corrected recording.
 
     Parameters
     ----------
     corrected : CorrectedRecording
         From :func:`ephys_correct.correction.correct_recording`; its
-        configuration, temperatures, activity model, ``free_ions``,
-        perforating agent and ``inside_override_mm`` decide the reversal
-        potentials.
+        configuration, temperatures, ``free_ions`` (default: free ions, at
+        the pH of the recording temperature), measured pH and perforating
+        agent decide the reversal potentials.
     ions : sequence of str, optional
         Ions to report.  Default: the small inorganic ions of
         :data:`DEFAULT_IONS` present on both sides.
@@ -604,6 +653,11 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         window.  Default: the whole sweep (epoch ``"sweep"``).
     statistic : {"mean", "median"}
         Statistic of V_m over each window.
+    activity_model : str
+        Activity model of the reversal potentials (default ``"truesdell-jones"``).
+    inside_override_mm : Mapping[str, float], optional
+        Cytoplasmic concentrations (mM) for ions the solutions do not define:
+        perforated (e.g. ``{"Cl-": 12}`` with gramicidin) or cell-attached.
 
     Returns
     -------
@@ -653,6 +707,7 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
             f"Invalid value for the 'corrected' parameter: expected a CorrectedRecording "
             f"(from correct_recording), got {type(corrected).__name__}."
         )
+    corrected = _erev_options(corrected, activity_model, inside_override_mm)
     if statistic not in STATISTICS:
         raise ParameterError(
             f"Invalid value for the 'statistic' parameter. Allowed values are "
@@ -864,7 +919,9 @@ def _table_attrs(corrected, ions, windows, statistic) -> dict[str, Any]:
         "polarity_inverted_at_acquisition": prov["polarity_inverted_at_acquisition"],
         "perforating_agent": prov["perforating_agent"],
         "resting_potential_mv": prov["resting_potential_mv"],
-        "inside_override_mm": prov["inside_override_mm"],
+        "inside_override_mm": dict(corrected.inside_override_mm),
+        "concentration_basis": prov.get("concentration_basis"),
+        "ph_at_recording": prov.get("ph_at_recording"),
         "solutions": prov["solutions"],
         "caveats": list(prov["caveats"]) + [
             "voltage clamp: V_m is the corrected command and ignores the I*R_s drop across the access "

@@ -244,7 +244,7 @@ def _summary(corrected) -> str:
         + ", ".join(f"{k}: {h.ljp_mv:.6g} mV ({h.ljp_source})" for k, h in corrected.headstage_corrections.items())
         + ".",
         f"Temperatures: recording {corrected.temperature_c:g} degC, zeroing {corrected.zeroing_temperature_c:g} degC.",
-        f"Activity model: {corrected.activity_model}.",
+        f"Concentrations: {prov.get('concentration_basis')}.",
     ]
     for c in prov.get("caveats", []):
         lines.append(f"Caveat: {c}.")

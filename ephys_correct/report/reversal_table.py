@@ -15,7 +15,8 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
                         activity_model: str = DEFAULT_MODEL,
                         inside_override_mm: Mapping[str, float] | None = None,
                         ions: Iterable[str] | None = None,
-                        free_ions: bool = False) -> pd.DataFrame:
+                        free_ions: bool = True,
+                        pH_at_recording: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per-ion reversal potentials (ideal and activity-corrected) as a DataFrame.
 
     Parameters
@@ -31,8 +32,11 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
         :func:`ephys_correct.potentials.reversal.reversal_rows`).
     ions : iterable of str, optional
         Only these ions (each present on both sides).
-    free_ions : bool
-        Speciate both solutions first (free Ca2+, Mg2+ after binding).
+    free_ions : bool, default True
+        Speciate both solutions first (free Ca2+, Mg2+ after binding), at the pH
+        of *temperature_c*; False (totals) is an explicit choice, recorded in ``attrs``.
+    pH_at_recording : Mapping[str, float], optional
+        Measured pH at *temperature_c*: ``{"inside": pH, "outside": pH}``.
 
     Returns
     -------
@@ -48,7 +52,8 @@ def reversal_potentials(inside: Any, outside: Any, *, temperature_c: float,
     ['K+', 'Cl-']
     """
     rows, attrs = reversal_rows(inside, outside, temperature_c=temperature_c, activity_model=activity_model,
-                                inside_override_mm=inside_override_mm, ions=ions, free_ions=free_ions)
+                                inside_override_mm=inside_override_mm, ions=ions, free_ions=free_ions,
+                                pH_at_recording=pH_at_recording)
     df = pd.DataFrame(rows, columns=list(COLUMN_UNITS))
     df.attrs.update(attrs)
     return df

@@ -55,9 +55,9 @@ def test_speciate_cli_standard_internal(capsys):
 
 @pytest.mark.filterwarnings("always::ephys_correct.errors.ModelValidityWarning")
 def test_cli_warnings_are_one_line(capsys):
-    # the pH of a recipe set at 22 degC used at 32 degC warns (ModelValidityWarning); the CLI
+    # speciation at 55 degC is beyond the 0-50 degC van 't Hoff range (ModelValidityWarning); the CLI
     # prints it as one readable line, not as a Python warning with a source line
-    assert main(["erev", "internal_k_gluconate", "acsf_carbogen_standard", "--temperature", "32",
+    assert main(["erev", "internal_k_gluconate", "acsf_carbogen_standard", "--temperature", "55",
                  "--free-ions"]) == 0
     err = capsys.readouterr().err
     assert "ephys-correct erev: warning:" in err and "speciation.py" not in err

@@ -12,6 +12,7 @@ from conftest import TEST_DATA, shared_path
 
 from ephys_correct.correction.corrected import CorrectedRecording
 from ephys_correct.correction.correct import correct_recording
+from ephys_correct.report.driving_force import driving_force_table
 from ephys_correct.errors import ClampModeError, ParameterError
 from ephys_correct.io import read_recording
 from ephys_correct.potentials.bath import BathSchedule, bath_change_offset
@@ -184,12 +185,17 @@ def test_perforated_rules(pip, bath):
         correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, configuration="perforated",
                           perforating_agent="gramicidine")
     cr = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, configuration="perforated",
-                           perforating_agent="gramicidin", inside_override_mm={"Cl": 12})
+                           perforating_agent="gramicidin")
     assert cr.perforating_agent.name == "gramicidin"
-    assert dict(cr.inside_override_mm) == {"Cl-": 12.0}
     assert any("Donnan" in c for c in cr.provenance["caveats"])
-    with pytest.raises(ParameterError, match="inside_override_mm.*whole-cell"):
+    # the cytoplasmic override is a reversal-potential option: it belongs to the table (issue 12 item 4)
+    with pytest.raises(TypeError, match="inside_override_mm"):
         correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, inside_override_mm={"Cl-": 12})
+    df = driving_force_table(cr, ions=["Cl-"], inside_override_mm={"Cl": 12}, epochs=[("b", 0.0, 0.002)])
+    assert df.attrs["inside_override_mm"] == {"Cl-": 12.0}
+    wc = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20)
+    with pytest.raises(ParameterError, match="inside_override_mm.*whole-cell"):
+        driving_force_table(wc, inside_override_mm={"Cl-": 12})
 
 
 # ----------------------------------------------------------------------------- LJP sources
@@ -283,7 +289,7 @@ def test_solutions_db_recipes_and_provenance():
     assert cr.ljp_mv == pytest.approx(15.6, abs=0.05)  # JPCalc AxoBits 39
     assert prov["solutions"]["pipette"]["0"]["source_sha256"] == pip.source_sha256
     assert prov["solutions"]["bath"]["source_sha256"] == bath.source_sha256
-    for key in ("package_version", "timestamp", "input_file", "input_sha256", "activity_model",
+    for key in ("package_version", "timestamp", "input_file", "input_sha256", "concentration_basis",
                 "polarity_inverted_at_acquisition", "perforating_agent", "bath_change", "ljp_applied_online_mv"):
         assert key in prov
     assert prov["ljp"]["method"] == "henderson" and prov["ljp"]["source"] == "computed"
@@ -307,8 +313,12 @@ def test_parameter_errors(pip, bath):
 
 
 def test_free_ions_needs_ph(pip, bath):
-    with pytest.raises(ParameterError, match="free_ions=True needs the pH.*AxoBits 39 bath"):
-        correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, free_ions=True)
+    # the AxoBits ion sets hold no metal-ligand binding pair: used as given, no pH needed (issue 13)
+    cr = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20)
+    assert cr.free_ions and cr.provenance["concentration_basis"].startswith("free ions")
+    egta = {"K+": 140, "Ca2+": 1, "EGTA4-": 1, "Cl-": 138}
+    with pytest.raises(ParameterError, match="need the pH.*--totals"):
+        correct_recording(FOUR_CH, pipette=egta, bath=bath, temperature_c=20)
 
 
 def test_to_neo_and_describe(pip, bath, v_l):

@@ -353,13 +353,18 @@ def test_henderson_uses_gamma_times_c_and_records_it(monkeypatch):
     r = liquid_junction_potential(p, b, temperature_c=25, activity_model="some-model")
     assert calls == [("pipette", 25.0, "some-model"), ("bath", 25.0, "some-model")]
     z, mob = [1, -1], [u("Na+"), u("Cl-")]
-    expected = henderson_mv([80, 70], [8, 7], z, mob, temperature_c=25,
+    # charge-consistent convention: each solution's ions carry its mean coefficient
+    # sqrt(0.8 * 0.7) (gamma+- of a 1:1 salt), so a = gamma+- c stays electroneutral
+    g = math.sqrt(0.8 * 0.7)
+    expected = henderson_mv([100 * g, 100 * g], [10 * g, 10 * g], z, mob, temperature_c=25,
                             check_electroneutrality=False)
     assert float(r) == pytest.approx(expected, abs=1e-12)
-    assert float(r) != pytest.approx(float(liquid_junction_potential(p, b, temperature_c=25)))
+    # the same gamma+- on both sides cancels in a single-salt junction
+    assert float(r) == pytest.approx(float(liquid_junction_potential(p, b, temperature_c=25)), abs=1e-12)
     assert r.activity_model == "fake-model"
-    assert r.ions[0].gamma_pipette == 0.8 and r.ions[1].gamma_bath == 0.7
-    assert r.as_dict()["ions"][1]["gamma_bath"] == 0.7
+    assert r.ions[0].gamma_pipette == pytest.approx(g) and r.ions[1].gamma_bath == pytest.approx(g)
+    assert r.as_dict()["ions"][1]["gamma_bath"] == pytest.approx(g)
+    assert "mean activity" in r.as_dict()["activity_convention"]
 
 
 def test_henderson_with_the_real_activity_module_for_a_dilution():
@@ -371,7 +376,8 @@ def test_henderson_with_the_real_activity_module_for_a_dilution():
     g = activity_coefficients(Solution.from_ions(p, name="p"), temperature_c=25,
                               model="truesdell-jones")
     assert 0.6 < g["Na+"] < 0.9
-    assert r.ions[0].gamma_pipette == pytest.approx(g["Na+"])
+    # mean activity coefficient of the salt (charge-consistent convention)
+    assert r.ions[0].gamma_pipette == pytest.approx(math.sqrt(g["Na+"] * g["Cl-"]))
     # activity coefficients below 1 shrink the dilution ratio: |V| decreases
     assert abs(float(r)) < abs(float(c))
     assert r.activity_model == "truesdell-jones"

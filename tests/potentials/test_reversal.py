@@ -115,7 +115,8 @@ def test_activity_corrected_k_in_acsf_vs_internal_is_small():
     """Nearly equal ionic strengths (0.15 vs 0.16 mol/kg): |delta| < 0.5 mV (activity_notes 5)."""
     internal = {"K+": 140, "Cl-": 10, "gluconate-": 130}
     acsf = {"Na+": 151.25, "K+": 2.5, "Cl-": 133.5, "H2PO4-": 1.25, "HCO3-": 25, "Ca2+": 2, "Mg2+": 1}
-    df = reversal_potentials(internal, acsf, temperature_c=34)
+    # ion mappings without a pH: totals, asked for by name (free ions would need the pH)
+    df = reversal_potentials(internal, acsf, temperature_c=34, free_ions=False)
     assert (df["delta_mV"].abs() < 0.5).all()
 
 
@@ -205,7 +206,8 @@ def test_bound_total_warning_for_calcium_with_chelator():
     inside = {"K+": 130, "Ca2+": 1, "EGTA4-": 5, "Cl-": 2, "gluconate-": 110, "Mg2+": 4, "MgATP2-": 4}
     inside["gluconate-"] = 130 + 2 + 8 - 2 - 20 - 8
     outside = {"Na+": 145, "K+": 5, "Ca2+": 2, "Mg2+": 1, "Cl-": 156}
-    df = reversal_potentials(inside, outside, temperature_c=25).set_index("ion")
+    df = reversal_potentials(inside, outside, temperature_c=25, free_ions=False).set_index("ion")
+    assert df.attrs["concentration_basis"] == "totals (free_ions=False)"
     for ion in ("Ca2+", "Mg2+"):
         note = df.loc[ion, "bound_total_warning"]
         assert "EGTA4-" in note and "MgATP2-" in note and "free" in note
@@ -500,4 +502,7 @@ def test_no_warning_for_physiological_pair():
     acsf = {"Na+": 151.25, "K+": 2.5, "Cl-": 133.5, "H2PO4-": 1.25, "HCO3-": 25, "Ca2+": 2, "Mg2+": 1}
     with warnings.catch_warnings():
         warnings.simplefilter("error", ModelValidityWarning)
+        reversal_potentials(internal, acsf, temperature_c=34, free_ions=False)
+    # the same pair as free ions needs the pH of the phosphate/Ca2+ bath: refused loudly without it
+    with pytest.raises(ParameterError, match="need the pH"):
         reversal_potentials(internal, acsf, temperature_c=34)

@@ -66,7 +66,7 @@ def test_round_trip_tiny_file(tmp_path, wcp_corrected):
         assert len(nwb.intracellular_recordings) == 22
     prov = read_nwb_provenance(p)
     expected = cr.provenance
-    for key in ("ljp", "solutions", "temperature_c", "zeroing_temperature_c", "activity_model", "configuration",
+    for key in ("ljp", "solutions", "temperature_c", "zeroing_temperature_c", "concentration_basis", "configuration",
                 "input_sha256", "package_version", "timestamp"):
         assert prov[key] == expected[key] == stored[key]
     side = json.loads(nwb_sidecar_path(p).read_text())

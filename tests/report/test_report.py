@@ -58,7 +58,7 @@ def test_current_clamp_table(pip, bath, erev_wc):
     assert row.driving_force_mV == pytest.approx(vm - row.E_rev_mV, abs=1e-12)
     assert (row.file, row.channel, row.headstage, row.clamp_mode) == (
         "17o05028_ic_steps.abf", "IN 0", 0, "current_clamp")
-    assert row.E_rev_basis == "total"
+    assert row.E_rev_basis == "free"  # the default since issue 13 (free ions, pH at 22 degC)
 
 
 def test_direction_and_flux_for_cations_and_anions(pip, bath):
@@ -151,8 +151,8 @@ def test_perforated_gramicidin_chloride_unknown_then_given(pip, bath):
     k = df[df.ion == "K+"].iloc[0]
     assert np.isfinite(k.E_rev_mV) and "Donnan" in k.note
     cr2 = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, configuration="perforated",
-                            perforating_agent="gramicidin", inside_override_mm={"Cl-": 12})
-    df2 = driving_force_table(cr2, ions=["Cl-"], epochs=[("b", 0.0, 0.002)])
+                            perforating_agent="gramicidin")
+    df2 = driving_force_table(cr2, ions=["Cl-"], epochs=[("b", 0.0, 0.002)], inside_override_mm={"Cl-": 12})
     ref = reversal_potentials(pip, bath, temperature_c=20, inside_override_mm={"Cl-": 12}, ions=["Cl-"])
     assert df2.E_rev_mV.iloc[0] == pytest.approx(ref.E_rev_mV.iloc[0], abs=1e-12)
     assert df2.c_in_mM.iloc[0] == 12.0
@@ -171,8 +171,8 @@ def test_cell_attached(pip, bath):
     assert df.note.str.contains("relative to rest").all()
     assert df.note.str.contains("cytoplasmic").all()
     cr2 = correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20, configuration="cell-attached",
-                            resting_potential_mv=-70.0, inside_override_mm={"K+": 140})
-    df2 = driving_force_table(cr2, ions=["K+"], epochs=[("b", 0.0, 0.002)])
+                            resting_potential_mv=-70.0)
+    df2 = driving_force_table(cr2, ions=["K+"], epochs=[("b", 0.0, 0.002)], inside_override_mm={"K+": 140})
     r = df2[df2.headstage == 0].iloc[0]
     # V_m = V_rest - (Vp - V_L) = -70 - (-10 - V_L); outside = pipette (145 mM K+)
     assert r.V_m_mV == pytest.approx(-70.0 - (-10.0 - cr2.ljp_mv), abs=1e-12)
@@ -188,7 +188,8 @@ def test_free_ions_from_speciation():
                              name="K-gluconate EGTA", ph=7.3, ph_temperature_c=22)
     bath = Solution.from_ions({"Na+": 145, "K+": 2.5, "Ca2+": 2, "Mg2+": 1, "Cl-": 153.5}, name="saline",
                               ph=7.4, ph_temperature_c=22)
-    total = driving_force_table(correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=22),
+    total = driving_force_table(correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=22,
+                                                  free_ions=False),
                                 ions=["Ca2+", "K+"], epochs=[("b", 0.0, 0.002)])
     free = driving_force_table(correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=22,
                                                  free_ions=True),
