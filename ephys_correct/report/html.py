@@ -702,8 +702,15 @@ def build_report(out_dir: str | os.PathLike, *, summary: str | os.PathLike | Non
 
         import multiprocessing
 
+        import sys
+        import threading
+
         methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        # fork is fastest; it is unsafe once threads run (as in batch runs)
+        if "fork" in methods and threading.active_count() == 1 and sys.platform != "darwin":
+            ctx = multiprocessing.get_context("fork")
+        else:
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
             results = list(pool.map(_section, *zip(*tasks), chunksize=max(1, len(tasks) // (4 * n_jobs))))
     t_built = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -258,7 +258,7 @@ def test_bench_ljp_runs_and_reports_ratios(capsys):
     spec = importlib.util.spec_from_file_location("bench_ljp", root / "scripts" / "bench_ljp.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    kernel = root / "ephys_correct" / "_nernst_planck.py"
+    kernel = root / "ephys_correct" / "potentials" / "_nernst_planck.py"
     rc = bench.main(["--pairs", "4", "--repeat", "1", "--startup-repeat", "0",
                      "--vector-pairs", "100", "--slowest", "1", "--baseline-np", str(kernel)])
     out = capsys.readouterr().out
