@@ -30,6 +30,10 @@ __all__ = [
     "ClampModeError",
     "OutputExistsError",
     "MissingDependencyError",
+    "OutputLockedError",
+    "NotAFolderError",
+    "RecipeLimitError",
+    "ShadowedRecipeWarning",
     "suggest",
     "check_option",
 ]
@@ -62,6 +66,11 @@ class UnknownSolutionError(EphysCorrectError, KeyError):
 
 class RecipeError(EphysCorrectError, ValueError):
     """A solution recipe is malformed: bad key, bad amount, bad schema."""
+
+
+class RecipeLimitError(RecipeError):
+    """A recipe file beyond what a recipe can be: not a regular file, too long, too deeply
+    nested, a number too large; the message names the file and the key."""
 
 
 class ConcentrationError(EphysCorrectError, ValueError):
@@ -108,8 +117,21 @@ class OutputExistsError(EphysCorrectError, FileExistsError):
     """An output file exists and overwriting was not asked for."""
 
 
+class OutputLockedError(EphysCorrectError, BlockingIOError):
+    """Another run holds the output folder (``<out>/.ephys_correct.lock``)."""
+
+
+class NotAFolderError(EphysCorrectError, NotADirectoryError):
+    """A path that must be a folder (e.g. the output folder) is a file."""
+
+
 class MissingDependencyError(EphysCorrectError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``nwb``) is not installed."""
+
+
+class ShadowedRecipeWarning(UserWarning):
+    """A recipe name resolved to a file that hides a shipped recipe of the same name
+    (e.g. ``./solutions_db/<name>.toml``)."""
 
 
 class ModelValidityWarning(UserWarning):

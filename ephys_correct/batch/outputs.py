@@ -106,3 +106,37 @@ def _reason(exc: BaseException) -> str:
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
     return f"unexpected {type(exc).__name__}: {msg}{where}"
+
+
+# =========================================================================== files that killed a worker
+def _killed_path(task: _Task) -> Path:
+    base = Path(task.out_dir) / task.stem
+    return base.with_name(base.name + ".killed.json")
+
+
+def _input_identity(path: str) -> dict[str, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _record_killed(task: _Task, reason: str) -> None:
+    """Write ``<stem>.killed.json``: this input killed a worker process (a rerun skips it)."""
+    import time
+
+    _atomic_write_json(_killed_path(task), {
+        "input": task.path, "input_identity": _input_identity(task.path), "reason": reason,
+        "options_hash": task.options_hash, "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+
+
+def _killed_before(task: _Task) -> str | None:
+    """The failure reason of a file that killed a worker in an earlier run (same input), or None."""
+    marker = _read_json(_killed_path(task))
+    if not marker or marker.get("input_identity") != _input_identity(task.path):
+        return None
+    return (f"not retried: this file killed a worker process in an earlier run ({marker.get('when', '?')}: "
+            f"{marker.get('reason', '?')}); see {_killed_path(task).name}, pass --retry-killed "
+            "(retry_killed=True) to try it again")

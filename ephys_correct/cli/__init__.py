@@ -13,6 +13,7 @@ import sys
 
 from ephys_correct._version import __version__
 from ..errors import EphysCorrectError
+from ._common import safe_text
 
 #: sub-command modules, in help order
 COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "report", "plan", "speciate", "planner")
@@ -63,11 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except EphysCorrectError as exc:
-        print(f"ephys-correct {args.command}: error: {exc}", file=sys.stderr)
+        print(f"ephys-correct {args.command}: error: {safe_text(exc, keep_newlines=True)}", file=sys.stderr)
         return 1
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         # a missing or unreadable input file is a user error, not a bug: no traceback
-        print(f"ephys-correct {args.command}: error: {exc}", file=sys.stderr)
+        print(f"ephys-correct {args.command}: error: {safe_text(exc, keep_newlines=True)}", file=sys.stderr)
         return 1
     finally:
         warnings.showwarning = previous

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any, Iterable, Sequence
 
@@ -37,6 +38,31 @@ def _clean(obj: Any):
     return obj
 
 
+#: C0 controls except none, DEL and C1 controls (ESC starts terminal escape sequences; CSI is U+009B)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(text: Any, *, keep_newlines: bool = False) -> str:
+    """*text* for a terminal: control characters (escape sequences, carriage returns, bells)
+    from names in files are shown as ``\\xNN`` instead of being executed by the terminal.
+
+    Parameters
+    ----------
+    text : object
+        A name or message (converted with ``str``).
+    keep_newlines : bool
+        Leave line feeds as they are (multi-line messages).
+
+    Returns
+    -------
+    str
+        The text with every C0/C1 control character and DEL escaped (tab and newline too).
+    """
+    pattern = _CONTROL_BUT_NEWLINE if keep_newlines else _CONTROL
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 def print_json(obj: Any, stream=None) -> None:
     """Print *obj* as JSON (NaN -> null) to stdout."""
     text = json.dumps(_clean(json.loads(json.dumps(obj, default=_default, allow_nan=True))),
@@ -49,11 +75,12 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence[Any]], floatfmt:
     def fmt(v):
         if isinstance(v, float):
             return format(v, floatfmt) if math.isfinite(v) else str(v)
-        return "" if v is None else str(v)
+        return "" if v is None else safe_text(v)
 
     body = [[fmt(v) for v in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in body)) if body else len(str(h))
               for i, h in enumerate(header)]
+    header = [safe_text(h) for h in header]
     lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)),
              "  ".join("-" * w for w in widths)]
     for r in body:

@@ -16,6 +16,7 @@ import time
 from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS
 from ephys_correct.batch.run import TABLE_FORMATS, run_batch
 from ..errors import ParameterError
+from ._common import safe_text
 from .cmd_ljp import _parse_solution
 
 
@@ -67,6 +68,10 @@ def register(sub) -> None:
                    help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
     p.add_argument("--force", action="store_true",
                    help="redo finished files and overwrite existing outputs")
+    p.add_argument("--wait", action="store_true",
+                   help="when another run is writing into --out, wait for it (default: refuse)")
+    p.add_argument("--retry-killed", action="store_true",
+                   help="try again the files that killed a worker process in an earlier run (<stem>.killed.json)")
     p.add_argument("--nwb", action="store_true", help="also write <stem>.nwb (slow)")
     p.add_argument("--plots", action="store_true", help="also write <stem>.sweep0.png and <stem>.driving_force.png")
     p.add_argument("--ext", action="append", default=[], metavar=".EXT",
@@ -136,6 +141,7 @@ def run(args) -> int:
             perforating_agent=args.perforating_agent, clamp_mode=args.clamp_mode, sheet=args.sheet,
             format=args.format, jobs=args.jobs, force=args.force, nwb=args.nwb, plots=args.plots,
             extensions=(*DEFAULT_EXTENSIONS, *args.ext), scheduler=args.scheduler, progress=bar,
+            wait=args.wait, retry_killed=args.retry_killed,
         )
     finally:
         bar.close()
@@ -145,7 +151,7 @@ def run(args) -> int:
               f"(extensions {', '.join((*DEFAULT_EXTENSIONS, *args.ext))})", file=sys.stderr)
     for row in result.rows:
         if row["status"] == "failed":
-            print(f"FAILED {row['file']}: {row['reason']}", file=sys.stderr)
+            print(f"FAILED {safe_text(row['file'])}: {safe_text(row['reason'])}", file=sys.stderr)
     secs = sum(float(r.get("seconds") or 0) for r in result.rows)
     print(f"{total} recordings: {result.n_ok} corrected, {result.n_skipped} skipped (already done), "
           f"{result.n_failed} failed; {secs:.1f} s of work")
