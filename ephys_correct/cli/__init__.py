@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def _show(message, category, filename, lineno, file=None, line=None):
         # model-validity and similar warnings read as one line each, without source lines
-        print(f"ephys-correct {args.command}: warning: {message}", file=sys.stderr)
+        print(f"ephys-correct {args.command}: warning: {safe_text(message, keep_newlines=True)}", file=sys.stderr)
 
     previous = warnings.showwarning
     warnings.showwarning = _show

@@ -118,7 +118,7 @@ def _neutralized(df: pd.DataFrame) -> pd.DataFrame:
 def _restored(df: pd.DataFrame, str_cols) -> pd.DataFrame:
     df.columns = [restore_cell(c) for c in df.columns]
     for c in str_cols:
-        if c in df.columns and df[c].dtype == object:
+        if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
             df[c] = df[c].map(restore_cell)
     return df
 
