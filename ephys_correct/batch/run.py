@@ -578,6 +578,8 @@ def _gather_dask(client, futures, work, tasks, finish, *, no_worker_timeout_s: f
             except Exception as exc:  # a lost worker (KilledWorker): the file is reported, the run goes on
                 row = _base_row(tasks[i])
                 row["reason"] = f"Dask task failed: {_reason(exc)}"
+                if type(exc).__name__ == "KilledWorker":  # it took its workers down: a rerun skips it
+                    _record_killed(tasks[i], row["reason"])
             finish(i, row)
         if done or not pending:
             since = None

@@ -362,9 +362,10 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha2
             raise _recipe_error(path, f"[ph] value {ph_value!r} is outside 0-14.")
     t_ph = ph_in.get("temperature_c")
     if t_ph is not None:
-        if isinstance(t_ph, bool) or not isinstance(t_ph, (int, float)) or not -5 <= t_ph <= 100 \
+        if isinstance(t_ph, bool) or not isinstance(t_ph, (int, float)) or not 0 <= t_ph <= 100 \
                 or not math.isfinite(t_ph):
-            raise _recipe_error(path, f"[ph] temperature_c must be a number of degC in -5..100, got {t_ph!r}.")
+            raise _recipe_error(path, "[ph] temperature_c must be a number of degC in 0..100 (the range of the "
+                                      f"water property correlations), got {t_ph!r}.")
         t_ph = float(t_ph)
     titrants_present = [c for c in components if compounds[c].titrant]
     if ph_in.get("buffer") is not None:

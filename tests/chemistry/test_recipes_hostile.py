@@ -212,3 +212,11 @@ def test_cli_solutions_show_states_where_the_name_resolved(tmp_path, monkeypatch
 def test_recipe_limit_errors_are_recipe_errors():
     assert issubclass(RecipeLimitError, RecipeError) and issubclass(RecipeLimitError, ValueError)
     assert recipes.MAX_RECIPE_INT == 2 ** 53
+
+
+def test_ph_temperature_below_freezing_is_refused_at_parse_naming_the_file(tmp_path):
+    # found by scripts/fuzz_recipes.py (seed 1): -1 degC passed the parser and failed later in
+    # the water-property correlations (0-150 degC) with a message that did not name the file
+    p = _recipe(tmp_path, "[ions_mm]\nNa = 140\nCl = 140\n[ph]\ntemperature_c = -1\n")
+    with pytest.raises(RecipeError, match=r"r\.toml.*temperature_c.*0\.\.100"):
+        load_recipe(p)
