@@ -13,7 +13,7 @@ import sys
 
 from ephys_correct._version import __version__
 from ..errors import EphysCorrectError
-from ._common import safe_text
+from ._common import SafeStream, safe_text
 
 #: sub-command modules, in help order
 COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "report", "plan", "speciate", "planner")
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = warnings.showwarning
     warnings.showwarning = _show
+    out = sys.stdout
+    sys.stdout = SafeStream(out)  # names from files never reach the terminal as escape sequences
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         warnings.showwarning = previous
+        sys.stdout = out
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,6 +63,32 @@ def safe_text(text: Any, *, keep_newlines: bool = False) -> str:
     return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
+class SafeStream:
+    """A text stream that escapes control characters (except newline and tab) on the way out.
+
+    The command line prints names that come from files (recipe names, channel
+    names, file names); wrapped in this, ``sys.stdout``/``sys.stderr`` never pass
+    an escape sequence from such a name to the terminal.
+
+    Parameters
+    ----------
+    stream : text stream
+        The stream written to; every other attribute is the stream's.
+    """
+
+    _PATTERN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._PATTERN.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def print_json(obj: Any, stream=None) -> None:
     """Print *obj* as JSON (NaN -> null) to stdout."""
     text = json.dumps(_clean(json.loads(json.dumps(obj, default=_default, allow_nan=True))),

@@ -42,3 +42,14 @@ def test_correct_prints_failed_file_names_escaped(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "\x1b" not in err and "evil\\x1b[2J.abf" in err
+
+
+def test_stdout_of_every_command_is_escaped(tmp_path, capsys):
+    recipe = tmp_path / "evil.toml"
+    recipe.write_text('schema_version = 1\nname = "evil\\u001b]0;owned\\u0007"\n[ions_mm]\nK = 140\nCl = 140\n',
+                      encoding="utf-8")
+    # `ljp` prints the recipe names without escaping them itself: the stream does it
+    assert main(["ljp", str(recipe), "acsf_carbogen_standard", "-T", "25"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "evil\\x1b]0;owned\\x07" in out
+    assert "\n" in out  # lines stay lines
