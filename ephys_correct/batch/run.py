@@ -52,8 +52,8 @@ from ephys_correct.batch.pool import run_in_processes
 from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS, collect_recordings, output_stem
 from ephys_correct.report.traces import write_corrected_npz
 from ephys_correct.batch.outputs import (
-    _atomic_write_json, _differences, _killed_before, _killed_path, _record_killed, _marker_paths, _mean_vm, _num,
-    _outputs_for, _read_json, _reason,
+    _Running, _adopt_crash, _atomic_write_json, _differences, _killed_before, _killed_path, _record_killed,
+    _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason,
 )
 from ephys_correct.batch.settings import FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec
 from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
@@ -463,6 +463,7 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     with OutputLock(out, wait=wait):  # one run per output folder
         remove_stale_temporaries(out)
+        _adopt_crash(out, tasks)
         if not retry_killed:
             tasks = [t if t.error else _skip_killed(t) for t in tasks]
         rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
@@ -519,7 +520,8 @@ def _execute(tasks: list[_Task], *, jobs: int | None, dask_client: Any, schedule
         n_jobs = min(n_jobs, len(work)) if work else 1
         if n_jobs <= 1:
             for i in work:
-                finish(i, _process_task(tasks[i]))
+                with _Running(tasks[i]):  # a hard death here is recorded by the next run
+                    finish(i, _process_task(tasks[i]))
         else:
             def killed_row(k: int, reason: str) -> dict:
                 row = _base_row(tasks[work[k]])

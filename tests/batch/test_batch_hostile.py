@@ -285,3 +285,30 @@ class _FakeTask:
     path = "x.abf"
     stem = "x"
     settings = None
+
+
+def test_a_file_that_kills_the_run_itself_is_recorded_for_the_next_run(tmp_path):
+    # one file runs in the calling process (no pool): the whole run dies; the next run knows why
+    src = _folder(tmp_path, ["a.abf", "killer.abf"])
+    out = tmp_path / "out"
+    code = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        import ephys_correct.batch.run as run_mod
+        real = run_mod.read_recording
+        def read(path, *a, **k):
+            if "killer" in Path(path).name:
+                os._exit(9)
+            return real(path, *a, **k)
+        run_mod.read_recording = read
+        run_mod.run_batch({str(src)!r}, out_dir={str(out)!r}, jobs=1, pipette={PIPETTE!r}, bath={BATH!r},
+                          temperature_c=32)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 9, proc.stderr
+    assert (out / ".ephys_correct.running.json").is_file()
+    res = _rows(run_batch(src, out_dir=out, jobs=1, **OPTS))
+    assert res["a.abf"]["status"] == "skipped"
+    assert "killed a worker process in an earlier run" in res["killer.abf"]["reason"]
+    assert "ended abruptly" in res["killer.abf"]["reason"]
+    assert not (out / ".ephys_correct.running.json").exists()
