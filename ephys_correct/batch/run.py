@@ -31,7 +31,11 @@ file (an in-progress marker ``.<stem>.partial.json`` with the same input and
 options) is redone without ``force``.
 
 A file that fails (unreadable, no matching sheet row, clamp mode unknown, ...)
-is reported with its reason; the run goes on.
+is reported with its reason; the run goes on.  So is a file that kills its
+worker process (see :mod:`ephys_correct.batch.pool`): it is recorded in
+``<stem>.killed.json`` and not retried by later runs unless
+``retry_killed=True``.  One run at a time writes into an output folder
+(:class:`ephys_correct.batch.lock.OutputLock`).
 """
 
 from __future__ import annotations
