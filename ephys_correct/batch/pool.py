@@ -2,9 +2,10 @@
 
 A worker process that dies (a crash in a C extension, ``os._exit``, the
 out-of-memory killer) breaks a :class:`concurrent.futures.ProcessPoolExecutor`
-and, with it, every file queued on it.  Here at most one file per worker is in
-flight, so when the pool breaks the *suspects* are exactly the files in flight.
-The pool is rebuilt; each suspect is run again alone, in its own one-worker
+and, with it, every file queued on it.  Here only a few files per worker are in
+flight, so when the pool breaks the *suspects* are exactly the few files in flight.
+(At most two per worker: one running, one waiting, so that no worker idles
+between files.)  The pool is rebuilt; each suspect is run again alone, in its own one-worker
 pool: a file that kills its worker again is the culprit and fails with the
 reason (*on_killed* records it, see :mod:`ephys_correct.batch.run`); the
 innocent ones finish normally.  The rest of the run goes on in the rebuilt
@@ -21,6 +22,8 @@ from typing import Any
 #: how often a run may lose its pool before the remaining files fail (a machine
 #: that kills every worker, e.g. no memory at all, must not loop for ever)
 MAX_POOL_REBUILDS = 50
+#: files in flight per worker (running or waiting in the pool's queue)
+IN_FLIGHT_PER_WORKER = 2
 
 
 def run_in_processes(items: Sequence[Any], process: Callable[[Any], dict], finish: Callable[[int, dict], None],
@@ -57,7 +60,7 @@ def run_in_processes(items: Sequence[Any], process: Callable[[Any], dict], finis
             inflight: dict[Future, int] = {}
             try:
                 while queue or inflight:
-                    while queue and len(inflight) < n_jobs:
+                    while queue and len(inflight) < IN_FLIGHT_PER_WORKER * n_jobs:
                         i = queue.pop()
                         inflight[pool.submit(process, items[i])] = i
                     done, _ = wait(inflight, return_when=FIRST_COMPLETED)
