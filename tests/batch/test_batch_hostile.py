@@ -112,10 +112,10 @@ def test_pool_gives_up_when_every_worker_dies(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pool, "MAX_POOL_REBUILDS", 2)
     got = {}
-    pool.run_in_processes(list(range(6)), _always_die, lambda i, row: got.setdefault(i, row),
+    pool.run_in_processes(list(range(12)), _always_die, lambda i, row: got.setdefault(i, row),
                           n_jobs=2, mp_context=multiprocessing.get_context("fork"),
                           killed_row=lambda i, reason: {"reason": reason})
-    assert sorted(got) == list(range(6))
+    assert sorted(got) == list(range(12))
     assert all("died" in r["reason"] for r in got.values())
     assert any("not run: worker processes died 2 times" in r["reason"] for r in got.values())
 
