@@ -31,6 +31,10 @@ __all__ = [
     "ClampModeError",
     "OutputExistsError",
     "MissingDependencyError",
+    "OutputLockedError",
+    "NotAFolderError",
+    "RecipeLimitError",
+    "ShadowedRecipeWarning",
     "suggest",
     "check_option",
 ]
@@ -77,6 +81,11 @@ class UnknownAdditiveError(UnknownCompoundError, RecipeError):
         return str(self.args[0]) if self.args else ""
 
 
+class RecipeLimitError(RecipeError):
+    """A recipe file beyond what a recipe can be: not a regular file, too long, too deeply
+    nested, a number too large; the message names the file and the key."""
+
+
 class ConcentrationError(EphysCorrectError, ValueError):
     """A concentration is negative, NaN, infinite or not a number."""
 
@@ -121,8 +130,21 @@ class OutputExistsError(EphysCorrectError, FileExistsError):
     """An output file exists and overwriting was not asked for."""
 
 
+class OutputLockedError(EphysCorrectError, BlockingIOError):
+    """Another run holds the output folder (``<out>/.ephys_correct.lock``)."""
+
+
+class NotAFolderError(EphysCorrectError, NotADirectoryError):
+    """A path that must be a folder (e.g. the output folder) is a file."""
+
+
 class MissingDependencyError(EphysCorrectError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``nwb``) is not installed."""
+
+
+class ShadowedRecipeWarning(UserWarning):
+    """A recipe name resolved to a file that hides a shipped recipe of the same name
+    (e.g. ``./solutions_db/<name>.toml``)."""
 
 
 class ModelValidityWarning(UserWarning):

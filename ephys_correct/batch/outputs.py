@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import traceback
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -147,3 +147,76 @@ def _reason(exc: BaseException) -> str:
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
     return f"unexpected {type(exc).__name__}: {msg}{where}"
+
+
+# =========================================================================== files that killed a worker
+def _killed_path(task: _Task) -> Path:
+    base = Path(task.out_dir) / task.stem
+    return base.with_name(base.name + ".killed.json")
+
+
+def _input_identity(path: str) -> dict[str, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _record_killed(task: _Task, reason: str) -> None:
+    """Write ``<stem>.killed.json``: this input killed a worker process (a rerun skips it)."""
+    import time
+
+    _atomic_write_json(_killed_path(task), {
+        "input": task.path, "input_identity": _input_identity(task.path), "reason": reason,
+        "options_hash": task.options_hash, "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+
+
+def _killed_before(task: _Task) -> str | None:
+    """The failure reason of a file that killed a worker in an earlier run (same input), or None."""
+    marker = _read_json(_killed_path(task))
+    if not marker or marker.get("input_identity") != _input_identity(task.path):
+        return None
+    return (f"not retried: this file killed a worker process in an earlier run ({marker.get('when', '?')}: "
+            f"{marker.get('reason', '?')}); see {_killed_path(task).name}, pass --retry-killed "
+            "(retry_killed=True) to try it again")
+
+
+#: written while a file is corrected in the run's own process (one worker or one file): a run
+#: that dies hard (a crash in a C extension, the out-of-memory killer) leaves it behind
+RUNNING_NAME = ".ephys_correct.running.json"
+
+
+class _Running:
+    """Context manager: ``<out>/.ephys_correct.running.json`` names the file in progress."""
+
+    def __init__(self, task: _Task) -> None:
+        self.path = Path(task.out_dir) / RUNNING_NAME
+        self.task = task
+
+    def __enter__(self) -> None:
+        self.path.write_text(json.dumps({"input": self.task.path, "stem": self.task.stem, "pid": os.getpid(),
+                                         "input_identity": _input_identity(self.task.path)}), encoding="utf-8")
+
+    def __exit__(self, *exc) -> None:  # any exception (KeyboardInterrupt too): the process lived
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _adopt_crash(out_dir: Path, tasks) -> None:
+    """A previous run died hard while correcting a file in its own process: record that file as killed."""
+    path = Path(out_dir) / RUNNING_NAME
+    info = _read_json(path)
+    if info is None:
+        if path.exists():
+            path.unlink()
+        return
+    for task in tasks:
+        if task.path == info.get("input") and _input_identity(task.path) == info.get("input_identity"):
+            _record_killed(task, f"the previous run (pid {info.get('pid', '?')}) ended abruptly while correcting "
+                                 "this file (a crash, the out-of-memory killer or kill -9)")
+            break
+    path.unlink()

@@ -31,11 +31,16 @@ file (an in-progress marker ``.<stem>.partial.json`` with the same input and
 options) is redone without ``force``.
 
 A file that fails (unreadable, no matching sheet row, clamp mode unknown, ...)
-is reported with its reason; the run goes on.
+is reported with its reason; the run goes on.  So is a file that kills its
+worker process (see :mod:`ephys_correct.batch.pool`): it is recorded in
+``<stem>.killed.json`` and not retried by later runs unless
+``retry_killed=True``.  One run at a time writes into an output folder
+(:class:`ephys_correct.batch.lock.OutputLock`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import sys
@@ -45,12 +50,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from ephys_correct.errors import EphysCorrectError, OutputExistsError, ParameterError
-from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS, find_recordings, output_stem
+from ephys_correct.errors import EphysCorrectError, NotAFolderError, OutputExistsError, ParameterError
+from ephys_correct.batch.lock import OutputLock, remove_stale_temporaries
+from ephys_correct.batch.pool import run_in_processes
+from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS, collect_recordings, output_stem
 from ephys_correct.report.traces import write_corrected_npz
 from ephys_correct.batch.outputs import (
-    _atomic_write_json, _differences, _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason,
-    _sync_files,
+    _Running, _adopt_crash, _atomic_write_json, _differences, _killed_before, _killed_path, _record_killed,
+    _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason, _sync_files,
 )
 from ephys_correct.batch.settings import FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec
 from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
@@ -216,6 +223,12 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     # --------------------------------------------------------------- write
     # the in-progress marker lets a rerun finish an interrupted file without --force
     _atomic_write_json(partial_path, {"input": task.path, "input_sha256": sha, "options_hash": task.options_hash})
+    # an older done-marker must not vouch for the outputs written now (a run killed half-way
+    # would leave traces of one run beside a marker of another)
+    try:
+        done_path.unlink()
+    except FileNotFoundError:
+        pass
     outs["table"].parent.mkdir(parents=True, exist_ok=True)
     write_table(table, outs["table"], format=task.fmt, overwrite=True)
     write_corrected_npz(outs["traces"], corrected, durable=False)  # synced with the others below
@@ -236,10 +249,11 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV")},
     }, durable=True)
-    try:
-        partial_path.unlink()
-    except FileNotFoundError:
-        pass
+    for stale in (partial_path, _killed_path(task)):
+        try:
+            stale.unlink()
+        except FileNotFoundError:
+            pass
 
 
 # =========================================================================== the run
@@ -320,6 +334,8 @@ def run_batch(
     dask_client: Any = None,
     scheduler: str | None = None,
     progress: Callable[[int, int, dict], None] | None = None,
+    wait: bool = False,
+    retry_killed: bool = False,
 ) -> BatchResult:
     """Correct every recording in *inputs* and write the per-file outputs and a summary.
 
@@ -377,6 +393,11 @@ def run_batch(
         and closed for the run.
     progress : callable, optional
         Called as ``progress(done, total, row)`` after each file.
+    wait : bool
+        When another run holds *out_dir*, wait for it instead of refusing.
+    retry_killed : bool
+        Try again the files that killed a worker process in an earlier run
+        (``<stem>.killed.json``); by default they fail with that reason.
 
     Returns
     -------
@@ -390,6 +411,10 @@ def run_batch(
         A solution name or a sheet that cannot be used (checked before any file).
     FileNotFoundError
         An input does not exist.
+    NotAFolderError
+        *out_dir* is a file (also a NotADirectoryError).
+    OutputLockedError
+        Another run is writing into *out_dir* (and *wait* is False).
 
     Notes
     -----
@@ -413,6 +438,9 @@ def run_batch(
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotAFolderError(f"the output folder {out} is a file, not a folder; choose a folder "
+                                 "(it is created)")
     if isinstance(sheet, (str, os.PathLike)):
         sheet = load_sheet(sheet)
     if sheet is None and (pipette is None or bath is None or temperature_c is None):
@@ -420,7 +448,7 @@ def run_batch(
                    if v is None]
         raise ParameterError(f"no {', '.join(missing)}: give them, or an experiment sheet that does.")
     sheet_base = Path(sheet.path).resolve().parent if sheet is not None and sheet.path else None
-    files = find_recordings(inputs, extensions=extensions, exclude=[out])
+    files, problems = collect_recordings(inputs, extensions=extensions, exclude=[out])
     defaults = {"pipette": pipette, "bath": bath, "temperature_c": temperature_c,
                 "configuration": configuration, "ljp_method": ljp_method, "ljp_mv": ljp_mv,
                 "perforating_agent": perforating_agent, "clamp_mode": clamp_mode,
@@ -438,7 +466,8 @@ def run_batch(
                 if value is not None:
                     specs[(str(value), str(sheet_base))] = _sol_spec(value, sheet_base)
 
-    tasks: list[_Task] = []
+    tasks: list[_Task] = [_Task(str(p), rel, output_stem(rel), str(out), None, f"not read: {why}", format,
+                                bool(nwb), bool(plots), bool(force), {}, "") for p, rel, why in problems]
     stems: dict[str, str] = {}
     for path, rel in files:
         stem = output_stem(rel)
@@ -460,7 +489,21 @@ def run_batch(
         tasks.append(_Task(str(path), rel, stem, str(out), settings, error, format, bool(nwb), bool(plots),
                            bool(force), options, _options_hash(options), nwb_meta, nwb_timezone))
     out.mkdir(parents=True, exist_ok=True)
-    rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
+    with OutputLock(out, wait=wait):  # one run per output folder
+        remove_stale_temporaries(out)
+        _adopt_crash(out, tasks)
+        if not retry_killed:
+            tasks = [t if t.error else _skip_killed(t) for t in tasks]
+        rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
+        return _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots)
+
+
+def _skip_killed(task: _Task) -> _Task:
+    reason = _killed_before(task)
+    return task if reason is None else dataclasses.replace(task, error=reason)
+
+
+def _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots) -> BatchResult:
     summary = _summary_frame(rows)
     summary.attrs.update({
         "software_version": __version__,
@@ -505,32 +548,23 @@ def _execute(tasks: list[_Task], *, jobs: int | None, dask_client: Any, schedule
         n_jobs = min(n_jobs, len(work)) if work else 1
         if n_jobs <= 1:
             for i in work:
-                finish(i, _process_task(tasks[i]))
+                with _Running(tasks[i]):  # a hard death here is recorded by the next run
+                    finish(i, _process_task(tasks[i]))
         else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            from concurrent.futures.process import BrokenProcessPool
+            def killed_row(k: int, reason: str) -> dict:
+                row = _base_row(tasks[work[k]])
+                row["reason"] = reason
+                return row
 
-            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=_mp_context()) as pool:
-                futures = {pool.submit(_process_task, tasks[i]): i for i in work}
-                try:
-                    for fut in as_completed(futures):
-                        i = futures[fut]
-                        try:
-                            row = fut.result()
-                        except BrokenProcessPool as exc:
-                            row = _base_row(tasks[i])
-                            row["reason"] = f"worker process died ({exc}); rerun to resume"
-                        finish(i, row)
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
+            run_in_processes([tasks[i] for i in work], _process_task, lambda k, row: finish(work[k], row),
+                             n_jobs=n_jobs, mp_context=_mp_context(), killed_row=killed_row,
+                             on_killed=lambda k, reason: _record_killed(tasks[work[k]], reason))
     return [r for r in results if r is not None]
 
 
 def _execute_dask(tasks, work, finish, dask_client, scheduler) -> None:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError as exc:  # pragma: no cover - dask is an optional extra
         raise ParameterError("running on a Dask cluster needs the 'dask' extra "
                              "(pip install 'ephys_correct[dask]')") from exc
@@ -543,18 +577,59 @@ def _execute_dask(tasks, work, finish, dask_client, scheduler) -> None:
             raise ParameterError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
     try:
         futures = client.map(_process_task, [tasks[i] for i in work], pure=False)
-        index = {f.key: i for f, i in zip(futures, work)}
-        for fut in as_completed(futures):
-            i = index[fut.key]
-            try:
-                row = fut.result()
-            except Exception as exc:  # a lost worker: the file is reported, the run goes on
-                row = _base_row(tasks[i])
-                row["reason"] = f"Dask task failed: {_reason(exc)}"
-            finish(i, row)
+        _gather_dask(client, futures, work, tasks, finish)
     finally:
         if dask_client is None:
             client.close()
+
+
+#: seconds a Dask run waits with no worker at all before the remaining files fail
+DASK_NO_WORKER_TIMEOUT_S = 60.0
+
+
+def _gather_dask(client, futures, work, tasks, finish, *, no_worker_timeout_s: float | None = None,
+                 poll_s: float = 1.0) -> None:
+    """Collect the rows as they finish; when the cluster has had no worker for
+    *no_worker_timeout_s*, the files not finished fail with that reason (no endless wait)."""
+    from distributed import wait as dask_wait
+
+    limit = DASK_NO_WORKER_TIMEOUT_S if no_worker_timeout_s is None else no_worker_timeout_s
+    pending = dict(zip(futures, work))
+    since: float | None = None
+    while pending:
+        try:
+            done, _ = dask_wait(list(pending), timeout=poll_s, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        for fut in done:
+            i = pending.pop(fut)
+            try:
+                row = fut.result()
+            except Exception as exc:  # a lost worker (KilledWorker): the file is reported, the run goes on
+                row = _base_row(tasks[i])
+                row["reason"] = f"Dask task failed: {_reason(exc)}"
+                if type(exc).__name__ == "KilledWorker":  # it took its workers down: a rerun skips it
+                    _record_killed(tasks[i], row["reason"])
+            finish(i, row)
+        if done or not pending:
+            since = None
+            continue
+        try:
+            n_workers = len(client.scheduler_info().get("workers", {}))
+        except Exception:  # the scheduler itself is gone
+            n_workers = 0
+        if n_workers:
+            since = None
+            continue
+        since = time.monotonic() if since is None else since
+        if time.monotonic() - since >= limit:
+            for fut, i in list(pending.items()):
+                fut.cancel()
+                row = _base_row(tasks[i])
+                row["reason"] = (f"not run: the Dask cluster has had no worker for {limit:.0f} s "
+                                 "(all workers lost); rerun to resume")
+                finish(i, row)
+            pending.clear()
 
 
 def _summary_frame(rows: Sequence[dict]):

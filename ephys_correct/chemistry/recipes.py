@@ -11,10 +11,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from ephys_correct._frozen import FrozenMappings
-from ephys_correct._resources import tomllib
+from ephys_correct._resources import read_user_file, tomllib
 from ephys_correct.errors import (
     ElectroneutralityError,
     RecipeError,
+    RecipeLimitError,
     UnknownCompoundError,
     suggest,
 )
@@ -368,8 +369,10 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha2
             raise _recipe_error(path, f"[ph] value {ph_value!r} is outside 0-14.")
     t_ph = ph_in.get("temperature_c")
     if t_ph is not None:
-        if isinstance(t_ph, bool) or not isinstance(t_ph, (int, float)) or not math.isfinite(t_ph) or not -5 <= t_ph <= 100:
-            raise _recipe_error(path, f"[ph] temperature_c must be a number of degC in -5..100, got {t_ph!r}.")
+        if isinstance(t_ph, bool) or not isinstance(t_ph, (int, float)) or not 0 <= t_ph <= 100 \
+                or not math.isfinite(t_ph):
+            raise _recipe_error(path, "[ph] temperature_c must be a number of degC in 0..100 (the range of the "
+                                      f"water property correlations), got {t_ph!r}.")
         t_ph = float(t_ph)
     titrants_present = [c for c in components if compounds[c].titrant]
     if ph_in.get("buffer") is not None:
@@ -413,17 +416,67 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha2
                   additives=additives)
 
 
+#: a recipe file longer than this is refused unread (the shipped ones are ~2 kB)
+MAX_RECIPE_BYTES = 256 * 1024
+#: tables/arrays nested deeper than this are refused (a recipe needs 2: [components_mm] NaCl = 140)
+MAX_RECIPE_DEPTH = 4
+#: integers beyond this magnitude are refused (exact in a float64; no amount, pH or temperature is near it)
+MAX_RECIPE_INT = 2 ** 53
+
+
+def _check_structure(data: Any, path: str) -> None:
+    """Refuse nesting deeper than MAX_RECIPE_DEPTH and integers beyond MAX_RECIPE_INT (iteratively)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, key, depth = stack.pop()
+        if isinstance(value, (Mapping, list)):
+            if depth > MAX_RECIPE_DEPTH:
+                raise RecipeLimitError(f"{path}: {key!r} is nested more than {MAX_RECIPE_DEPTH} levels deep; "
+                                       "a recipe is tables of name = number.")
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for k, v in items:
+                stack.append((v, f"{key}.{k}" if key else str(k), depth + 1))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_RECIPE_INT:
+            digits = len(str(abs(value))) if abs(value) < 10 ** 4000 else "thousands of"
+            raise RecipeLimitError(f"{path}: {key!r} is an integer of {digits} digits; "
+                                   f"numbers above {MAX_RECIPE_INT} are refused (not an amount in mM).")
+
+
 def load_recipe(path: str | os.PathLike) -> Recipe:
-    """Read and validate a recipe TOML file (never modified)."""
+    """Read and validate a recipe TOML file (never modified).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.toml`` file.
+
+    Returns
+    -------
+    Recipe
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    RecipeLimitError
+        Not a regular file (a FIFO or a device is refused before it is opened),
+        longer than :data:`MAX_RECIPE_BYTES`, nested deeper than
+        :data:`MAX_RECIPE_DEPTH`, or an integer beyond :data:`MAX_RECIPE_INT`.
+    RecipeError
+        Not valid TOML or not a valid recipe (see :func:`parse_recipe`).
+    """
     p = Path(path)
     if p.is_dir():
         raise RecipeError(f"{p}: is a directory, not a recipe file.")
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"Recipe file not found: {p}") from None
+    raw = read_user_file(p, max_bytes=MAX_RECIPE_BYTES, what="recipe file", error=RecipeLimitError)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise RecipeLimitError(f"{p}: nested too deeply to be parsed (a recipe is tables of name = number).") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError, and int() beyond its digit limit
         raise RecipeError(f"{p}: not valid TOML: {exc}") from None
-    return parse_recipe(data, path=str(p), source_sha256=hashlib.sha256(raw).hexdigest(), require_schema=True)
+    _check_structure(data, str(p))
+    try:
+        return parse_recipe(data, path=str(p), source_sha256=hashlib.sha256(raw).hexdigest(), require_schema=True)
+    except (OverflowError, RecursionError) as exc:  # a safety net: every limit above should come first
+        raise RecipeLimitError(f"{p}: a value is beyond what a recipe can hold ({type(exc).__name__}: {exc}).") from None

@@ -434,6 +434,16 @@ def _composition_hash(ions: Mapping[str, float], neutrals: Mapping[str, float]) 
 
 
 # --------------------------------------------------------------------------- validation
+#: no solute reaches this (pure water is 55 500 mM); larger amounts are refused, which also keeps
+#: every sum of charges and ionic strengths finite
+MAX_CONCENTRATION_MM = 1e5
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else f"an integer of ~{len(str(abs(value))) if abs(value) < 10 ** 4000 else 'thousands of'} digits"
+    return text
+
+
 def _check_amount(value: Any, where: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
@@ -447,9 +457,16 @@ def _check_amount(value: Any, where: str, key: str) -> float:
             raise RecipeError(
                 f"{where}: amount of {key!r} must be a number in mM, got {value!r}."
             ) from None
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64
+        v = math.inf
     if math.isnan(v) or math.isinf(v):
-        raise ConcentrationError(f"{where}: amount of {key!r} is {value!r}; it must be finite.")
+        raise ConcentrationError(f"{where}: amount of {key!r} is {_short(value)}; it must be finite.")
+    if v > MAX_CONCENTRATION_MM:
+        raise ConcentrationError(
+            f"{where}: amount of {key!r} is {_short(value)} mM, more than {MAX_CONCENTRATION_MM:g} mM "
+            "(water itself is 55 500 mM): not a concentration.")
     if v < 0:
         raise ConcentrationError(f"{where}: amount of {key!r} is negative ({value!r} mM).")
     return v

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from ephys_correct.errors import (
     EphysCorrectError,
     ParameterError,
+    ShadowedRecipeWarning,
     UnknownSolutionError,
     suggest,
 )
@@ -80,6 +82,72 @@ def _db_index() -> dict[str, Path]:
     return index
 
 
+def _shipped_dirs() -> set[Path]:
+    """The solutions_db folders that come with the package (not the user's)."""
+    here = Path(__file__).resolve().parents[2] / "solutions_db"
+    installed = Path(sys.prefix) / "share" / "ephys_correct" / "solutions_db"
+    return {d.resolve() for d in (here, installed)}
+
+
+def _folder_kind(folder: Path) -> str:
+    if folder in _shipped_dirs():
+        return "shipped"
+    if folder == (Path.cwd() / "solutions_db").resolve():
+        env = os.environ.get("EPHYS_CORRECT_SOLUTIONS_DB") or ""
+        if folder not in {Path(d).resolve() for d in env.split(os.pathsep) if d}:
+            return "working directory"
+    return "EPHYS_CORRECT_SOLUTIONS_DB"
+
+
+def _db_all() -> dict[str, list[Path]]:
+    """Every recipe file per name, in search order (the first one is used)."""
+    found: dict[str, list[Path]] = {}
+    for d in solutions_db_dirs():
+        for f in sorted(d.glob("*.toml")):
+            found.setdefault(_cnorm(f.stem), []).append(f)
+    return found
+
+
+def locate_solution(name: str) -> dict[str, Any]:
+    """Which solutions_db file a recipe id resolves to, and what it hides.
+
+    Parameters
+    ----------
+    name : str
+        A recipe id (file stem) as given to :func:`load_solution`.
+
+    Returns
+    -------
+    dict
+        ``path`` (the file used), ``folder``, ``kind`` (``"shipped"``,
+        ``"working directory"`` or ``"EPHYS_CORRECT_SOLUTIONS_DB"``) and
+        ``shadows``: the files of the same name later in the search order,
+        which are not used.
+
+    Raises
+    ------
+    UnknownSolutionError
+        No file of that id in :func:`solutions_db_dirs`.
+    """
+    files = _db_all().get(_cnorm(str(name)))
+    if not files:
+        raise UnknownSolutionError(f"No solutions_db entry called {str(name)!r} "
+                                   f"(searched {[str(d) for d in solutions_db_dirs()]}).")
+    folder = files[0].parent
+    return {"path": files[0], "folder": folder, "kind": _folder_kind(folder), "shadows": tuple(files[1:])}
+
+
+def _warn_if_shadowing(key: str) -> None:
+    files = _db_all().get(key) or []
+    if len(files) < 2 or _folder_kind(files[0].parent) != "working directory":
+        return
+    hidden = [f for f in files[1:] if f.parent in _shipped_dirs()]
+    if hidden:
+        warnings.warn(f"recipe {files[0].stem!r}: using {files[0]} from ./solutions_db in the working "
+                      f"directory, which hides the shipped recipe {hidden[0]}; rename one of them or "
+                      "give the file path to be explicit", ShadowedRecipeWarning, stacklevel=3)
+
+
 def list_solutions() -> list[dict[str, Any]]:
     """Recipes in the solutions database: name, id (file stem), role, source, path."""
     out = []
@@ -143,6 +211,7 @@ def load_solution(name_or_path: str | os.PathLike, *, activity_model: str = DEFA
             + suggest(str(name_or_path), [f.stem for f in index.values()])
             + ("" if not broken else " Recipes that could not be read: " + "; ".join(broken))
         )
+    _warn_if_shadowing(key)
     return _solution_from_file(index[key], activity_model, rebalance_with)
 
 

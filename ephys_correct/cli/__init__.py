@@ -16,6 +16,7 @@ import importlib
 import sys
 
 from ephys_correct._version import __version__
+from ._common import SafeStream, safe_text
 
 #: sub-command modules, in help order
 COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "report", "plan", "speciate", "planner")
@@ -98,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def _show(message, category, filename, lineno, file=None, line=None):
         # model-validity and similar warnings read as one line each, without source lines
-        print(f"ephys-correct {args.command}: warning: {message}", file=sys.stderr)
+        print(f"ephys-correct {args.command}: warning: {safe_text(message, keep_newlines=True)}", file=sys.stderr)
 
     previous = warnings.showwarning
     warnings.showwarning = _show
+    out = sys.stdout
+    sys.stdout = SafeStream(out)  # names from files never reach the terminal as escape sequences
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -112,14 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except EphysCorrectError as exc:
-        print(f"ephys-correct {args.command}: error: {exc}", file=sys.stderr)
+        print(f"ephys-correct {args.command}: error: {safe_text(exc, keep_newlines=True)}", file=sys.stderr)
         return 1
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         # a missing or unreadable input file is a user error, not a bug: no traceback
-        print(f"ephys-correct {args.command}: error: {exc}", file=sys.stderr)
+        print(f"ephys-correct {args.command}: error: {safe_text(exc, keep_newlines=True)}", file=sys.stderr)
         return 1
     finally:
         warnings.showwarning = previous
+        sys.stdout = out
 
 
 if __name__ == "__main__":  # pragma: no cover

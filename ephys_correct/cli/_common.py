@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any, Iterable, Sequence
 
@@ -37,6 +38,57 @@ def _clean(obj: Any):
     return obj
 
 
+#: C0 controls except none, DEL and C1 controls (ESC starts terminal escape sequences; CSI is U+009B)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(text: Any, *, keep_newlines: bool = False) -> str:
+    """*text* for a terminal: control characters (escape sequences, carriage returns, bells)
+    from names in files are shown as ``\\xNN`` instead of being executed by the terminal.
+
+    Parameters
+    ----------
+    text : object
+        A name or message (converted with ``str``).
+    keep_newlines : bool
+        Leave line feeds as they are (multi-line messages).
+
+    Returns
+    -------
+    str
+        The text with every C0/C1 control character and DEL escaped (tab and newline too).
+    """
+    pattern = _CONTROL_BUT_NEWLINE if keep_newlines else _CONTROL
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+class SafeStream:
+    """A text stream that escapes control characters (except newline and tab) on the way out.
+
+    The command line prints names that come from files (recipe names, channel
+    names, file names); wrapped in this, ``sys.stdout``/``sys.stderr`` never pass
+    an escape sequence from such a name to the terminal.
+
+    Parameters
+    ----------
+    stream : text stream
+        The stream written to; every other attribute is the stream's.
+    """
+
+    _PATTERN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._PATTERN.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def print_json(obj: Any, stream=None) -> None:
     """Print *obj* as JSON (NaN -> null) to stdout."""
     text = json.dumps(_clean(json.loads(json.dumps(obj, default=_default, allow_nan=True))),
@@ -49,11 +101,12 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence[Any]], floatfmt:
     def fmt(v):
         if isinstance(v, float):
             return format(v, floatfmt) if math.isfinite(v) else str(v)
-        return "" if v is None else str(v)
+        return "" if v is None else safe_text(v)
 
     body = [[fmt(v) for v in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in body)) if body else len(str(h))
               for i, h in enumerate(header)]
+    header = [safe_text(h) for h in header]
     lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)),
              "  ".join("-" * w for w in widths)]
     for r in body:

@@ -17,6 +17,7 @@ from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS
 from ephys_correct.batch.run import TABLE_FORMATS, run_batch
 from ephys_correct.report.nwb import load_nwb_metadata
 from ..errors import ParameterError
+from ._common import safe_text
 from .cmd_ljp import _parse_solution
 
 
@@ -73,6 +74,10 @@ def register(sub) -> None:
                    help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
     p.add_argument("--force", action="store_true",
                    help="redo finished files and overwrite existing outputs")
+    p.add_argument("--wait", action="store_true",
+                   help="when another run is writing into --out, wait for it (default: refuse)")
+    p.add_argument("--retry-killed", action="store_true",
+                   help="try again the files that killed a worker process in an earlier run (<stem>.killed.json)")
     p.add_argument("--nwb", action="store_true", help="also write <stem>.nwb (slow)")
     g = p.add_argument_group("NWB session metadata (with --nwb; options override the metadata file)")
     g.add_argument("--nwb-metadata", metavar="FILE", default=None,
@@ -182,6 +187,7 @@ def run(args) -> int:
             format=args.format, jobs=args.jobs, force=args.force, nwb=args.nwb, plots=args.plots,
             nwb_metadata=_nwb_metadata(args), nwb_timezone=args.nwb_timezone,
             extensions=(*DEFAULT_EXTENSIONS, *args.ext), scheduler=args.scheduler, progress=bar,
+            wait=args.wait, retry_killed=args.retry_killed,
         )
     finally:
         bar.close()
@@ -191,7 +197,7 @@ def run(args) -> int:
               f"(extensions {', '.join((*DEFAULT_EXTENSIONS, *args.ext))})", file=sys.stderr)
     for row in result.rows:
         if row["status"] == "failed":
-            print(f"FAILED {row['file']}: {row['reason']}", file=sys.stderr)
+            print(f"FAILED {safe_text(row['file'])}: {safe_text(row['reason'])}", file=sys.stderr)
     secs = sum(float(r.get("seconds") or 0) for r in result.rows)
     print(f"{total} recordings: {result.n_ok} corrected, {result.n_skipped} skipped (already done), "
           f"{result.n_failed} failed; {secs:.1f} s of work")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ephys_correct.chemistry.solutions_db import list_solutions, load_solution
-from ._common import format_table, print_json
+import os
+from pathlib import Path
+
+from ephys_correct.errors import UnknownSolutionError
+
+from ephys_correct.chemistry.solutions_db import list_solutions, load_solution, locate_solution
+from ._common import format_table, print_json, safe_text
 
 
 def register(sub) -> None:
@@ -33,11 +38,14 @@ def run_show(args) -> int:
     if args.json:
         print_json(d)
         return 0
-    print(f"{d['name']}  (role: {d['role'] or '-'})")
+    print(f"{safe_text(d['name'])}  (role: {d['role'] or '-'})")
     if d["source"]:
         print(f"source: {d['source']}")
     if d["path"]:
-        print(f"file:   {d['path']}  sha256 {d['identity']['source_sha256'][:12]}")
+        print(f"file:   {safe_text(d['path'])}  sha256 {d['identity']['source_sha256'][:12]}")
+    where = _where(args.solution)
+    if where:
+        print(where)
     print()
     print(format_table(["ion", "mM"], sorted(d["ions_mM"].items(), key=lambda kv: -kv[1])))
     if d["neutrals_mM"]:
@@ -69,3 +77,17 @@ def run_show(args) -> int:
         r = d["rebalanced"]
         print(f"REBALANCED:     {r['ion']} changed by {r['delta_mm']:+.3f} mM (explicit opt-in)")
     return 0
+
+
+def _where(name: str) -> str:
+    """Which solutions_db folder a name resolved to, and which files of that name it hides."""
+    if Path(name).suffix.lower() == ".toml" or os.sep in name or Path(name).exists():
+        return ""
+    try:
+        loc = locate_solution(name)
+    except UnknownSolutionError:  # found by its name inside the file, not by the file name
+        return ""
+    text = f"from:   {safe_text(loc['folder'])} ({loc['kind']} solutions_db)"
+    for f in loc["shadows"]:
+        text += f"\nhides:  {safe_text(f)} (same name, later in the search order; not used)"
+    return text

@@ -37,7 +37,6 @@ from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.io import CommandUnavailableError
 from ephys_correct.correction.sign import apply_ljp
 from ephys_correct.correction.corrected import STATISTICS, CorrectedRecording
-from ephys_correct.report.frozen_attrs import freeze
 
 
 #: small inorganic ions reported by default (when present on both sides)

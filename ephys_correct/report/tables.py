@@ -89,6 +89,77 @@ def _json_doc(head: list[tuple[str, Any]], attrs: list[tuple[str, str]]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
+#: first characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a
+#: formula; the quote itself is escaped too, so that the prefix can be taken off again
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def neutralize_cell(value: Any) -> Any:
+    """A text cell made inert for spreadsheets: ``'`` before a leading ``= + - @``, tab, CR or ``'``.
+
+    Names that come from files (channel names, file names, recipe names) can
+    start like a formula (``=1+2``, ``=HYPERLINK(...)``); written as is they
+    would run when the CSV or xlsx file is opened.  :func:`read_table` takes the
+    prefix off again (:func:`restore_cell`), so the round trip is exact.
+
+    Parameters
+    ----------
+    value : object
+        A cell; only ``str`` values are changed.
+
+    Returns
+    -------
+    object
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restore_cell(value: Any) -> Any:
+    """Undo :func:`neutralize_cell`.
+
+    Parameters
+    ----------
+    value : object
+        A cell as read.
+
+    Returns
+    -------
+    object
+    """
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def _neutralized(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of *df* whose text cells and column names are inert in spreadsheets (data unchanged)."""
+    cols = [c for c in df.columns if _dtype_name(df[c]) == "str"
+            and df[c].map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS)).any()]
+    names_bad = any(isinstance(c, str) and c.startswith(FORMULA_STARTS) for c in df.columns)
+    if not cols and not names_bad:
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = df[c].map(neutralize_cell)
+    if names_bad:
+        out.columns = [neutralize_cell(c) for c in df.columns]
+    return out
+
+
+def _restored(df: pd.DataFrame, str_cols) -> pd.DataFrame:
+    df.columns = [restore_cell(c) for c in df.columns]
+    for c in str_cols:
+        if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            df[c] = df[c].map(restore_cell)
+    return df
+
+
+def _attrs_json(df: pd.DataFrame) -> str:
+    return json.dumps(to_jsonable(dict(df.attrs)), indent=1, ensure_ascii=False)
+
+
 def _columns_meta(df: pd.DataFrame) -> list[dict[str, str]]:
     units = df.attrs.get("units", {}) if isinstance(df.attrs.get("units"), Mapping) else {}
     return [{"name": str(c), "dtype": _dtype_name(df[c]), "unit": str(units.get(c, ""))} for c in df.columns]
@@ -151,6 +222,11 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
       schema metadata under the key ``ephys_correct``.
     * **xlsx** (openpyxl): sheet ``data`` and a sheet ``metadata`` (key,
       JSON value; one ``unit:<column>`` row per column).
+    * **csv**, **xlsx**: a text cell (or column name) starting with ``=``,
+      ``+``, ``-``, ``@``, a tab, a carriage return or ``'`` is written with a
+      leading ``'`` (:func:`neutralize_cell`), so that a name taken from a
+      file (``=HYPERLINK(...)``) is never run as a formula by a spreadsheet;
+      :func:`read_table` takes the quote off again.
     * **md**, **html**: for a lab notebook; a metadata block (file, SHA-256,
       configuration, LJP, temperatures, activity model, solutions, units)
       above the table; floats rounded to 0.001.  Not read back.
@@ -184,9 +260,10 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
                               attrs) + "\n"
 
         def w_csv(t: Path) -> None:
-            # written from a copy without attrs: pandas would deep-copy them for every chunk
+            # written from a copy without attrs (pandas would deep-copy them for every chunk), text
+            # cells neutralized for spreadsheets
             plain = pd.DataFrame(dict(df.items()), copy=False) if df.columns.is_unique else df
-            plain.to_csv(t, index=False, na_rep="", lineterminator="\n", encoding="utf-8")
+            _neutralized(plain).to_csv(t, index=False, na_rep="", lineterminator="\n", encoding="utf-8")
 
         def w_side(t: Path) -> None:
             t.write_text(side_text, encoding="utf-8")
@@ -213,10 +290,10 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
             meta_rows += [(f"dtype:{c['name']}", c["dtype"]) for c in _columns_meta(df)]
             for k, text in attrs:
                 meta_rows.append((f"attr:{k}", text))
-            meta = pd.DataFrame(meta_rows, columns=["key", "value"])
+            meta = _neutralized(pd.DataFrame(meta_rows, columns=["key", "value"]))
             buf = io.BytesIO()  # built in memory: a failure leaves no open file handle behind
             xw = pd.ExcelWriter(buf, engine="openpyxl")
-            df.to_excel(xw, sheet_name="data", index=False)
+            _neutralized(df).to_excel(xw, sheet_name="data", index=False)
             meta.to_excel(xw, sheet_name="metadata", index=False)
             xw.close()
             t.write_bytes(buf.getvalue())
@@ -408,9 +485,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         kw: dict[str, Any] = {}
         if int(pd.__version__.split(".")[0]) < 3:  # pandas >= 3 parses floats round-trip by default
             kw["float_precision"] = "round_trip"
-        df = pd.read_csv(p, dtype=dtypes, keep_default_na=False,
-                         na_values={c: [""] for c in num_cols}, encoding="utf-8", **kw)
-        df = _restore(df, cols)
+        df = pd.read_csv(p, dtype={neutralize_cell(k): v for k, v in dtypes.items()}, keep_default_na=False,
+                         na_values={neutralize_cell(c): [""] for c in num_cols}, encoding="utf-8", **kw)
+        df = _restore(_restored(df, [c["name"] for c in cols if c["dtype"] == "str"]), cols)
         df.attrs.update(meta.get("attrs") or {})
         return df
     if fmt == "parquet":
@@ -431,15 +508,16 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             raise ParameterError(f"{p}: no 'data' sheet (sheets: {list(sheets)})")
         df = sheets["data"]
         meta = sheets.get("metadata")
+        df.columns = [restore_cell(c) for c in df.columns]
         if meta is not None:
             cols, attrs = {}, {}
             for k, v in zip(meta["key"], meta["value"]):
-                k = str(k)
+                k, v = restore_cell(str(k)), restore_cell(v)
                 if k.startswith("dtype:"):
                     cols.setdefault(k[6:], {"name": k[6:]})["dtype"] = str(v)
                 elif k.startswith("attr:"):
                     attrs[k[5:]] = json.loads(v)
-            df = _restore(df, list(cols.values()))
+            df = _restore(_restored(df, [c for c, m in cols.items() if m.get("dtype") == "str"]), list(cols.values()))
             df.attrs.update(attrs)
         return df
     raise ParameterError(f"{p}: {fmt!r} tables are for reading by people and are not read back; "
