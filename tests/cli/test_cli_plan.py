@@ -21,7 +21,7 @@ def test_plan_text_with_target(capsys):
     assert f"Henderson {h:+.2f} mV" in out and f"Nernst-Planck {n:+.2f} mV" in out
     assert "Reversal potentials" in out and "E activity (mV)" in out
     assert "osmolality est. (mOsm/kg)" in out and "osmolarity ideal" in out and "charge balance" in out
-    assert "E_Cl-=-70 mV" in out and "4.000 ->" in out and "-81.60 -> -70.00 mV" in out  # free ions (issue 13)
+    assert "E_Cl-=-70 mV" in out and "4.000 ->" in out and "-81.58 -> -70.00 mV" in out  # free ions, pH at 32 degC (issue 13)
 
 
 def test_plan_json_and_plot(tmp_path, capsys):
