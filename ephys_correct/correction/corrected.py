@@ -226,7 +226,7 @@ class CorrectedRecording:
                 ("bath", getattr(self.bath, "name", str(self.bath))),
                 ("zeroing temperature (degC)", float(self.zeroing_temperature_c)),
                 ("recording temperature (degC)", float(self.temperature_c)),
-                ("LJP method", self.ljp_method), ("activity model", self.activity_model)]
+                ("LJP method", self.ljp_method), ("free ions", getattr(self, "free_ions", None))]
         heads = [("" if k is None else k, getattr(h.pipette, "name", str(h.pipette)), h.ljp_mv,
                   h.ljp_applied_online_mv, h.applied_offline_mv, h.ljp_source)
                  for k, h in self.headstage_corrections.items()]

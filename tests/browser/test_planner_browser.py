@@ -14,7 +14,7 @@ from types import MappingProxyType
 import pytest
 
 import ephys_correct as ec
-from ephys_correct.chemistry.speciation import speciate_solution
+from ephys_correct.chemistry.speciation import free_ion_solution
 from ephys_correct.errors import ModelValidityWarning
 
 pytestmark = pytest.mark.browser
@@ -84,7 +84,7 @@ def test_numbers_on_the_page_equal_the_api(browser_page, planner_url):
         assert _value(page, f"{tr} .c-in") == row["c_in_mM"]
     # free Ca2+/Mg2+ as the Ca_free/Mg_free planning targets speciate
     for side, sol in (("pipette", plan.pipette), ("bath", plan.bath)):
-        spec, _ = _quiet(speciate_solution, sol, pH=sol.ph, temperature_c=32)
+        spec, _ = _quiet(free_ion_solution, sol, temperature_c=32)
         assert _value(page, f"#free-ca-{side}") == spec.ions_mm.get("Ca2+", 0.0)
         assert _value(page, f"#free-mg-{side}") == spec.ions_mm["Mg2+"]
         summary = plan.solutions[side]
@@ -93,9 +93,8 @@ def test_numbers_on_the_page_equal_the_api(browser_page, planner_url):
         assert _value(page, f"#ionic-strength-{side}") == summary["ionic_strength_mm"]
     bath_ca = _value(page, "#free-ca-bath")
     assert page.inner_text("#free-ca-bath") == f"{bath_ca:.3g} mM"
-    # the API's warnings (pH set at 22 degC, used at 32 degC) are on the page
+    # whatever the API warns about is on the page (the pH is now computed at 32 degC: no warning)
     notes = page.inner_text("#notes")
-    assert rev_warnings
     for msg in set(rev_warnings):
         assert msg in notes
     browser_page.assert_no_console_errors()
@@ -181,14 +180,12 @@ def test_download_round_trips_through_load_recipe(browser_page, planner_url, tmp
 
 
 def test_a_target_is_solved_and_applied(browser_page, planner_url):
-    # the AxoBits 39 recipes are given as ions, without pH: solving is quick (no titration), and
-    # the page says that free ions cannot be computed for them instead of showing numbers
+    # the AxoBits 39 recipes are given as ions, without pH: solving is quick (no titration); nothing
+    # in them binds Mg2+, so free Mg2+ is the total (free ions are the default, issue 13)
     pipette, bath = "axobits39_kgluconate_pipette", "axobits39_saline_bath"
     page = _open(browser_page, planner_url, pipette=pipette, bath=bath)
     assert page.inner_text("#status") == "up to date"
-    assert page.inner_text("#free-mg-pipette") == "not computed"
-    assert "needs the pH" in page.get_attribute("#free-mg-pipette", "title")
-    assert "totals, not free ions" in page.inner_text("#rev-basis")
+    assert page.inner_text("#free-mg-pipette") == "1.00 mM"
     row = page.locator("#target-table tbody tr").first
     row.locator(".t-value").fill("-50")
     row.locator(".t-vary").fill("KCl")

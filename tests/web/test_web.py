@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import ephys_correct as ec
 from ephys_correct.errors import ModelValidityWarning, RecipeError
-from ephys_correct.chemistry.speciation import speciate_solution
+from ephys_correct.chemistry.speciation import free_ion_solution, speciate_solution  # noqa: F401
 from ephys_correct.web import api
 from ephys_correct.web.app import create_app
 
@@ -97,7 +97,7 @@ def test_evaluate_gives_the_numbers_of_the_public_api():
         warnings.simplefilter("always", ModelValidityWarning)
         plan = ec.plan_solutions(PIPETTE, BATH, temperature_c=32, ljp_temperature_c=22)
         rev = ec.reversal_potentials(plan.pipette, plan.bath, temperature_c=32, free_ions=True)
-        spec = {s: speciate_solution(sol, pH=sol.ph, temperature_c=32) for s, sol in
+        spec = {s: free_ion_solution(sol, temperature_c=32) for s, sol in
                 (("pipette", plan.pipette), ("bath", plan.bath))}
     assert res["ljp_mv"] == {m: plan.ljp_mv(m) for m in ("henderson", "nernst-planck")}
     assert res["reversal"]["basis"] == "free ions"
@@ -110,9 +110,9 @@ def test_evaluate_gives_the_numbers_of_the_public_api():
             assert got[key] == want[key], (side, key)
         assert got["free_ca_mm"] == spec[side].ions_mm.get("Ca2+", 0.0)
         assert got["free_mg_mm"] == spec[side].ions_mm["Mg2+"]
-    # the pH set at 22 degC and used at 32 degC is said, as the API says it
+    # whatever the API warns about reaches the page's warnings
     said = {str(w.message) for w in caught}
-    assert said and all(any(msg in w for w in res["warnings"]) for msg in said)
+    assert all(any(msg in w for w in res["warnings"]) for msg in said)
 
 
 def test_bicarbonate_acsf_free_calcium_is_below_its_total():
@@ -148,15 +148,14 @@ def test_evaluate_says_what_is_wrong_and_keeps_what_it_can(edit, where, pattern)
         assert res["solutions"][other]["osm_estimate_mosm_kg"] > 0  # the other side still has numbers
 
 
-def test_a_recipe_without_ph_says_why_free_ions_are_missing():
+def test_a_recipe_without_ph_and_without_binding_ligands_is_used_as_given():
+    """Nothing binds Mg2+ in the AxoBits pair: free = total, no pH needed (issue 13 defaults)."""
     payload = _payload(pipette=api.shipped_recipe("axobits39_kgluconate_pipette"),
                        bath=api.shipped_recipe("axobits39_saline_bath"))
     res = api.evaluate(payload)
     assert res["ok"]
-    assert res["reversal"]["basis"] == "totals" and "needs the pH" in res["reversal"]["note"]
     pip = res["solutions"]["pipette"]
-    assert pip["free_mg_mm"] is None and "needs the pH" in pip["free_error"]
-    assert any("free Ca2+/Mg2+ not computed" in w for w in res["warnings"])
+    assert pip["free_mg_mm"] == pytest.approx(1.0)
     # JPCalc (AxoBits 39, p. 8): V_L = +15.6 mV at 20 degC for this pair; here at 22 degC
     assert res["ljp_mv"]["henderson"] == pytest.approx(15.6, abs=0.3)
 
