@@ -297,7 +297,7 @@ def test_dask_local_cluster(folder, tmp_path):
     import distributed
 
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         res = run_batch(folder, out_dir=tmp_path / "out", pipette=PIPETTE, bath=BATH, temperature_c=32,
                         dask_client=client)
         # the same by scheduler address (the CLI's --scheduler): a client is opened and closed for the run
