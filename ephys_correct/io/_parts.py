@@ -13,8 +13,6 @@ __all__ = [
     "Holding",
     "Tag",
     "UnitFix",
-    "Recording",
-    "CommandUnavailableError",
     "CLAMP_MODES",
     "SIGNAL_KINDS",
     "SIGNAL_ROLES",

@@ -30,15 +30,11 @@ __all__ = [
     "HEADSTAGE_CONFIDENCE",
 ]
 
-#: the clamp modes a headstage can be in ("i_zero": MultiClamp I=0, telegraph mode 2)
-CLAMP_MODES = ("voltage_clamp", "current_clamp", "i_zero")
-#: the signal kinds of a channel
-SIGNAL_KINDS = ("membrane_potential", "current", "command", "other")
-#: the part a channel plays for its headstage (:attr:`Channel.role`)
-SIGNAL_ROLES = ("measured", "monitor", "command")
-#: how well the file's evidence supports a headstage (:attr:`Headstage.confidence`)
-HEADSTAGE_CONFIDENCE = ("strong", "inferred", "weak", "user")
-from ephys_correct.io._parts import Channel, Headstage, Holding, Tag, UnitFix, _clamp_mode_help  # noqa: F401
+# the parts of a recording and their vocabularies are defined once, in _parts
+from ephys_correct.io._parts import (  # noqa: F401  (re-exported)
+    CLAMP_MODES, HEADSTAGE_CONFIDENCE, SIGNAL_KINDS, SIGNAL_ROLES, Channel, Headstage, Holding, Tag, UnitFix,
+    _clamp_mode_help,
+)
 
 
 class CommandUnavailableError(RecordingError, LookupError):
