@@ -14,6 +14,7 @@ from ephys_correct._fileio import to_jsonable
 from ephys_correct._html import table as html_table, tables as html_tables
 from ephys_correct.errors import ParameterError
 from ephys_correct.correction.configurations import Configuration, PerforatingAgent
+from ephys_correct.correction.membrane import vm_signal, windows_for
 from ephys_correct.correction.sign import apply_current_sign, apply_ljp
 from ephys_correct.potentials.bath import BathChange
 from ephys_correct.io import CommandUnavailableError
@@ -522,9 +523,10 @@ class CorrectedRecording:
         )
 
     def membrane_potential(self, sweep: int, headstage: int = 0, *, statistic: str = "mean",
-                           window_s=None) -> tuple[float, str]:
+                           window_s=None, window: str = "baseline") -> tuple[float, str]:
         """Corrected membrane potential of one headstage over a window of a sweep.
 
+        The signal is chosen by :func:`ephys_correct.correction.membrane.vm_signal`.
         Current clamp / I=0: the *statistic* of the corrected membrane-
         potential trace.  Voltage clamp: the *statistic* of the corrected
         command (holding + command waveform) over the window; when the file
@@ -537,7 +539,12 @@ class CorrectedRecording:
         headstage : int
         statistic : {"mean", "median"}
         window_s : (float, float), optional
-            Start and end, s from the start of the sweep; default the whole sweep.
+            Start and end, s from the start of the sweep; overrides *window*.
+        window : {"baseline", "sweep"}
+            Without *window_s*: ``"baseline"`` (default), the segment before the
+            first command step (where the cell is at rest; see
+            :mod:`ephys_correct.correction.membrane`), or ``"sweep"``, the whole
+            sweep.
 
         Returns
         -------
@@ -552,38 +559,45 @@ class CorrectedRecording:
             The file does not establish the headstage's clamp mode (read it
             with ``clamp_mode=``).
         ParameterError
-            Unknown statistic, empty window, or no signal to take V_m from.
+            Unknown statistic or window, empty window, or no signal to take V_m from.
         """
         if statistic not in STATISTICS:
             raise ParameterError(
                 f"Invalid value for the 'statistic' parameter. Allowed values are "
                 f"{', '.join(map(repr, STATISTICS))}, but got {statistic!r} instead."
             )
+        if window not in ("baseline", "sweep"):
+            raise ParameterError(
+                f"Invalid value for the 'window' parameter. Allowed values are 'baseline', 'sweep', but got "
+                f"{window!r} instead (per-epoch values: driving_force_table(..., window='epochs')).")
         hs = self._headstage(headstage)
         mode = hs.clamp_mode
-        i0, i1, wdesc = self._window(sweep, window_s)
+        if window_s is None:
+            w = windows_for(self, hs, self._sweep(sweep), window)[0]
+            i0, i1, wdesc = w.i0, w.i1, w.description
+        else:
+            i0, i1, wdesc = self._window(sweep, window_s)
         stat = np.mean if statistic == "mean" else np.median
         rel = ""
         if self.configuration.needs_resting_potential and self.resting_potential_mv is None:
             rel = "; relative to the resting potential (cell-attached, no resting_potential_mv)"
+        plan = vm_signal(self, hs)
         vm_channels = [c for c in hs.channels
                        if self.recording.channels[c].kind == "membrane_potential"
                        and self.channel_corrections[c].quantity == "potential"]
         if mode in ("current_clamp", "i_zero"):
-            if not vm_channels:
+            if plan is None:
                 raise ParameterError(
                     f"{self.recording.path}: headstage {headstage} is in {mode} but has no "
                     "membrane-potential channel to take V_m from."
                 )
-            c = vm_channels[0]
+            c = plan[1]
             data = self.sweep_data(sweep, c, start=i0, stop=i1)
             name = self.recording.channels[c].name
             return float(stat(data)), f"{statistic} of corrected trace '{name}' ({mode}, {wdesc}){rel}"
         # voltage clamp
         dac = hs.dac
-        voltage_dac = (dac is not None and dac < len(self.command_corrections)
-                       and self.command_corrections[dac].quantity == "potential")
-        if voltage_dac and self.recording.has_command(dac):
+        if plan is not None and plan[0] == "command":
             try:
                 cmd = self.command(sweep, dac)[i0:i1]
             except CommandUnavailableError:
@@ -599,7 +613,7 @@ class CorrectedRecording:
             return (float(stat(data)),
                     f"{statistic} of corrected voltage monitor '{name}' (voltage_clamp, no command "
                     f"waveform in the file, {wdesc}){rel}")
-        if voltage_dac:
+        if plan is not None and plan[0] in ("command", "holding"):
             h = self.holding_at(sweep)[dac]
             if np.isfinite(h.value):
                 return (float(h.value),

@@ -33,10 +33,12 @@ from ephys_correct.report.table_metadata import COLUMN_UNITS, _RS_WARN_MV, _bath
 from ephys_correct.chemistry.ions import canonical_ion_name
 from ephys_correct.chemistry.ions import get_ion
 from ephys_correct.report.reversal_table import reversal_potentials
+from ephys_correct.report.frozen_attrs import freeze
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.io import CommandUnavailableError
 from ephys_correct.correction.sign import apply_ljp
 from ephys_correct.correction.corrected import STATISTICS, CorrectedRecording
+from ephys_correct.correction.membrane import DRIVING_FORCE_LIMIT_MV, WINDOWS, implausible, recording_warnings, vm_signal, windows_for
 
 
 #: small inorganic ions reported by default (when present on both sides)
@@ -46,7 +48,7 @@ DEFAULT_IONS = ("Na+", "K+", "Cl-", "Ca2+", "Mg2+", "Cs+", "Li+", "Rb+", "NH4+",
 #: columns of :func:`driving_force_table` and their units
 TABLE_COLUMNS = tuple(COLUMN_UNITS)
 _STRING_COLUMNS = ("file", "epoch", "channel", "clamp_mode", "V_m_source", "ion", "current_direction",
-                   "ion_flux", "E_rev_basis", "note")
+                   "ion_flux", "E_rev_basis", "note", "flag")
 _INT_COLUMNS = ("sweep", "headstage", "charge")
 
 
@@ -364,26 +366,8 @@ _STACK_SAMPLES = 1 << 16
 
 
 def _vm_plan(corrected, h, mode: str) -> tuple[str, int] | None:
-    """The signal :meth:`CorrectedRecording.membrane_potential` takes V_m from, when it is a waveform.
-
-    ``("trace" | "monitor", channel)``, ``("command" | "holding", dac)``; None when there is
-    no source (``membrane_potential`` itself raises the reason).
-    """
-    rec = corrected.recording
-    vm_channels = [c for c in h.channels if rec.channels[c].kind == "membrane_potential"
-                   and corrected.channel_corrections[c].quantity == "potential"]
-    if mode in ("current_clamp", "i_zero"):
-        return ("trace", vm_channels[0]) if vm_channels else None
-    dac = h.dac
-    voltage_dac = (dac is not None and dac < len(corrected.command_corrections)
-                   and corrected.command_corrections[dac].quantity == "potential")
-    if voltage_dac and rec.has_command(dac):
-        return ("command", dac)
-    if vm_channels:
-        return ("monitor", vm_channels[0])
-    if voltage_dac and dac < len(rec.holding) and np.isfinite(rec.holding[dac].value):
-        return ("holding", dac)
-    return None
+    """The signal V_m is taken from: :func:`ephys_correct.correction.membrane.vm_signal` (the one rule)."""
+    return vm_signal(corrected, h)
 
 
 def _vm_source(corrected, plan, mode: str, statistic: str, wdesc: str, rel: str) -> str:
@@ -435,7 +419,7 @@ def _raw_statistics(corrected, plan, sweeps: list[int], spans, statistic: str):
     rec = corrected.recording
     kind, idx = plan
     stat = np.mean if statistic == "mean" else np.median
-    n_win = len(spans[0]) if spans else 0
+    n_win = max((len(r) for r in spans), default=0)
     out = np.full((len(sweeps), n_win), np.nan)
     unavailable: list[int] = []
     if kind == "holding":  # a level, not a waveform (the level at the start of each sweep)
@@ -482,58 +466,78 @@ def _raw_statistics(corrected, plan, sweeps: list[int], spans, statistic: str):
     return out, unavailable
 
 
-def _membrane_potentials(corrected, h, mode: str, wins, spans, statistic: str):
+def _membrane_potentials(corrected, h, mode: str, spans, statistic: str, named: str | None):
     """V_m (n_sweeps x n_windows), its descriptions and the notes for one headstage.
 
-    Same values as :meth:`CorrectedRecording.membrane_potential` per sweep and window (which this
-    calls for anything but a plain waveform): the statistic is taken of the signal as read and
-    corrected once (:func:`~ephys_correct.correction.apply_ljp` is affine in the signal: the
-    mean and the median commute with it, up to rounding ~1e-14 mV), instead of correcting every
-    sample of every window.
+    *spans* holds per sweep the windows ``(i0, i1, description, t0, t1, name)``; *named* is the
+    window rule (``"baseline"``, ``"sweep"``, ``"epochs"``) or None for explicit windows.
+
+    Same values as :meth:`CorrectedRecording.membrane_potential` per sweep and window: the
+    statistic is taken of the signal as read and corrected once
+    (:func:`~ephys_correct.correction.apply_ljp` is affine in the signal: the mean and the
+    median commute with it, up to rounding ~1e-14 mV), instead of correcting every sample of
+    every window.  The exact path (``membrane_potential`` per window) runs only for the named
+    conditions of :func:`_fast_path_blocker`, and for sweeps whose command the file cannot give.
     """
 
-    n_sweeps, n_win = len(spans), len(wins)
+    n_sweeps = len(spans)
+    n_win = max((len(r) for r in spans), default=0)
     vals = np.full((n_sweeps, n_win), np.nan)
-    srcs = [[""] * n_win for _ in range(n_sweeps)]
-    notes = [[""] * n_win for _ in range(n_sweeps)]
+    srcs = [[""] * len(spans[s]) for s in range(n_sweeps)]
+    notes = [[""] * len(spans[s]) for s in range(n_sweeps)]
     plan = _vm_plan(corrected, h, mode)
     exact = list(range(n_sweeps))
-    # a bath schedule in time changes the offset within a sweep: sample-wise correction (exact path)
-    if plan is not None and n_win and corrected._schedule_axis() != "piecewise in time":
-        try:
-            cfg = corrected.configuration
-            rel = ("; relative to the resting potential (cell-attached, no resting_potential_mv)"
-                   if cfg.needs_resting_potential and corrected.resting_potential_mv is None else "")
-            sweeps = list(range(n_sweeps))
-            raw, unavailable = _raw_statistics(corrected, plan, sweeps, spans, statistic)
-            sc = (corrected.command_corrections if plan[0] in ("command", "holding")
-                  else corrected.channel_corrections)[plan[1]]
-            hc = corrected._hc_for(sc)
-            delta = np.array([corrected.delta_ref_mv(s) for s in sweeps], dtype=np.float64)[:, None]
-            vm = apply_ljp(raw, ljp_mv=hc.ljp_mv, configuration=cfg, delta_ref_mv=delta,
-                           ljp_applied_online_mv=hc.ljp_applied_online_mv,
-                           polarity_inverted_at_acquisition=corrected.polarity_inverted_at_acquisition,
-                           resting_potential_mv=corrected.resting_potential_mv)
-            vm = np.broadcast_to(vm, raw.shape)
-            skip = set(unavailable)
-            for s in sweeps:
-                if s in skip:
-                    continue
-                vals[s] = vm[s]
-                srcs[s] = [_vm_source(corrected, plan, mode, statistic, spans[s][w][2], rel) for w in range(n_win)]
-            exact = unavailable
-        except Exception:  # noqa: BLE001 - anything unusual: membrane_potential decides (and raises)
-            exact = list(range(n_sweeps))
+    if _fast_path_blocker(corrected, plan, n_win) is None:
+        cfg = corrected.configuration
+        rel = ("; relative to the resting potential (cell-attached, no resting_potential_mv)"
+               if cfg.needs_resting_potential and corrected.resting_potential_mv is None else "")
+        sweeps = list(range(n_sweeps))
+        raw, unavailable = _raw_statistics(corrected, plan, sweeps, spans, statistic)
+        sc = (corrected.command_corrections if plan[0] in ("command", "holding")
+              else corrected.channel_corrections)[plan[1]]
+        hc = corrected._hc_for(sc)
+        delta = np.array([corrected.delta_ref_mv(s) for s in sweeps], dtype=np.float64)[:, None]
+        vm = apply_ljp(raw, ljp_mv=hc.ljp_mv, configuration=cfg, delta_ref_mv=delta,
+                       ljp_applied_online_mv=hc.ljp_applied_online_mv,
+                       polarity_inverted_at_acquisition=corrected.polarity_inverted_at_acquisition,
+                       resting_potential_mv=corrected.resting_potential_mv)
+        vm = np.broadcast_to(vm, raw.shape)
+        skip = set(unavailable)
+        for s in sweeps:
+            if s in skip:
+                continue
+            vals[s] = vm[s]
+            srcs[s] = [_vm_source(corrected, plan, mode, statistic, sp[2], rel) for sp in spans[s]]
+        exact = unavailable
     for s in exact:
-        for w, (_, win) in enumerate(wins):
+        for w, (_, _, wdesc, t0, t1, _) in enumerate(spans[s]):
             try:
-                v, src = corrected.membrane_potential(s, h.index, statistic=statistic, window_s=win)
+                if named in ("baseline", "sweep"):
+                    v, src = corrected.membrane_potential(s, h.index, statistic=statistic, window=named)
+                else:
+                    v, src = corrected.membrane_potential(s, h.index, statistic=statistic, window_s=(t0, t1))
+                    src = src.replace(corrected._window(s, (t0, t1))[2], wdesc, 1)
             except ParameterError as exc:  # the file holds no signal to take V_m from
                 v, src = math.nan, ""
                 notes[s][w] = f"no V_m: {exc}"
             vals[s, w] = v
             srcs[s][w] = src
     return vals, srcs, notes
+
+
+def _fast_path_blocker(corrected, plan, n_win: int) -> str | None:
+    """Why V_m cannot be taken from the raw statistics (None: the fast path runs).
+
+    The named conditions: no V_m signal (``membrane_potential`` says why), no window, or a
+    bath schedule in time (the offset changes within a sweep: sample-wise correction).
+    """
+    if plan is None:
+        return "no V_m signal"
+    if not n_win:
+        return "no window"
+    if corrected._schedule_axis() == "piecewise in time":
+        return "bath schedule in time"
+    return None
 
 
 # ----------------------------------------------------------------------------- table assembly
@@ -610,7 +614,8 @@ def _direction_columns(dfv: np.ndarray, charge: np.ndarray) -> tuple[list[str], 
 
 def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
                         epochs: Sequence[tuple[str, float, float]] | None = None,
-                        statistic: str = "mean", activity_model: str = "truesdell-jones",
+                        statistic: str = "mean", window: str | None = None,
+                        activity_model: str = "truesdell-jones",
                         inside_override_mm: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per-ion driving forces ``V_m - E_rev`` of a corrected recording.
 
@@ -625,10 +630,18 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         Ions to report.  Default: the small inorganic ions of
         :data:`DEFAULT_IONS` present on both sides.
     epochs : sequence of (name, t_start_s, t_end_s), optional
-        Time windows (s from the start of each sweep); one row set per
-        window.  Default: the whole sweep (epoch ``"sweep"``).
+        Explicit time windows (s from the start of each sweep); one row set
+        per window (the ``epoch`` column holds the name).
     statistic : {"mean", "median"}
         Statistic of V_m over each window.
+    window : {"baseline", "epochs", "sweep"}, optional
+        Without *epochs*, the window rule of
+        :mod:`ephys_correct.correction.membrane`: ``"baseline"`` (default;
+        where the cell is at rest: before the first command step, or the
+        first 10 % of a sweep of a file without command waveform),
+        ``"epochs"`` (one row set per command segment, ``epoch:holding``,
+        ``epoch:1``, ...; voltage clamp: the holding and each step command,
+        corrected), ``"sweep"`` (the whole sweep, steps and spikes included).
     activity_model : str
         Activity model of the reversal potentials (default ``"truesdell-jones"``).
     inside_override_mm : Mapping[str, float], optional
@@ -654,7 +667,15 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
           ``"total"``;
         * ``note``: why a value is unknown (NaN), series-resistance
           warnings (voltage clamp: ``|mean I| x R_s > 1 mV``), bound-ion
-          warnings.
+          warnings, implausible values;
+        * ``flag``: ``"implausible"`` when V_m, the voltage command or the
+          driving force is beyond a physiological limit
+          (:func:`ephys_correct.correction.membrane.implausible`; the reason
+          is in ``note``), else ``""``.
+
+        ``attrs["warnings"]`` lists the recording's interpretation warnings
+        (weak evidence for headstages or clamp modes, suspect units, user
+        overrides) and one line per kind of implausible value.
 
         ``attrs`` holds ``units`` (per column), ``solutions``, ``temperature_c``,
         ``zeroing_temperature_c``, ``ljp``, ``activity_model``,
@@ -694,6 +715,12 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         if not ions:
             raise ParameterError("Invalid value for the 'ions' parameter: it is empty (use None for the default).")
     windows = None if epochs is None else _check_epochs(epochs)
+    if window is not None and window not in WINDOWS:
+        raise ParameterError(f"Invalid value for the 'window' parameter. Allowed values are "
+                             f"{', '.join(map(repr, WINDOWS))}, but got {window!r} instead.")
+    if window is not None and windows is not None:
+        raise ParameterError("give either 'epochs' (explicit windows) or 'window' (a named rule), not both.")
+    named = None if windows is not None else (window or "baseline")
     rec = corrected.recording
     fname = os.path.basename(rec.path)
     cfg = corrected.configuration
@@ -705,19 +732,25 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     relative = cfg.needs_resting_potential and corrected.resting_potential_mv is None
     relative_note = ("cell-attached without resting_potential_mv: V_m_mV is the patch potential "
                      "relative to rest, so no driving force") if relative else ""
-    wins = [("sweep", None)] if windows is None else [(nm, (t0, t1)) for nm, t0, t1 in windows]
     n_sweeps = rec.n_sweeps if heads else 0
 
-    # sample range of every (sweep, window); a window outside a sweep is the caller's error: raises
-    spans: list[list[tuple[int, int, str, float, float]]] = []
-    for s in range(n_sweeps):
-        sweep_end = rec.t_start_s + rec.sweep_lengths[s] / rec.sample_rate_hz
-        row = []
-        for _, win in wins:
-            t0, t1 = (rec.t_start_s, sweep_end) if win is None else win
-            i0, i1, wdesc = corrected._window(s, win)
-            row.append((i0, i1, wdesc, float(t0), float(t1)))
-        spans.append(row)
+    # per headstage, the windows of every sweep: (i0, i1, description, t0, t1, name); an explicit
+    # window outside a sweep is the caller's error: raises
+    def spans_of(h) -> list[list[tuple[int, int, str, float, float, str]]]:
+        out = []
+        for s in range(n_sweeps):
+            if named is None:
+                row = []
+                for nm, t0, t1 in windows:
+                    i0, i1, wdesc = corrected._window(s, (t0, t1))
+                    row.append((i0, i1, wdesc, float(t0), float(t1), nm))
+            else:
+                ts = rec.t_start_s
+                fs = rec.sample_rate_hz
+                row = [(w.i0, w.i1, w.description, ts + w.i0 / fs, ts + w.i1 / fs, w.name)
+                       for w in windows_for(corrected, h, s, named)]
+            out.append(row)
+        return out
 
     per_head = {}
     for h in heads:
@@ -725,8 +758,9 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         channel, cur_idx = _headstage_channel(corrected, hs, mode)
         rs = rec.access_resistance_by_headstage.get(hs, rec.access_resistance_mohm)
         check_rs = mode == "voltage_clamp" and cur_idx is not None and rs is not None
+        spans = spans_of(h)
         per_head[hs] = (channel, mode, cur_idx, check_rs, corrected.pipette(hs) if n_sweeps else None,
-                        _membrane_potentials(corrected, h, mode, wins, spans, statistic))
+                        _membrane_potentials(corrected, h, mode, spans, statistic, named), spans)
 
     # one group of rows per sweep x window x headstage; its ions from a shared block
     blocks: dict[Any, _IonBlock] = {}
@@ -738,19 +772,33 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     g_note: list[str] = []
     g_block: list[_IonBlock] = []
     one_bath = corrected._schedule_axis() == "none"  # the common case: one bath for every window
-    bath, bath_note = None, ""
+    baths: dict[tuple[int, float, float], tuple[Any, str]] = {}
+    g_t0: list[float] = []
+    g_t1: list[float] = []
+    g_name: list[str] = []
+    g_flag: list[str] = []
+    n_win = max((len(v[6][s]) for v in per_head.values() for s in range(n_sweeps)), default=0)
+    holding_of = {}  # voltage-clamp headstages: the corrected holding level of their DAC
+    for h in heads:
+        if modes[h.index] == "voltage_clamp" and h.dac is not None and h.dac < len(corrected.command_corrections) \
+                and corrected.command_corrections[h.dac].quantity == "potential":
+            holding_of[h.index] = float(corrected.holding[h.dac].value)
     for s in range(n_sweeps):
-        for w, (_, win) in enumerate(wins):
-            _, _, _, t0, t1 = spans[s][w]
-            if not one_bath or (s == 0 and w == 0):
-                bath, bath_note = _bath_for_window(corrected, s, t0, t1)
+        for w in range(n_win):
             for h in heads:
                 hs = h.index
-                channel, mode, cur_idx, check_rs, pip, (vals, srcs, vm_notes) = per_head[hs]
+                channel, mode, cur_idx, check_rs, pip, (vals, srcs, vm_notes), spans = per_head[hs]
+                if w >= len(spans[s]):
+                    continue
+                _, _, _, t0, t1, wname = spans[s][w]
+                bkey = (0, 0.0, 0.0) if one_bath else (s, t0, t1)
+                if bkey not in baths:
+                    baths[bkey] = _bath_for_window(corrected, s, t0, t1)
+                bath, bath_note = baths[bkey]
                 src = srcs[s][w]
                 rs_note = ""
                 if check_rs and ("command" in src or "holding" in src):
-                    rs_note = _rs_note(corrected, s, hs, cur_idx, win)
+                    rs_note = _rs_note(corrected, s, hs, cur_idx, (t0, t1))
                 if bath is None:
                     key = ("unknown", id(pip), bath_note)
                     blk = blocks.get(key)
@@ -761,13 +809,19 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
                     blk = blocks.get(key)
                     if blk is None:
                         blk = blocks[key] = _erev_block(corrected, pip, bath, ions)
+                vm = float(vals[s, w])
+                bad = implausible(vm_mv=vm, holding_mv=holding_of.get(hs))
                 g_sweep.append(s)
                 g_win.append(w)
                 g_head.append(hs)
-                g_vm.append(vals[s, w])
+                g_vm.append(vm)
                 g_src.append(src)
-                g_note.append(_join(common_note, vm_notes[s][w], relative_note, rs_note, bath_note))
+                g_note.append(_join(common_note, vm_notes[s][w], relative_note, rs_note, bath_note, bad))
+                g_flag.append("implausible" if bad else "")
                 g_block.append(blk)
+                g_t0.append(t0)
+                g_t1.append(t1)
+                g_name.append(wname)
 
     # rows: each group repeated over its block's ions
     n_groups = len(g_block)
@@ -792,6 +846,8 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     vm_rows = per_group(g_vm, np.float64)
     dfv = np.full(len(vm_rows), np.nan) if relative else vm_rows - e_rev
     direction, flux = _direction_columns(dfv, charge)
+    flags = per_group_str(g_flag)
+    df_bad = np.flatnonzero(np.isfinite(dfv) & (np.abs(dfv) > DRIVING_FORCE_LIMIT_MV))
     ion_names: list[str] = []
     notes: list[str] = []
     joined: dict[tuple[str, int], tuple[str, ...]] = {}
@@ -801,17 +857,17 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         if jn is None:
             jn = joined[(gn, id(b))] = tuple(_join(gn, n) for n in b.notes)
         notes.extend(jn)
-    win_names = [nm for nm, _ in wins]
-    t_start = [spans[s][w][3] for s, w in zip(g_sweep, g_win)]
-    t_end = [spans[s][w][4] for s, w in zip(g_sweep, g_win)]
+    for i in df_bad.tolist():
+        notes[i] = _join(notes[i], implausible(driving_force_mv=float(dfv[i])))
+        flags[i] = "implausible"
     channel_of = {hs: v[0] for hs, v in per_head.items()}
     n_rows = len(vm_rows)
     columns = {
         "file": _str_column([fname] * n_rows),
         "sweep": per_group(g_sweep, np.int64),
-        "epoch": _str_column(per_group_str([win_names[w] for w in g_win])),
-        "t_start_s": per_group(t_start, np.float64),
-        "t_end_s": per_group(t_end, np.float64),
+        "epoch": _str_column(per_group_str(g_name)),
+        "t_start_s": per_group(g_t0, np.float64),
+        "t_end_s": per_group(g_t1, np.float64),
         "channel": _str_column(per_group_str([channel_of[hs] for hs in g_head])),
         "headstage": per_group(g_head, np.int64),
         "clamp_mode": _str_column(per_group_str([modes[hs] for hs in g_head])),
@@ -828,10 +884,29 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         "ion_flux": _str_column(flux),
         "E_rev_basis": _str_column([basis] * n_rows),
         "note": _str_column(notes),
+        "flag": _str_column(flags),
     }
     df = _frame(columns, n_rows)
     df.attrs.update(_table_attrs(corrected, ions, windows, statistic))
+    df.attrs["window"] = named if named is not None else "explicit epochs"
+    df.attrs["warnings"] = freeze(recording_warnings(rec) + _flag_warnings(df, fname))
     return df
+
+
+def _flag_warnings(df: pd.DataFrame, fname: str) -> list[str]:
+    """One line per distinct implausibility reason of the table's flagged rows."""
+    out: list[str] = []
+    if not len(df) or not (df["flag"] == "implausible").any():
+        return out
+    for note in df.loc[df["flag"] == "implausible", "note"].unique():
+        for part in str(note).split("; "):
+            if part.startswith("implausible"):
+                why = part.split(":", 1)[0]
+                kind = why.split(" ")[1] if " " in why else why
+                line = f"{fname}: rows flagged implausible: {part}"
+                if not any(kind in o for o in out):
+                    out.append(line)
+    return out
 
 
 def channel_corrections_table(corrected) -> pd.DataFrame:

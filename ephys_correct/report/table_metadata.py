@@ -30,6 +30,7 @@ COLUMN_UNITS: dict[str, str] = {
     "ion_flux": "",
     "E_rev_basis": "",
     "note": "",
+    "flag": "",
 }
 
 _RS_WARN_MV = 1.0
