@@ -147,6 +147,10 @@ class ShadowedRecipeWarning(UserWarning):
     (e.g. ``./solutions_db/<name>.toml``)."""
 
 
+class StrictModeError(EphysCorrectError, ValueError):
+    """A recording has warnings (weak evidence, suspect units, implausible values) and strict mode is on."""
+
+
 class ModelValidityWarning(UserWarning):
     """A model is used outside the range its parameters were fitted for."""
 

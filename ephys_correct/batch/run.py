@@ -16,7 +16,14 @@ decides the solutions and temperature of each file (command-line options or an
     and the summary row.  Written last.
 
 plus one ``summary.<fmt>`` for the whole run (one row per file: ``file,
-status, reason, ljp_mv, n_sweeps, mean_Vm_mV_hs<k>, seconds, ...``).
+status, reason, warnings, ljp_mv, n_sweeps, mean_Vm_mV_hs<k>, seconds, ...``).
+
+Status: ``ok``; ``warn`` when the file was corrected but its interpretation
+rests on weak evidence, its units are suspect, a value is implausible, ...
+(the ``warnings`` column, one warning per ``" | "``-separated part; the same
+lines are in the table's ``attrs["warnings"]``); ``failed`` (``reason``); or
+``skipped``.  With ``strict=True`` a file with warnings fails instead (no
+outputs are written for it).
 
 Outputs mirror the sub-folders of an input folder.  Every file is written
 atomically (temporary file + :func:`os.replace`); inputs are only read.
@@ -50,7 +57,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from ephys_correct.errors import EphysCorrectError, NotAFolderError, OutputExistsError, ParameterError
+from ephys_correct.errors import EphysCorrectError, NotAFolderError, OutputExistsError, ParameterError, StrictModeError
 from ephys_correct.batch.lock import OutputLock, remove_stale_temporaries
 from ephys_correct.batch.pool import run_in_processes
 from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS, collect_recordings, output_stem
@@ -59,9 +66,13 @@ from ephys_correct.batch.outputs import (
     _Running, _adopt_crash, _atomic_write_json, _differences, _killed_before, _killed_path, _record_killed,
     _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason, _sync_files,
 )
-from ephys_correct.batch.settings import FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec
+from ephys_correct.batch.settings import (
+    FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec, parse_clamp_mode,
+    parse_headstages, parse_unit_fix,
+)
 from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
 from ephys_correct.correction.correct import correct_recording
+from ephys_correct.correction.membrane import WINDOWS
 from ephys_correct.io import read_recording
 from ephys_correct.report.driving_force import driving_force_table
 from ephys_correct.report.tables import write_table
@@ -73,7 +84,9 @@ from ephys_correct._version import __version__
 #: table formats of the driving-force tables and the summary
 TABLE_FORMATS = ("csv", "parquet", "xlsx", "md")
 MARKER_VERSION = 1
-_SUMMARY_BASE = ("file", "status", "reason", "ljp_mv", "n_sweeps")
+_SUMMARY_BASE = ("file", "status", "reason", "warnings", "ljp_mv", "n_sweeps")
+#: separator of the warnings in the summary's ``warnings`` column
+WARNING_SEPARATOR = " | "
 
 
 # =========================================================================== results
@@ -110,6 +123,11 @@ class BatchResult:
         return self._count("failed")
 
     @property
+    def n_warned(self) -> int:
+        """Files corrected in this run whose row carries warnings (status ``warn``)."""
+        return self._count("warn")
+
+    @property
     def n_skipped(self) -> int:
         """Files already done by an earlier run with the same input and options."""
         return self._count("skipped")
@@ -127,7 +145,7 @@ def _base_row(task: _Task) -> dict[str, Any]:
         "seconds": 0.0, "output": task.stem,
         "pipette": s.pipette if s else None, "bath": s.bath if s else None,
         "temperature_c": s.temperature_c if s else None, "configuration": s.configuration if s else None,
-        "sheet_line": s.sheet_line if s else None, "mean_Vm_mV": {},
+        "sheet_line": s.sheet_line if s else None, "mean_Vm_mV": {}, "warnings": [],
     }
 
 
@@ -152,16 +170,7 @@ def _process_task(task: _Task) -> dict[str, Any]:
 
 def _clamp_mode_arg(text: str):
     """``"current_clamp"`` or ``"0=voltage_clamp,1=current_clamp"`` -> read_recording's clamp_mode."""
-    if "=" not in text:
-        return text.strip()
-    out: dict[int, str] = {}
-    for part in text.split(","):
-        hs, _, mode = part.partition("=")
-        try:
-            out[int(hs)] = mode.strip()
-        except ValueError:
-            raise ParameterError(f"clamp_mode {text!r}: headstage must be an integer in {part!r}") from None
-    return out
+    return parse_clamp_mode(text)
 
 
 def _run_task(task: _Task, row: dict[str, Any]) -> None:
@@ -169,8 +178,14 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     done_path, partial_path = _marker_paths(task)
     s = task.settings
     # the header first (cheap); its cached SHA-256 serves the marker and the provenance
-    rec = read_recording(task.path, clamp_mode=_clamp_mode_arg(s.clamp_mode)) if s.clamp_mode \
-        else read_recording(task.path)
+    overrides: dict[str, Any] = {}
+    if s.clamp_mode:
+        overrides["clamp_mode"] = parse_clamp_mode(s.clamp_mode)
+    if s.headstages:
+        overrides["headstages"] = parse_headstages(s.headstages)
+    if s.unit_fix:
+        overrides["unit_fix"] = parse_unit_fix(s.unit_fix)
+    rec = read_recording(task.path, **overrides)
     sha = rec.sha256
     marker = _read_json(done_path)
     if not task.force:
@@ -179,7 +194,7 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         if same_input and same_opts:
             if all(Path(task.out_dir, p).exists() for p in marker.get("outputs", {}).values()):
                 prev = marker.get("row", {})
-                row.update({k: prev.get(k, row.get(k)) for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV")})
+                row.update({k: prev.get(k, row.get(k)) for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings")})
                 row["status"] = "skipped"
                 row["reason"] = f"done earlier ({marker.get('finished', '?')}); same input and options"
                 return
@@ -210,11 +225,15 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
     corrected = correct_recording(rec, pipette=_solution_from_spec(s._pipette), bath=_solution_from_spec(s._bath),
                                   temperature_c=s.temperature_c, configuration=s.configuration,
                                   ljp_method=s.ljp_method, free_ions=s.free_ions, **kwargs)
-    table = driving_force_table(corrected)
+    table = driving_force_table(corrected, window=task.options.get("window", "baseline"))
     ljps = sorted(set(corrected.ljp_mv_by_headstage.values()))
     row["ljp_mv"] = _num(ljps[0]) if len(ljps) == 1 else None
     row["n_sweeps"] = int(corrected.n_sweeps)
-    notes = list(getattr(rec, "warnings", ()) or ())
+    notes: list[str] = []
+    row["warnings"] = list(table.attrs.get("warnings", ()))
+    if task.strict and row["warnings"]:
+        raise StrictModeError(f"{len(row['warnings'])} warning(s) and strict mode: "
+                              + WARNING_SEPARATOR.join(row["warnings"]))
     if len(ljps) > 1:
         notes.append("LJP per headstage: " + ", ".join(
             f"{k}: {v:+.3f} mV" for k, v in corrected.ljp_mv_by_headstage.items()))
@@ -238,7 +257,7 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         plot.plot_sweep(corrected, 0, path=outs["plot_sweep"], overwrite=True)
         plot.plot_driving_force(table, path=outs["plot_driving_force"], overwrite=True,
                                 units_suspect=plot.suspect_text(rec))
-    row["status"] = "ok"
+    row["status"] = "warn" if row["warnings"] else "ok"
     row["reason"] = "; ".join(notes)
     _sync_files(outs.values())  # the outputs on disk before the durable marker vouches for them
     _atomic_write_json(done_path, {
@@ -247,7 +266,7 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         "options": dict(task.options), "options_hash": task.options_hash,
         "outputs": {k: os.path.relpath(v, task.out_dir) for k, v in outs.items()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV")},
+        "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings")},
     }, durable=True)
     for stale in (partial_path, _killed_path(task)):
         try:
@@ -267,7 +286,8 @@ def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, defaults: Map
     merged = dict(defaults)
     if row is not None:
         for key in ("pipette", "bath", "temperature_c", "configuration", "ljp_mv", "perforating_agent",
-                    "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph"):
+                    "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph",
+                    "headstages", "unit_fix"):
             value = getattr(row, key)
             if value is not None:
                 merged[key] = value
@@ -295,6 +315,7 @@ def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, defaults: Map
         ljp_mv=merged.get("ljp_mv"), perforating_agent=merged.get("perforating_agent"),
         clamp_mode=merged.get("clamp_mode"), zeroing_temperature_c=merged.get("zeroing_temperature_c"),
         free_ions=bool(merged.get("free_ions", True)), ph=merged.get("ph"),
+        headstages=merged.get("headstages"), unit_fix=merged.get("unit_fix"),
         sheet_line=row.line if row is not None else None,
         _pipette=pip, _bath=bath)
 
@@ -322,6 +343,10 @@ def run_batch(
     zeroing_temperature_c: float | None = None,
     free_ions: bool = True,
     ph: float | None = None,
+    headstages: str | Mapping | None = None,
+    unit_fix: str | Mapping | None = None,
+    strict: bool = False,
+    window: str = "baseline",
     sheet: ExperimentSheet | str | os.PathLike | None = None,
     format: str = "csv",
     jobs: int | None = None,
@@ -359,6 +384,18 @@ def run_batch(
         computed one.
     perforating_agent, clamp_mode : str, optional
         Passed on to the correction / the reader.
+    headstages, unit_fix : str or mapping, optional
+        Reader overrides for every file (a sheet row overrides them):
+        channel -> headstage (``"0=0,1=0,IN 2=none"``, see
+        :func:`~ephys_correct.batch.settings.parse_headstages`) and channel
+        unit fixes (``"0=mV/20"``, see
+        :func:`~ephys_correct.batch.settings.parse_unit_fix`); mappings are
+        passed to :func:`~ephys_correct.io.read_recording` as they are.
+    strict : bool
+        A file with warnings fails (status ``failed``) instead of ``warn``.
+    window : {"baseline", "epochs", "sweep"}
+        V_m window of the driving-force tables (see
+        :func:`~ephys_correct.report.driving_force_table`).
     zeroing_temperature_c : float, optional
         Temperature at which the pipette offset was zeroed (LJP); default
         the recording temperature.
@@ -423,6 +460,9 @@ def run_batch(
     run); per-file outputs follow the resume rules of the module docstring.
     """
 
+    if window not in WINDOWS:
+        raise ParameterError(f"Invalid value for the 'window' parameter. Allowed values are "
+                             f"{list(WINDOWS)}, but got {window!r} instead.")
     if format not in TABLE_FORMATS:
         raise ParameterError(f"Invalid value for the 'format' parameter. Allowed values are "
                              f"{list(TABLE_FORMATS)}, but got {format!r} instead.")
@@ -452,7 +492,9 @@ def run_batch(
     defaults = {"pipette": pipette, "bath": bath, "temperature_c": temperature_c,
                 "configuration": configuration, "ljp_method": ljp_method, "ljp_mv": ljp_mv,
                 "perforating_agent": perforating_agent, "clamp_mode": clamp_mode,
-                "zeroing_temperature_c": zeroing_temperature_c, "free_ions": bool(free_ions), "ph": ph}
+                "zeroing_temperature_c": zeroing_temperature_c, "free_ions": bool(free_ions), "ph": ph,
+                "headstages": _override_text(headstages, "headstages"),
+                "unit_fix": _override_text(unit_fix, "unit_fix")}
     specs: dict = {}
     if pipette is not None:  # check the run's own solutions before any file
         _sol_spec(pipette, None)
@@ -483,11 +525,12 @@ def run_batch(
                      "correct them in separate runs or rename one")
         stems.setdefault(key, str(path))
         options = {"ephys_correct": __version__, "format": format, "nwb": bool(nwb), "plots": bool(plots),
+                   "window": window,
                    **(settings.options() if settings else {})}
         if nwb:
             options.update(nwb_metadata=nwb_meta, nwb_timezone=nwb_timezone)
         tasks.append(_Task(str(path), rel, stem, str(out), settings, error, format, bool(nwb), bool(plots),
-                           bool(force), options, _options_hash(options), nwb_meta, nwb_timezone))
+                           bool(force), options, _options_hash(options), nwb_meta, nwb_timezone, bool(strict)))
     out.mkdir(parents=True, exist_ok=True)
     with OutputLock(out, wait=wait):  # one run per output folder
         remove_stale_temporaries(out)
@@ -495,7 +538,7 @@ def run_batch(
         if not retry_killed:
             tasks = [t if t.error else _skip_killed(t) for t in tasks]
         rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
-        return _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots)
+        return _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots, strict)
 
 
 def _skip_killed(task: _Task) -> _Task:
@@ -503,7 +546,7 @@ def _skip_killed(task: _Task) -> _Task:
     return task if reason is None else dataclasses.replace(task, error=reason)
 
 
-def _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots) -> BatchResult:
+def _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots, strict) -> BatchResult:
     summary = _summary_frame(rows)
     summary.attrs.update({
         "software_version": __version__,
@@ -512,7 +555,8 @@ def _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots) -> Batch
         "options": {k: (v if isinstance(v, (str, int, float, type(None))) else getattr(v, "name", str(v)))
                     for k, v in defaults.items()},
         "format": format, "nwb": bool(nwb), "plots": bool(plots),
-        "counts": {st: sum(r["status"] == st for r in rows) for st in ("ok", "failed", "skipped")},
+        "counts": {st: sum(r["status"] == st for r in rows) for st in ("ok", "warn", "failed", "skipped")},
+        "strict": bool(strict),
         "units": {"ljp_mv": "mV", "seconds": "s", "temperature_c": "degC",
                   **{c: "mV" for c in summary.columns if c.startswith("mean_Vm_mV")}},
     })
@@ -632,6 +676,25 @@ def _gather_dask(client, futures, work, tasks, finish, *, no_worker_timeout_s: f
             pending.clear()
 
 
+def _override_text(value, name: str) -> str | None:
+    """A reader override as the text the sheet and the CLI use (checked now: a usage error)."""
+    if value is None or isinstance(value, str):
+        if value is not None:
+            (parse_headstages if name == "headstages" else parse_unit_fix)(value)
+        return value
+    if not isinstance(value, Mapping):
+        raise ParameterError(f"Invalid value for the '{name}' parameter: expected text or a mapping, "
+                             f"got {type(value).__name__}.")
+    parts = []
+    for k, v in value.items():
+        if name == "headstages":
+            parts.append(f"{k}={'none' if v is None else int(v)}")
+        else:
+            units, scale = (v.units, v.scale) if hasattr(v, "units") else v
+            parts.append(f"{k}={units}*{float(scale)!r}")
+    return ",".join(parts)
+
+
 def _summary_frame(rows: Sequence[dict]):
     import pandas as pd
 
@@ -639,6 +702,7 @@ def _summary_frame(rows: Sequence[dict]):
     records = []
     for r in rows:
         rec = {k: r.get(k) for k in _SUMMARY_BASE}
+        rec["warnings"] = WARNING_SEPARATOR.join(r.get("warnings") or ())
         for h in heads:
             rec[f"mean_Vm_mV_hs{h}"] = (r.get("mean_Vm_mV") or {}).get(str(h))
         for k in ("seconds", "pipette", "bath", "temperature_c", "configuration", "sheet_line", "output"):
@@ -651,5 +715,6 @@ def _summary_frame(rows: Sequence[dict]):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     df["n_sweeps"] = pd.array(df["n_sweeps"], dtype="Int64")
     df["sheet_line"] = pd.array(df["sheet_line"], dtype="Int64")
-    df.attrs["description"] = "ephys-correct correct: one row per recording (status ok/failed/skipped)"
+    df.attrs["description"] = ("ephys-correct correct: one row per recording (status ok/warn/failed/skipped; "
+                               f"warnings separated by {WARNING_SEPARATOR!r})")
     return df

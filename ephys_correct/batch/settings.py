@@ -88,6 +88,8 @@ class FileSettings:
         Speciated solutions (the default); False: totals, as asked (``--totals``).
     ph : float or None
         Measured pipette pH at the recording temperature; None: computed from the recipe.
+    headstages, unit_fix : str or None
+        Reader overrides as text (:func:`parse_headstages`, :func:`parse_unit_fix`).
     sheet_line : int or None
         Matching sheet row, None when the run's options were used.
     """
@@ -103,6 +105,8 @@ class FileSettings:
     zeroing_temperature_c: float | None = None
     free_ions: bool = True
     ph: float | None = None
+    headstages: str | None = None
+    unit_fix: str | None = None
     sheet_line: int | None = None
     _pipette: _SolSpec | None = field(default=None, repr=False)
     _bath: _SolSpec | None = field(default=None, repr=False)
@@ -117,6 +121,8 @@ class FileSettings:
             "perforating_agent": self.perforating_agent, "clamp_mode": self.clamp_mode,
             "zeroing_temperature_c": self.zeroing_temperature_c,
             "free_ions": self.free_ions, "ph": self.ph,
+            **({"headstages": self.headstages} if self.headstages else {}),
+            **({"unit_fix": self.unit_fix} if self.unit_fix else {}),
         }
 
 
@@ -136,6 +142,7 @@ class _Task:
     options_hash: str
     nwb_metadata: Mapping[str, Any] | None = None
     nwb_timezone: str | None = None
+    strict: bool = False
 
 
 def _options_hash(options: Mapping[str, Any]) -> str:
@@ -155,3 +162,92 @@ def _check_choices(configuration: str | None, ljp_method: str | None, where: str
         msg = (f"Invalid value for the 'ljp_method' parameter. Allowed values are {list(METHODS)}, "
                f"but got {ljp_method!r} instead.")
         raise ParameterError(f"{where}: {msg}" if where else msg)
+
+
+# =========================================================================== reader overrides as text
+def _pairs(text: str, what: str):
+    if not isinstance(text, str) or not text.strip():
+        raise ParameterError(f"Invalid value for the '{what}' parameter: expected 'KEY=VALUE,...', got {text!r}.")
+    for part in text.split(","):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise ParameterError(f"Invalid value for the '{what}' parameter: {part!r} in {text!r} is not KEY=VALUE.")
+        key = key.strip()
+        yield (int(key) if key.lstrip("-").isdigit() else key), value.strip(), part
+
+
+def parse_clamp_mode(text: str):
+    """``"current_clamp"`` or ``"0=voltage_clamp,1=current_clamp"`` -> ``read_recording``'s *clamp_mode*.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str or dict of int to str
+    """
+    if "=" not in text:
+        return text.strip()
+    out: dict[int, str] = {}
+    for hs, mode, part in _pairs(text, "clamp_mode"):
+        if not isinstance(hs, int):
+            raise ParameterError(f"clamp_mode {text!r}: headstage must be an integer in {part!r}")
+        out[hs] = mode
+    return out
+
+
+def parse_headstages(text: str) -> dict:
+    """``"0=0,1=0,IN 2=none"`` -> ``read_recording``'s *headstages* (channel -> headstage or None).
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``CHANNEL=HEADSTAGE``; a channel by index or name, the
+        headstage an integer or ``none``.
+
+    Returns
+    -------
+    dict
+    """
+    out: dict = {}
+    for ch, hs, part in _pairs(text, "headstages"):
+        if hs.lower() in ("none", "-"):
+            out[ch] = None
+            continue
+        try:
+            out[ch] = int(hs)
+        except ValueError:
+            raise ParameterError(f"headstages {text!r}: the headstage must be an integer or 'none' in "
+                                 f"{part!r}") from None
+    return out
+
+
+def parse_unit_fix(text: str) -> dict:
+    """``"0=mV/20"`` or ``"IN 0=mV*0.05"`` -> ``read_recording``'s *unit_fix* (channel -> (units, scale)).
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``CHANNEL=UNITS*SCALE`` or ``CHANNEL=UNITS/DIVISOR``:
+        the stored values are multiplied by SCALE (divided by DIVISOR) and read
+        in UNITS.
+
+    Returns
+    -------
+    dict
+    """
+    out: dict = {}
+    for ch, spec, part in _pairs(text, "unit_fix"):
+        op = "*" if "*" in spec else "/" if "/" in spec else None
+        if op is None:
+            raise ParameterError(f"unit_fix {text!r}: expected UNITS*SCALE or UNITS/DIVISOR in {part!r}")
+        units, _, num = spec.partition(op)
+        try:
+            x = float(num)
+        except ValueError:
+            raise ParameterError(f"unit_fix {text!r}: {num!r} is not a number in {part!r}") from None
+        if x == 0 or x != x or x in (float("inf"), float("-inf")):
+            raise ParameterError(f"unit_fix {text!r}: the scale must be finite and non-zero in {part!r}")
+        out[ch] = (units.strip(), x if op == "*" else 1.0 / x)
+    return out

@@ -16,7 +16,8 @@ from ephys_correct.errors import RecipeError, suggest
 
 #: columns an experiment sheet may have (``pattern`` is required)
 SHEET_COLUMNS = ("pattern", "pipette", "bath", "temperature_c", "configuration", "ljp_mv",
-                 "perforating_agent", "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph", "notes")
+                 "perforating_agent", "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph", "headstages",
+                 "unit_fix", "notes")
 
 
 # =========================================================================== sheets
@@ -53,6 +54,12 @@ class SheetRow:
     ph : float or None
         pH of the pipette solution measured at the recording temperature; default:
         computed from the recipe pH and the temperature at which it was set.
+    headstages : str or None
+        Channel -> headstage mapping, ``"0=0,1=0,IN 2=none"`` (see
+        :func:`ephys_correct.batch.settings.parse_headstages`).
+    unit_fix : str or None
+        Channel unit fixes, ``"0=mV/20"`` or ``"IN 0=mV*0.05"`` (see
+        :func:`ephys_correct.batch.settings.parse_unit_fix`).
     notes : str or None
         Free text (ignored).
     line : int
@@ -70,6 +77,8 @@ class SheetRow:
     ljp_method: str | None = None
     zeroing_temperature_c: float | None = None
     ph: float | None = None
+    headstages: str | None = None
+    unit_fix: str | None = None
     notes: str | None = None
     line: int = 0
 

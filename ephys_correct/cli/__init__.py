@@ -81,6 +81,7 @@ def build_parser(commands: tuple[str, ...] | None = None) -> argparse.ArgumentPa
                 continue  # sub-command not built yet
             raise
         mod.register(sub)
+    parser.set_defaults(_subparsers=sub.choices)
     return parser
 
 
@@ -89,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command_of(argv)
     parser = build_parser(() if command is None else (command,))
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # an unknown option: the sub-command's usage, not the top-level one
+        subparsers = getattr(args, "_subparsers", {}) or {}
+        (subparsers.get(getattr(args, "command", None)) or parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -101,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         # model-validity and similar warnings read as one line each, without source lines
         print(f"ephys-correct {args.command}: warning: {safe_text(message, keep_newlines=True)}", file=sys.stderr)
 
+    from ._common import CURRENT_COMMAND
+
+    CURRENT_COMMAND[0] = args.command
     previous = warnings.showwarning
     warnings.showwarning = _show
     out = sys.stdout
@@ -114,12 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except EphysCorrectError as exc:
-        print(f"ephys-correct {args.command}: error: {safe_text(exc, keep_newlines=True)}", file=sys.stderr)
-        return 1
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (EphysCorrectError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         # a missing or unreadable input file is a user error, not a bug: no traceback
         print(f"ephys-correct {args.command}: error: {safe_text(exc, keep_newlines=True)}", file=sys.stderr)
+        if getattr(args, "json", False):  # a script reading stdout gets the failure as JSON too
+            from ._common import print_json
+
+            print_json({"error": {"type": type(exc).__name__, "message": str(exc), "exit_status": 1}})
         return 1
     finally:
         warnings.showwarning = previous

@@ -28,11 +28,35 @@ def _default(obj: Any):
     return str(obj)
 
 
+#: version of the shape of every ``--json`` document (bumped when a key is renamed or removed)
+SCHEMA_VERSION = 1
+#: the sub-command being run (set by :func:`ephys_correct.cli.main`; names the JSON document)
+CURRENT_COMMAND: list[str] = [""]
+
+# one key style for units in every JSON document: the unit symbol as written in the SI brochure
+_UNIT_SUFFIXES = (("_mosm_l", "_mOsm_L"), ("_mosm_kg", "_mOsm_kg"), ("_mohm", "_MOhm"), ("_mv", "_mV"),
+                  ("_mm", "_mM"), ("_um", "_uM"), ("_nm", "_nM"), ("_hz", "_Hz"), ("_pa", "_pA"))
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def json_key(key: str) -> str:
+    """*key* in the one unit style of the JSON documents (``ljp_mv`` -> ``ljp_mV``, ``temperature_c`` ->
+    ``temperature_degC``); keys that are not lower-case identifiers (ion names, labels) are kept."""
+    if not _KEY.match(key):
+        return key
+    for low, unit in _UNIT_SUFFIXES:
+        if key.endswith(low):
+            return key[: -len(low)] + unit
+    if key.endswith("_c") and "temperature" in key:
+        return key[:-2] + "_degC"
+    return key
+
+
 def _clean(obj: Any):
     if isinstance(obj, float) and not math.isfinite(obj):
         return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {json_key(str(k)): _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_clean(v) for v in obj]
     return obj
@@ -89,9 +113,16 @@ class SafeStream:
         return getattr(self._stream, name)
 
 
+def json_document(obj: Any, command: str | None = None) -> dict:
+    """The ``--json`` document of *obj*: ``{"schema_version", "command", ...}``; a list goes under ``"items"``."""
+    body = obj if isinstance(obj, dict) else {"items": obj}
+    return {"schema_version": SCHEMA_VERSION, "command": command or CURRENT_COMMAND[0], **body}
+
+
 def print_json(obj: Any, stream=None) -> None:
-    """Print *obj* as JSON (NaN -> null) to stdout."""
-    text = json.dumps(_clean(json.loads(json.dumps(obj, default=_default, allow_nan=True))),
+    """Print *obj* as the command's JSON document (NaN -> null, one unit key style) to stdout."""
+    doc = json_document(obj)
+    text = json.dumps(_clean(json.loads(json.dumps(doc, default=_default, allow_nan=True))),
                       indent=2, default=_default)
     print(text, file=stream or sys.stdout)
 

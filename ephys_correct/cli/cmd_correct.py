@@ -63,6 +63,17 @@ def register(sub) -> None:
                    help="clamp mode for files whose header does not establish it: voltage_clamp, "
                    "current_clamp or i_zero for every headstage, or per headstage "
                    "'0=voltage_clamp,1=current_clamp'")
+    p.add_argument("--headstages", default=None, metavar="CH=HS,...",
+                   help="channel -> headstage for files whose evidence is weak, e.g. '0=0,1=0,IN 2=none' "
+                   "(a channel by index or name; 'none': no headstage)")
+    p.add_argument("--unit-fix", dest="unit_fix", default=None, metavar="CH=UNITS*SCALE,...",
+                   help="channels whose header units are wrong: stored value x SCALE read in UNITS, "
+                   "e.g. '0=mV/20' (a channel saved as pA x 20 that is V_m)")
+    p.add_argument("--window", choices=("baseline", "epochs", "sweep"), default="baseline",
+                   help="V_m window of the driving-force tables: baseline (default; before the first "
+                   "command step), epochs (one row set per command segment), sweep (whole sweep)")
+    p.add_argument("--strict", action="store_true",
+                   help="a file with warnings (weak evidence, suspect units, implausible values) fails")
     p.add_argument("--sheet", metavar="SHEET", default=None,
                    help="experiment sheet (CSV or TOML): file glob pattern -> pipette, bath, "
                    "temperature_c, configuration, ... (see docs/cli.md)")
@@ -117,7 +128,7 @@ class ProgressBar:
         self.enabled = enabled
         self.width = width
         self.t0 = time.perf_counter()
-        self.counts = {"ok": 0, "failed": 0, "skipped": 0}
+        self.counts = {"ok": 0, "warn": 0, "failed": 0, "skipped": 0}
         self._drawn = False
 
     def __call__(self, done: int, total: int, row: dict) -> None:
@@ -129,7 +140,7 @@ class ProgressBar:
         rate = done / max(time.perf_counter() - self.t0, 1e-9)
         c = self.counts
         line = (f"\r[{'#' * fill}{'.' * (self.width - fill)}] {done}/{total}  ok {c['ok']}  "
-                f"failed {c['failed']}  skipped {c['skipped']}  {rate:.1f} files/s")
+                f"warn {c['warn']}  failed {c['failed']}  skipped {c['skipped']}  {rate:.1f} files/s")
         self.stream.write(line)
         self.stream.flush()
         self._drawn = True
@@ -184,6 +195,7 @@ def run(args) -> int:
             free_ions=not args.totals, ph=args.ph,
             configuration=args.configuration, ljp_method=args.ljp_method, ljp_mv=args.ljp_mv,
             perforating_agent=args.perforating_agent, clamp_mode=args.clamp_mode, sheet=args.sheet,
+            headstages=args.headstages, unit_fix=args.unit_fix, strict=args.strict, window=args.window,
             format=args.format, jobs=args.jobs, force=args.force, nwb=args.nwb, plots=args.plots,
             nwb_metadata=_nwb_metadata(args), nwb_timezone=args.nwb_timezone,
             extensions=(*DEFAULT_EXTENSIONS, *args.ext), scheduler=args.scheduler, progress=bar,
@@ -196,11 +208,16 @@ def run(args) -> int:
         print(f"ephys-correct correct: no recordings found in {', '.join(args.inputs)} "
               f"(extensions {', '.join((*DEFAULT_EXTENSIONS, *args.ext))})", file=sys.stderr)
     for row in result.rows:
+        name = os.path.basename(row["file"])
+        for w in row.get("warnings") or ():
+            # a warning that names its file already (the reader's) is printed as it is
+            line = w if name in w.split(": ", 1)[0] else f"{name}: {w}"
+            print(f"ephys-correct correct: warning: {line}", file=sys.stderr)
         if row["status"] == "failed":
             print(f"FAILED {safe_text(row['file'])}: {safe_text(row['reason'])}", file=sys.stderr)
     secs = sum(float(r.get("seconds") or 0) for r in result.rows)
-    print(f"{total} recordings: {result.n_ok} corrected, {result.n_skipped} skipped (already done), "
-          f"{result.n_failed} failed; {secs:.1f} s of work")
+    print(f"{total} recordings: {result.n_ok + result.n_warned} corrected ({result.n_warned} with warnings), "
+          f"{result.n_skipped} skipped (already done), {result.n_failed} failed; {secs:.1f} s of work")
     print(f"summary: {result.summary_path}")
     if total and not args.no_report:
         _write_run_report(args, result)

@@ -109,21 +109,25 @@ def _correct_and_report(rec_path, pipette, bath, t, ljp, erev, out: Path, force:
 
     from ephys_correct.batch.run import run_batch
     from ephys_correct.correction.correct import correct_recording
+    from ephys_correct.correction.membrane import windows_for
     from ..errors import OutputExistsError
     from ..io import read_recording
     from ephys_correct.report.tables import write_table
 
     rec = read_recording(rec_path)
     corrected = correct_recording(rec, pipette=pipette, bath=bath, temperature_c=t)
-    print("3. LJP-corrected membrane potential (mean of each sweep)")
-    hs = corrected.recording.headstages[0].index
+    print("3. LJP-corrected membrane potential (mean of each sweep's baseline, before the current step)")
+    head = corrected.recording.headstages[0]
+    hs = head.index
     vm_ch = [c.index for c in rec.channels if c.kind == "membrane_potential"]
     rows = []
     for s in range(min(N_SWEEPS_SHOWN, rec.n_sweeps)):
-        raw = float(rec.sweep_data(s, vm_ch[0]).mean()) if vm_ch else float("nan")
+        w = windows_for(corrected, head, s, "baseline")[0]
+        raw = float(rec.sweep_data(s, vm_ch[0], start=w.i0, stop=w.i1).mean()) if vm_ch else float("nan")
         vm, _ = corrected.membrane_potential(s, hs)
-        rows.append((s, raw, vm, vm - raw))
-    print(format_table(["sweep", "recorded (mV)", "corrected (mV)", "change (mV)"], rows, floatfmt=".2f"))
+        rows.append((s, w.i1 / rec.sample_rate_hz, raw, vm, vm - raw))
+    print(format_table(["sweep", "baseline to (s)", "recorded (mV)", "corrected (mV)", "change (mV)"], rows,
+                       floatfmt=".2f"))
     print(f"   ({rec.n_sweeps} sweeps; {corrected.configuration.name}: {corrected.configuration.formula})")
     print()
     out.mkdir(parents=True, exist_ok=True)
@@ -144,6 +148,8 @@ def _correct_and_report(rec_path, pipette, bath, t, ljp, erev, out: Path, force:
     result = run_batch([rec_path], out_dir=out, pipette=pipette, bath=bath, temperature_c=t, jobs=1,
                        force=force, plots=_has_matplotlib())
     row = result.rows[0]
+    for w in row.get("warnings") or ():
+        print(f"ephys-correct demo: warning: {w}", file=sys.stderr)
     if row["status"] == "failed":
         print(f"correction of the recording failed: {row['reason']}", file=sys.stderr)
     elif row["status"] == "skipped":

@@ -31,7 +31,7 @@ def register(sub) -> None:
     )
     p.add_argument("pipette", metavar="PIPETTE", help="pipette solution: solutions_db name or recipe file")
     p.add_argument("bath", metavar="BATH", help="bath solution: solutions_db name or recipe file")
-    p.add_argument("--temperature", dest="temperature_c", type=float, required=True, metavar="T",
+    p.add_argument("--temperature", "-T", dest="temperature_c", type=float, required=True, metavar="DEGC",
                    help="recording temperature, degC (required)")
     p.add_argument("--activity-model", default=DEFAULT_MODEL, choices=MODELS,
                    help=f"activity model (default {DEFAULT_MODEL})")

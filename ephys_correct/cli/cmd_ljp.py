@@ -123,13 +123,11 @@ def run(args) -> int:
                                                method=m, activity_model=model,
                                                free_ions=not args.totals, pH_at_recording=args.ph)
     if args.json:
-        if len(results) == 1:
-            r = next(iter(results.values()))
-            out = r.as_dict()
-            out["whole_cell"] = whole_cell_sentence(r.ljp_mv)
-        else:
-            out = {m: r.as_dict() for m, r in results.items()}
-            out["difference_mv"] = results["nernst-planck"].ljp_mv - results["henderson"].ljp_mv
+        # one shape whatever --method: every method computed under "results"
+        out = {"results": {m: {**r.as_dict(), "whole_cell": whole_cell_sentence(r.ljp_mv)}
+                           for m, r in results.items()},
+               "difference_mv": (results["nernst-planck"].ljp_mv - results["henderson"].ljp_mv
+                                 if len(results) == 2 else None)}
         print_json(out)
         return 0
     for k, r in enumerate(results.values()):

@@ -9,6 +9,8 @@ compound (``--vary``) to weigh.  A thin wrapper around
 
 from __future__ import annotations
 
+import argparse
+
 import math
 
 from ephys_correct.chemistry.activity import MODELS
@@ -36,8 +38,10 @@ def register(sub) -> None:
                    help="recording temperature, degC (reversal potentials, speciation; required)")
     p.add_argument("--totals", action="store_true",
                    help="use recipe totals without speciation (default: free ions at each temperature)")
-    p.add_argument("--ljp-temperature", "--zeroing-temperature", dest="ljp_temperature_c", type=float, default=None, metavar="DEGC",
+    p.add_argument("--zeroing-temperature", dest="ljp_temperature_c", type=float, default=None, metavar="DEGC",
                    help="temperature at which the pipette offset is zeroed (LJP); default --temperature")
+    # the earlier name, kept working for scripts (not shown: one name per option across sub-commands)
+    p.add_argument("--ljp-temperature", dest="ljp_temperature_c", type=float, help=argparse.SUPPRESS)
     p.add_argument("--target", action="append", default=[], metavar="NAME=VALUE",
                    help="e.g. E_Cl=-70, osm=290, LJP=0, Ca_free=100e-6 (repeatable)")
     p.add_argument("--vary", action="append", default=[], metavar="COMPOUND",

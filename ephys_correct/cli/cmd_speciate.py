@@ -11,7 +11,7 @@ _METALS = ("Ca2+", "Mg2+")
 def register(sub) -> None:
     p = sub.add_parser("speciate", help="free Ca2+/Mg2+ and metal-ligand complexes of a solution")
     p.add_argument("solution", metavar="SOLUTION", help="solutions_db name or recipe file")
-    p.add_argument("--temperature", dest="temperature_c", type=float, required=True, metavar="T",
+    p.add_argument("--temperature", "-T", dest="temperature_c", type=float, required=True, metavar="DEGC",
                    help="temperature in degC (binding constants are corrected to it)")
     p.add_argument("--ph", dest="ph", type=float, default=None,
                    help="pH (default: the recipe's pH)")

@@ -118,6 +118,8 @@ def correct_recording(
     pH_at_recording=None,
     ljp_activity_model: str | None = None,
     clamp_mode=None,
+    headstages=None,
+    unit_fix=None,
 ) -> CorrectedRecording:
     """LJP-correct every potential of a recording.
 
@@ -176,8 +178,10 @@ def correct_recording(
     ljp_activity_model : str or None
         Activity model of the Henderson LJP; None (default) uses
         concentrations, as JPCalc and LJPcalc do.
-    clamp_mode : optional
-        Passed to :func:`~ephys_correct.io.read_recording` when *recording* is a path.
+    clamp_mode, headstages, unit_fix : optional
+        Passed to :func:`~ephys_correct.io.read_recording` when *recording* is
+        a path (the overrides that the recording's interpretation warnings
+        name: clamp mode, channel -> headstage mapping, channel unit fix).
 
     Returns
     -------
@@ -206,13 +210,14 @@ def correct_recording(
     # --- the recording
     if isinstance(recording, Recording):
         rec = recording
-        if clamp_mode is not None:
-            raise ParameterError(
-                "Invalid value for the 'clamp_mode' parameter: it only applies when 'recording' is a "
-                "path; read the file with read_recording(path, clamp_mode=...) instead."
-            )
+        for name, value in (("clamp_mode", clamp_mode), ("headstages", headstages), ("unit_fix", unit_fix)):
+            if value is not None:
+                raise ParameterError(
+                    f"Invalid value for the '{name}' parameter: it only applies when 'recording' is a "
+                    f"path; read the file with read_recording(path, {name}=...) instead."
+                )
     elif isinstance(recording, (str, os.PathLike)):
-        rec = read_recording(recording, clamp_mode=clamp_mode)
+        rec = read_recording(recording, clamp_mode=clamp_mode, headstages=headstages, unit_fix=unit_fix)
     else:
         raise ParameterError(
             f"Invalid value for the 'recording' parameter: expected a Recording or a file path, "

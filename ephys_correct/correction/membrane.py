@@ -234,11 +234,13 @@ def recording_warnings(recording) -> list[str]:
     Returns
     -------
     list of str
-        :attr:`Recording.interpretation_warnings` (in order), then one line per headstage
+        :attr:`Recording.warnings` and :attr:`Recording.interpretation_warnings`
+        (in order, each once), then one line per headstage
         whose ``confidence`` is ``"weak"`` (when no interpretation warning already names it)
         or ``"user"`` (set by an override: stated so the output says whose claim it is).
     """
-    out = list(dict.fromkeys(getattr(recording, "interpretation_warnings", ()) or ()))
+    out = list(dict.fromkeys([*(getattr(recording, "warnings", ()) or ()),
+                              *(getattr(recording, "interpretation_warnings", ()) or ())]))
     for h in recording.headstages:
         conf = getattr(h, "confidence", "strong")
         if conf == "weak" and not any(f"headstage {h.index}" in w for w in out):
