@@ -34,6 +34,7 @@ Plausibility limits (:data:`VM_LIMIT_MV`, :data:`HOLDING_LIMIT_MV`,
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -51,6 +52,46 @@ VM_LIMIT_MV = 250.0
 HOLDING_LIMIT_MV = 1000.0
 #: |V_m - E_rev| above this (mV) is no driving force (|V_m| <= 250 mV plus |E_rev| of a 10^4 gradient)
 DRIVING_FORCE_LIMIT_MV = 500.0
+
+
+def check_epochs(epochs) -> list[tuple[str, float, float]]:
+    """Explicit windows ``[(name, t_start_s, t_end_s), ...]``, checked.
+
+    Parameters
+    ----------
+    epochs : iterable of (str, float, float)
+
+    Returns
+    -------
+    list of (str, float, float)
+
+    Raises
+    ------
+    ParameterError
+        Not a list of (non-empty name, finite t_start_s < t_end_s), or empty.
+    """
+    out = []
+    if isinstance(epochs, (str, bytes)) or not isinstance(epochs, Iterable):
+        raise ParameterError(
+            f"Invalid value for the 'epochs' parameter: expected a list of (name, t_start_s, t_end_s), "
+            f"got {epochs!r}."
+        )
+    for k, e in enumerate(epochs):
+        try:
+            name, t0, t1 = e
+            t0, t1 = float(t0), float(t1)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"Invalid epochs[{k}]: expected (name, t_start_s, t_end_s), got {e!r}."
+            ) from None
+        if not isinstance(name, str) or not name:
+            raise ParameterError(f"Invalid epochs[{k}]: the name must be a non-empty string, got {name!r}.")
+        if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:
+            raise ParameterError(f"Invalid epochs[{k}] {name!r}: need finite t_start_s < t_end_s, got {e!r}.")
+        out.append((name, t0, t1))
+    if not out:
+        raise ParameterError("Invalid value for the 'epochs' parameter: it is empty (use None for whole sweeps).")
+    return out
 
 
 class Window(NamedTuple):
@@ -225,7 +266,7 @@ def implausible(*, vm_mv: float | None = None, holding_mv: float | None = None,
 
 
 def recording_warnings(recording) -> list[str]:
-    """The interpretation warnings of *recording* plus its weakly or user-set headstages, one line each.
+    """The warnings of *recording* plus its weakly supported headstages, one line each.
 
     Parameters
     ----------
@@ -235,9 +276,9 @@ def recording_warnings(recording) -> list[str]:
     -------
     list of str
         :attr:`Recording.warnings` and :attr:`Recording.interpretation_warnings`
-        (in order, each once), then one line per headstage
-        whose ``confidence`` is ``"weak"`` (when no interpretation warning already names it)
-        or ``"user"`` (set by an override: stated so the output says whose claim it is).
+        (in order, each once), then one line per headstage whose ``confidence`` is
+        ``"weak"`` when no warning already names it.  A headstage the user stated
+        (``"user"``) is no warning; the table's ``attrs["headstages"]`` records it.
     """
     out = list(dict.fromkeys([*(getattr(recording, "warnings", ()) or ()),
                               *(getattr(recording, "interpretation_warnings", ()) or ())]))
@@ -247,7 +288,4 @@ def recording_warnings(recording) -> list[str]:
             out.append(f"headstage {h.index}: weak evidence for its channels or clamp mode "
                        f"({h.clamp_mode_evidence or 'no evidence recorded'}); state them with headstages= "
                        "and clamp_mode=")
-        elif conf == "user":
-            out.append(f"headstage {h.index}: channels/clamp mode set by the user (override), not read "
-                       "from the file")
     return out

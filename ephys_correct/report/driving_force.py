@@ -38,7 +38,7 @@ from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.io import CommandUnavailableError
 from ephys_correct.correction.sign import apply_ljp
 from ephys_correct.correction.corrected import STATISTICS, CorrectedRecording
-from ephys_correct.correction.membrane import DRIVING_FORCE_LIMIT_MV, WINDOWS, implausible, recording_warnings, vm_signal, windows_for
+from ephys_correct.correction.membrane import DRIVING_FORCE_LIMIT_MV, WINDOWS, check_epochs, implausible, recording_warnings, vm_signal, windows_for
 
 
 #: small inorganic ions reported by default (when present on both sides)
@@ -55,31 +55,6 @@ _INT_COLUMNS = ("sweep", "headstage", "charge")
 # =============================================================================
 # the driving-force table
 # =============================================================================
-
-
-def _check_epochs(epochs) -> list[tuple[str, float, float]]:
-    out = []
-    if isinstance(epochs, (str, bytes)) or not isinstance(epochs, Iterable):
-        raise ParameterError(
-            f"Invalid value for the 'epochs' parameter: expected a list of (name, t_start_s, t_end_s), "
-            f"got {epochs!r}."
-        )
-    for k, e in enumerate(epochs):
-        try:
-            name, t0, t1 = e
-            t0, t1 = float(t0), float(t1)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"Invalid epochs[{k}]: expected (name, t_start_s, t_end_s), got {e!r}."
-            ) from None
-        if not isinstance(name, str) or not name:
-            raise ParameterError(f"Invalid epochs[{k}]: the name must be a non-empty string, got {name!r}.")
-        if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:
-            raise ParameterError(f"Invalid epochs[{k}] {name!r}: need finite t_start_s < t_end_s, got {e!r}.")
-        out.append((name, t0, t1))
-    if not out:
-        raise ParameterError("Invalid value for the 'epochs' parameter: it is empty (use None for whole sweeps).")
-    return out
 
 
 # ----------------------------------------------------------------------------- reversal potentials
@@ -714,7 +689,7 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
         ions = [ions] if isinstance(ions, str) else list(ions)
         if not ions:
             raise ParameterError("Invalid value for the 'ions' parameter: it is empty (use None for the default).")
-    windows = None if epochs is None else _check_epochs(epochs)
+    windows = None if epochs is None else check_epochs(epochs)
     if window is not None and window not in WINDOWS:
         raise ParameterError(f"Invalid value for the 'window' parameter. Allowed values are "
                              f"{', '.join(map(repr, WINDOWS))}, but got {window!r} instead.")
@@ -890,6 +865,9 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     df.attrs.update(_table_attrs(corrected, ions, windows, statistic))
     df.attrs["window"] = named if named is not None else "explicit epochs"
     df.attrs["warnings"] = freeze(recording_warnings(rec) + _flag_warnings(df, fname))
+    df.attrs["headstages"] = freeze([{"headstage": h.index, "dac": h.dac, "channels": list(h.channels),
+                                      "confidence": h.confidence, "evidence": list(h.evidence)}
+                                     for h in rec.headstages])
     return df
 
 

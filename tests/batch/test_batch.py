@@ -89,7 +89,7 @@ def test_mixed_folder_failures_reported_and_run_goes_on(folder, tmp_path):
     assert (out / "day2" / "cellB.corrected.npz").is_file()
     assert (out / "day2" / "cellB.driving_force.csv").is_file()
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns[:5]) == ["file", "status", "reason", "ljp_mv", "n_sweeps"]
+    assert list(summary.columns[:6]) == ["file", "status", "reason", "warnings", "ljp_mv", "n_sweeps"]
     assert "mean_Vm_mV_hs0" in summary.columns and "seconds" in summary.columns
     assert sorted(summary["status"]) == ["failed", "failed", "ok", "ok"]
     failed = summary[summary["status"] == "failed"]

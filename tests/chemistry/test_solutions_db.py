@@ -186,7 +186,7 @@ def test_cli_solutions_list_json_lists_every_file(tmp_cwd, monkeypatch, capsys):
     monkeypatch.delenv("EPHYS_CORRECT_SOLUTIONS_DB", raising=False)
     assert DB.resolve() in sol_mod.solutions_db_dirs()
     assert main(["solutions", "list", "--json"]) == 0
-    items = json.loads(capsys.readouterr().out)
+    items = json.loads(capsys.readouterr().out)["items"]
     assert isinstance(items, list)
     by_id = {item["id"]: item for item in items}
     for f in FILES:

@@ -40,7 +40,7 @@ def test_folder_with_corrupt_files_exit_1_and_summary(folder, tmp_path, capsys):
     cap = capsys.readouterr()
     assert rc == 1
     assert "FAILED" in cap.err and "cut.abf" in cap.err and "junk.abf" in cap.err
-    assert "4 recordings: 2 corrected, 0 skipped (already done), 2 failed" in cap.out
+    assert "4 recordings: 2 corrected (0 with warnings), 0 skipped (already done), 2 failed" in cap.out
     assert "\r" not in cap.err  # no progress bar when stderr is not a terminal
     summary = pd.read_csv(out / "summary.csv")
     by = dict(zip(summary["file"].map(lambda p: Path(p).name), summary["status"]))
@@ -56,9 +56,9 @@ def test_rerun_skips_and_force_redoes(folder, tmp_path, capsys):
     assert main(args) == 0
     capsys.readouterr()
     assert main(args) == 0
-    assert "0 corrected, 2 skipped" in capsys.readouterr().out
+    assert "0 corrected (0 with warnings), 2 skipped" in capsys.readouterr().out
     assert main([*args, "--force"]) == 0
-    assert "2 corrected, 0 skipped" in capsys.readouterr().out
+    assert "2 corrected (0 with warnings), 0 skipped" in capsys.readouterr().out
 
 
 def test_changed_options_refused_without_force(folder, tmp_path, capsys):

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pyabf
+
+import ephys_correct
 from ephys_correct.cli import main
 from ephys_correct.potentials.ljp import liquid_junction_potential
+
+
+EXAMPLE = Path(ephys_correct.__file__).parent / "data" / "examples" / "17o05028_ic_steps.abf"
 
 
 def test_demo_runs_and_is_rerunnable(tmp_path, capsys):
@@ -13,8 +22,14 @@ def test_demo_runs_and_is_rerunnable(tmp_path, capsys):
     v_l = float(liquid_junction_potential("internal_k_gluconate", "acsf_carbogen_standard", temperature_c=32))
     assert f"Henderson {v_l:+.2f} mV" in text and "Nernst-Planck" in text
     assert "Reversal potentials" in text and "Cl-" in text
-    # sweep 0 of the bundled recording averages -75.93 mV as recorded (MANIFEST): corrected = that - V_L
-    assert "LJP-corrected membrane potential" in text and f"{-75.9253 - v_l:.2f}" in text
+    # sweep 0 of the bundled recording averages -75.93 mV as recorded (MANIFEST), current step included;
+    # the demo shows the baseline before the step (pyabf's command waveform: its first change)
+    abf = pyabf.ABF(str(EXAMPLE))
+    k = int(np.flatnonzero(abf.sweepC != abf.sweepC[0])[0])
+    baseline = float(abf.sweepY[:k].mean())
+    assert -45 < baseline < -40
+    assert "LJP-corrected membrane potential" in text and f"{baseline - v_l:.2f}" in text
+    assert f"{-75.9253 - v_l:.2f}" not in text
     for name in ("summary.csv", "ljp.csv", "reversal_potentials.csv", "17o05028_ic_steps.driving_force.csv",
                  "17o05028_ic_steps.corrected.npz", "17o05028_ic_steps.sweep0.png"):
         assert (out / name).is_file(), name

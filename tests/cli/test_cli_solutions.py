@@ -17,7 +17,7 @@ def test_show_user_file_json(tmp_path, capsys):
     assert d["name"] == "KCl 140"
     assert d["ions_mM"] == {"K+": 140.0, "Cl-": 140.0}
     assert d["ionic_strength_mM"] == 140.0
-    assert d["osmolarity"]["ideal_mosm_l"] == 280.0
+    assert d["osmolarity"]["ideal_mOsm_L"] == 280.0
 
 
 def test_show_text(tmp_path, capsys):
@@ -38,7 +38,7 @@ def test_show_bad_file_reports_error(tmp_path, capsys):
 
 def test_list_json(capsys):
     assert main(["solutions", "list", "--json"]) == 0
-    items = json.loads(capsys.readouterr().out)
+    items = json.loads(capsys.readouterr().out)["items"]
     assert isinstance(items, list)
     for item in items:
         assert {"name", "role", "id", "path"} <= set(item)

@@ -27,12 +27,14 @@ def test_info_text(capsys):
 
 def test_info_json_uses_attribute_names(capsys):
     assert main(["info", "--json", str(VC), str(TAGGED)]) == 0
-    data = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema_version"] == 1 and doc["command"] == "info"
+    data = doc["items"]
     assert isinstance(data, list) and len(data) == 2
     d = data[1]
-    for key in ("n_sweeps", "sample_rate_hz", "channels", "holding", "tags", "format", "version"):
+    for key in ("n_sweeps", "sample_rate_Hz", "channels", "holding", "tags", "format", "version"):
         assert key in d
-    assert d["n_sweeps"] == 60 and d["sample_rate_hz"] == 20000.0
+    assert d["n_sweeps"] == 60 and d["sample_rate_Hz"] == 20000.0
     assert {k: d["channels"][0][k] for k in ("name", "units", "kind", "headstage", "clamp_mode")} == {
         "name": "IN 0", "units": "pA", "kind": "current", "headstage": 0, "clamp_mode": "voltage_clamp"}
     assert d["holding"][0] == {"dac": 0, "name": "Cmd 0", "value": -70.0, "units": "mV", "headstage": 0}
@@ -46,7 +48,7 @@ def test_info_continues_after_a_bad_file(tmp_path, capsys):
     rc = main(["info", "--json", str(bad), str(VC), str(tmp_path / "missing.abf")])
     cap = capsys.readouterr()
     assert rc == 1
-    data = json.loads(cap.out)
+    data = json.loads(cap.out)["items"]
     assert [("error" in d) for d in data] == [True, False, True]
     assert data[0]["error_type"] == "CorruptRecordingError" and data[2]["error_type"] == "RecordingNotFoundError"
     assert str(bad) in cap.err and "missing.abf" in cap.err
@@ -54,7 +56,7 @@ def test_info_continues_after_a_bad_file(tmp_path, capsys):
 
 def test_info_clamp_mode_option(capsys):
     assert main(["info", "--json", "--clamp-mode", "0=voltage_clamp", str(WCP)]) == 0
-    d = json.loads(capsys.readouterr().out)[0]
+    d = json.loads(capsys.readouterr().out)["items"][0]
     assert [c["clamp_mode"] for c in d["channels"]] == ["voltage_clamp", "voltage_clamp"]
     assert main(["info", "--clamp-mode", "bogus", str(WCP)]) == 1
     assert "invalid clamp mode 'bogus'" in capsys.readouterr().err
@@ -62,7 +64,7 @@ def test_info_clamp_mode_option(capsys):
 
 def test_info_sha256_and_backend(capsys):
     assert main(["info", "--json", "--sha256", "--backend", "neo", str(VC)]) == 0
-    d = json.loads(capsys.readouterr().out)[0]
+    d = json.loads(capsys.readouterr().out)["items"][0]
     assert d["sha256"] == "97cc2ccedcf0fddfff30e887732612467ddc4e1635834ec0f68f371492c72704"
     assert d["reader"].startswith("neo")
 

@@ -39,17 +39,20 @@ def test_both_methods_and_difference(capsys):
 
 def test_json_output(capsys):
     rc = main(["ljp", PIP, BATH, "--temperature", "20", "--method", "nernst-planck", "--json"])
-    d = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
     assert rc == 0
+    assert doc["schema_version"] == 1 and doc["command"] == "ljp" and doc["difference_mV"] is None
+    d = doc["results"]["nernst-planck"]
     assert d["method"] == "nernst-planck"
-    assert d["ljp_mv"] == pytest.approx(16.0509, abs=5e-4)
+    assert d["ljp_mV"] == pytest.approx(16.0509, abs=5e-4)
     assert d["whole_cell"].startswith("whole-cell / outside-out: true Vm = measured - 16.05 mV")
     assert {i["name"] for i in d["ions"]} >= {"K+", "gluconate-", "Ca2+"}
-    assert d["solver"]["error_estimate_mv"] <= 1e-4
+    assert d["solver"]["error_estimate_mV"] <= 1e-4
     rc = main(["ljp", PIP, BATH, "-T", "20", "--method", "both", "--json"])
     d = json.loads(capsys.readouterr().out)
-    assert d["difference_mv"] == pytest.approx(0.443, abs=0.001)
-    assert d["henderson"]["method"] == "henderson"
+    assert d["difference_mV"] == pytest.approx(0.443, abs=0.001)
+    assert d["results"]["henderson"]["method"] == "henderson"
+    assert set(d) == set(doc)  # one shape whatever --method
 
 
 def test_negative_ljp_wording(capsys):
@@ -64,7 +67,7 @@ def test_negative_ljp_wording(capsys):
 def test_activity_model_option(capsys):
     rc = main(["ljp", "Na=100,Cl=100", "Na=10,Cl=10", "-T", "25",
                "--activity-model", "davies", "--json"])
-    d = json.loads(capsys.readouterr().out)
+    d = json.loads(capsys.readouterr().out)["results"]["henderson"]
     assert rc == 0 and d["activity_model"] == "davies"
     assert d["ions"][0]["gamma_pipette"] < 1
 

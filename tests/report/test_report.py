@@ -45,7 +45,7 @@ def erev_wc(pip, bath):
 def test_current_clamp_table(pip, bath, erev_wc):
     path = shared_path("data", "abf", "17o05028_ic_steps.abf")
     cr = correct_recording(path, pipette=PIPETTE, bath=BATH, temperature_c=22, zeroing_temperature_c=20)
-    df = driving_force_table(cr)
+    df = driving_force_table(cr, window="sweep")
     assert tuple(df.columns) == TABLE_COLUMNS
     # one row per sweep x headstage x ion present on both sides (Na+, K+, Cl-, Mg2+)
     assert len(df) == 16 * 4
@@ -126,7 +126,9 @@ def test_non_abf_file(pip, bath):
     assert len(df) == 11
     assert df.channel.iloc[0] == "Im"
     assert "voltage monitor 'Vm'" in df.V_m_source.iloc[0]
-    np.testing.assert_allclose(df.V_m_mV.iloc[3], cr.sweep_data(3, "Vm").mean(), atol=1e-9)
+    vm3 = cr.sweep_data(3, "Vm")  # no command in a WCP file: the baseline is the first 10 % of the sweep
+    np.testing.assert_allclose(df.V_m_mV.iloc[3], vm3[: int(len(vm3) * 0.1)].mean(), atol=1e-9)
+    assert "first 10% of the sweep" in df.V_m_source.iloc[3]
 
 
 def test_inside_out_swaps_sides(pip, bath):
@@ -237,7 +239,7 @@ def test_window_spanning_time_based_bath_change(pip, bath):
     sched = BathSchedule([(0.0, bath), (rec.sweep_start_s[1] + 0.1, low_cl)], temperature_c=20,
                          reference="ag_agcl", activity_model=None, axis="time_s")
     cr = correct_recording(rec, pipette=pip, bath=bath, temperature_c=20, bath_change=sched)
-    df = driving_force_table(cr, ions=["Cl-"])
+    df = driving_force_table(cr, ions=["Cl-"], window="sweep")
     s1 = df[df.sweep == 1]
     assert s1.E_rev_mV.isna().all() and s1.note.str.contains("bath changes within").all()
     assert np.isfinite(df[df.sweep == 0].E_rev_mV).all() and np.isfinite(df[df.sweep == 2].E_rev_mV).all()
