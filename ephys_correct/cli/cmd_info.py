@@ -8,6 +8,7 @@ failed).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..errors import EphysCorrectError, ParameterError
@@ -25,6 +26,10 @@ def register(sub) -> None:
                    help="print a JSON list, one object per file, keyed like the Recording attributes")
     p.add_argument("--backend", choices=("auto", "pyabf", "neo"), default="auto",
                    help="reader (default auto: ABF via pyabf header + memmap, others via neo)")
+    p.add_argument("--headstages", default=None, metavar="CH=HS,...",
+                   help="channel -> headstage, e.g. '1=0' or 'IN 2=none' (overrides weak evidence)")
+    p.add_argument("--unit-fix", dest="unit_fix", default=None, metavar="CH=UNITS*SCALE,...",
+                   help="channels whose header units are wrong, e.g. '0=mV/20'")
     p.add_argument("--clamp-mode", metavar="MODE",
                    help="clamp mode when the file does not establish it: one of "
                         f"{', '.join(_MODES)} for every headstage, or per headstage "
@@ -56,11 +61,18 @@ def run(args) -> int:
     from ._common import print_json
 
     clamp_mode = parse_clamp_mode(args.clamp_mode)
+    from ephys_correct.batch.settings import parse_headstages, parse_unit_fix
+
+    overrides = {}
+    if args.headstages:
+        overrides["headstages"] = parse_headstages(args.headstages)
+    if args.unit_fix:
+        overrides["unit_fix"] = parse_unit_fix(args.unit_fix)
     results = []
     failed = False
     for path in args.recordings:
         try:
-            rec = read_recording(path, backend=args.backend, clamp_mode=clamp_mode)
+            rec = read_recording(path, backend=args.backend, clamp_mode=clamp_mode, **overrides)
             d = rec.describe()
             if args.sha256:
                 d["sha256"] = rec.sha256
@@ -70,6 +82,10 @@ def run(args) -> int:
             results.append({"path": str(path), "error": str(exc), "error_type": type(exc).__name__})
             continue
         results.append(d)
+        name = os.path.basename(str(path))
+        for w in dict.fromkeys([*rec.warnings, *rec.interpretation_warnings]):
+            line = w if name in w.split(": ", 1)[0] else f"{name}: {w}"
+            print(f"ephys-correct info: warning: {line}", file=sys.stderr)
         if not args.json:
             print(format_summary(d))
             print()

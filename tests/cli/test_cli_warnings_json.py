@@ -120,3 +120,15 @@ def test_json_key_rule():
     assert json_key("ljp_mv") == "ljp_mV" and json_key("ionic_strength_mm") == "ionic_strength_mM"
     assert json_key("temperature_c") == "temperature_degC" and json_key("osm_ideal_mosm_l") == "osm_ideal_mOsm_L"
     assert json_key("K+") == "K+" and json_key("E_rev_mV") == "E_rev_mV" and json_key("duration_s") == "duration_s"
+
+
+def test_info_prints_warnings_and_takes_the_overrides(capsys):
+    f = str(TEST_DATA / WEAK)
+    assert main(["info", f]) == 0
+    err = capsys.readouterr().err
+    assert any(ln.startswith("ephys-correct info: warning: ") and "weak evidence" in ln for ln in err.splitlines())
+    assert main(["info", f, "--headstages", "1=0", "--json"]) == 0
+    cap = capsys.readouterr()
+    assert "weak evidence" not in cap.err
+    d = json.loads(cap.out)["items"][0]
+    assert [h["confidence"] for h in d["headstages"]] == ["user"]
