@@ -12,7 +12,7 @@ th{background:#f3f3f3;position:sticky;top:0}td.num{text-align:right;font-variant
 #summary td.warn{max-width:32em;font-size:12px;color:#555}
 .st{display:inline-block;padding:0 .45em;border-radius:3px;font-size:12px;font-weight:600;background:#ddd}
 .st.ok{background:#d8f0d8;color:#1b5e20}.st.failed{background:#f8d7d7;color:#8b0000}
-.st.skipped{background:#e4e9f5;color:#1a3a7a}
+.st.skipped{background:#e4e9f5;color:#1a3a7a}.st.warn{background:#fff1c2;color:#7a5200}
 .st.suspect{background:#c00;color:#fff}
 .controls{margin:.5em 0;display:flex;gap:1em;align-items:center;flex-wrap:wrap}
 .controls input[type=search]{width:22em;padding:3px}

@@ -208,7 +208,7 @@ def _section(index: int, row: Mapping[str, Any], out_dir: str, report_dir: str, 
         facts["problem"] = str(exc)
     parts.append(f'<p class="path">input: <code>{_e(row.get("file"))}</code>'
                  + (f'<br>output: <code>{_e(stem)}.*</code>' if stem else "") + "</p>")
-    reason = str(row.get("reason") or "")
+    reason = _with_warnings(row)
     if reason:
         cls = "reason failed" if status == "failed" else "reason"
         label = "why it failed" if status == "failed" else ("note" if status == "skipped" else "warnings")
@@ -582,6 +582,17 @@ def _settings_block(summary, summary_path: Path, out: Path, t_built: str) -> str
             f'<p class="note">{conv}</p>')
 
 
+def _with_warnings(row: Mapping[str, Any]) -> str:
+    """The row's reason and its warnings (a list in a run's rows, " | "-joined text in a summary file)."""
+    w = row.get("warnings")
+    if isinstance(w, (list, tuple)):
+        w = " | ".join(map(str, w))
+    w = "" if w is None or str(w) in ("nan", "<NA>") else str(w)
+    reason = str(row.get("reason") or "")
+    reason = "" if reason in ("nan", "<NA>") else reason
+    return "; ".join(p for p in (reason, w) if p)
+
+
 def _index(summary, results: Sequence[Mapping[str, Any]]) -> str:
     heads = [c for c in summary.columns if str(c).startswith("mean_Vm_mV_hs")]
     th = ["#", "file", "status", "warnings / reason", "LJP V<sub>L</sub> (mV)", "LJP method", "configuration",
@@ -591,7 +602,7 @@ def _index(summary, results: Sequence[Mapping[str, Any]]) -> str:
     for i, (rec, res) in enumerate(zip(summary.to_dict("records"), results)):
         name = Path(str(rec.get("file") or rec.get("output") or "")).name
         status = str(rec.get("status") or "")
-        reason = str(rec.get("reason") or "")
+        reason = _with_warnings(rec)
         short = reason if len(reason) <= 160 else reason[:157] + "..."
         suspect = res.get("suspect") or ""
         ljp = _num(rec.get("ljp_mv"))
@@ -619,13 +630,13 @@ def _index(summary, results: Sequence[Mapping[str, Any]]) -> str:
                   ("" if _num(rec.get("temperature_c")) is None else repr(_num(rec.get("temperature_c"))),
                    _fmt(rec.get("temperature_c"), 1), "num")]
         tds = "".join(f'<td data-v="{_e(v)}"' + (f' class="{c}"' if c else "") + f">{h}</td>" for v, h, c in cells)
-        rows.append(f'<tr data-status="{_e(status)}" data-warn="{1 if reason and status == "ok" else 0}" '
+        rows.append(f'<tr data-status="{_e(status)}" data-warn="{1 if reason and status in ("ok", "warn") else 0}" '
                     f'data-suspect="{1 if suspect else 0}" data-target="f{i:05d}">{tds}</tr>')
     total = len(rows)
     controls = (
         '<div class="controls"><label>filter <input type="search" id="q" placeholder="file name, warning, '
         'recipe..."></label><label>show <select id="status"><option value="all">all</option>'
-        '<option value="ok">ok</option><option value="skipped">skipped</option>'
+        '<option value="ok">ok</option><option value="warn">warn</option><option value="skipped">skipped</option>'
         '<option value="failed">failed</option><option value="warnings">with warnings</option>'
         f'<option value="suspect">units suspect</option></select></label><span><span id="shown">{total}'
         f'</span> of {total} recordings shown; click a column title to sort</span></div>')
