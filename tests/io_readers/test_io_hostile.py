@@ -356,7 +356,7 @@ def test_info_cli_reports_hostile_files_without_traceback(tmp_path, capsys):
     rc = main(["info", "--json", *map(str, files), str(local(ABF2_VC))])
     cap = capsys.readouterr()
     assert rc == 1
-    rows = json.loads(cap.out)
+    rows = json.loads(cap.out)["items"]
     assert [r.get("error_type") for r in rows[:3]] == ["CorruptRecordingError"] * 3
     assert "error" not in rows[-1]
     assert "Traceback" not in cap.err

@@ -144,7 +144,7 @@ def test_correct_writes_the_report(run):
     for tag in ("input", "select"):
         assert any(t == tag for t, _ in page.tags)
     options = [a.get("value") for t, a in page.tags if t == "option"]
-    assert options == ["all", "ok", "skipped", "failed", "warnings", "suspect"]
+    assert options == ["all", "ok", "warn", "skipped", "failed", "warnings", "suspect"]
 
 
 def test_summary_rows_equal_the_summary_table(run):
