@@ -95,7 +95,17 @@ def check_epochs(epochs) -> list[tuple[str, float, float]]:
 
 
 class Window(NamedTuple):
-    """One window of one sweep: samples ``[i0, i1)``, its name and how it was chosen."""
+    """One window of one sweep: samples ``[i0, i1)``, its name and how it was chosen.
+
+    Parameters
+    ----------
+    name : str
+        ``"baseline"``, ``"epoch:holding"``, ``"epoch:<k>"`` or ``"sweep"``.
+    i0, i1 : int
+        First sample and one past the last, from the start of the sweep.
+    description : str
+        The window in seconds and why it was chosen (goes into ``V_m_source``).
+    """
 
     name: str
     i0: int
