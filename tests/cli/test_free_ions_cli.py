@@ -13,10 +13,11 @@ def test_ljp_free_by_default_and_totals_on_request(capsys):
     free = json.loads(capsys.readouterr().out)
     assert main([*args, "--totals"]) == 0
     total = json.loads(capsys.readouterr().out)
+    free, total = free["results"]["henderson"], total["results"]["henderson"]
     assert free["free_ions"] is True and free["concentration_basis"].startswith("free ions")
     assert total["free_ions"] is False and total["concentration_basis"].startswith("totals")
     # Mg2+ bound to ATP, protons of binding re-titrated with KOH: a different junction
-    assert free["ljp_mv"] != total["ljp_mv"]
+    assert free["ljp_mV"] != total["ljp_mV"]
 
 
 def test_erev_measured_ph_is_used_and_recorded(capsys):
@@ -26,7 +27,7 @@ def test_erev_measured_ph_is_used_and_recorded(capsys):
     assert main([*args, "--ph", "7.3"]) == 0
     measured = json.loads(capsys.readouterr().out)
     ph_c, ph_m = computed["attrs"]["ph"]["inside"], measured["attrs"]["ph"]["inside"]
-    assert ph_c["recipe_ph"] == 7.3 and ph_c["recipe_ph_temperature_c"] == 22.0
+    assert ph_c["recipe_ph"] == 7.3 and ph_c["recipe_ph_temperature_degC"] == 22.0
     assert ph_c["ph_used"] < 7.25 and ph_c["ph_source"].startswith("computed")
     assert ph_m["ph_used"] == 7.3 and ph_m["ph_source"].startswith("measured")
     e = {r["ion"]: r["E_rev_mV"] for r in measured["rows"]}
