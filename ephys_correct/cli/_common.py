@@ -151,3 +151,61 @@ def _num(s: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+# the reader's and the table's messages name the Python keyword that fixes a file; on the command
+# line the same fix is an option (and a column of the experiment sheet): both are shown
+_HINTS = (
+    (re.compile(r"headstages=\{([^{}:]+): ([^{}]+)\}"),
+     lambda m: f"{m.group(0)} (command line: --headstages '{m.group(1)}={_none(m.group(2))}')"),
+    (re.compile(r"clamp_mode=\{([^{}:]+): '?([^{}']+)'?\}"),
+     lambda m: f"{m.group(0)} (command line: --clamp-mode '{m.group(1)}={m.group(2)}')"),
+    (re.compile(r"unit_fix=\{([^{}:]+): \('([^']+)', ([^)]+)\)\}(?:, e\.g\. \('[^']+', ([^)]+)\))?"),
+     lambda m: f"{m.group(0)} (command line: --unit-fix '{m.group(1)}={m.group(2)}{_scale(m.group(4) or m.group(3))}')"),
+    (re.compile(r"pass clamp_mode= "), lambda m: "pass clamp_mode= / --clamp-mode "),
+)
+
+
+def _scale(value: str) -> str:
+    value = value.strip()
+    return value[1:] if re.fullmatch(r"1/[0-9.]+", value) else f"*{value}"
+
+
+def _none(value: str) -> str:
+    return "none" if value.strip() == "None" else value.strip()
+
+
+def cli_hint(text: str) -> str:
+    """*text* with the command-line form added after each Python-keyword fix it names.
+
+    Parameters
+    ----------
+    text : str
+        A warning or error message, e.g. ``"... pass headstages={1: 0}."``.
+
+    Returns
+    -------
+    str
+        E.g. ``"... pass headstages={1: 0} (command line: --headstages '1=0')."``.
+    """
+    for pattern, repl in _HINTS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def print_warning(command: str, text: str, *, file_name: str | None = None) -> None:
+    """One warning line on stderr: ``ephys-correct COMMAND: warning: [file: ]text``, control characters
+    escaped and the command-line form of each fix added.
+
+    Parameters
+    ----------
+    command : str
+        The sub-command.
+    text : str
+        The warning.
+    file_name : str, optional
+        The file it is about; prefixed unless the text names it already.
+    """
+    if file_name and file_name not in text.split(": ", 1)[0]:
+        text = f"{file_name}: {text}"
+    print(f"ephys-correct {command}: warning: {safe_text(cli_hint(text))}", file=sys.stderr)

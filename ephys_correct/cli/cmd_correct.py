@@ -17,7 +17,7 @@ from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS
 from ephys_correct.batch.run import TABLE_FORMATS, run_batch
 from ephys_correct.report.nwb import load_nwb_metadata
 from ..errors import ParameterError
-from ._common import safe_text
+from ._common import cli_hint, print_warning, safe_text
 from .cmd_ljp import _parse_solution
 
 
@@ -210,11 +210,9 @@ def run(args) -> int:
     for row in result.rows:
         name = os.path.basename(row["file"])
         for w in row.get("warnings") or ():
-            # a warning that names its file already (the reader's) is printed as it is
-            line = w if name in w.split(": ", 1)[0] else f"{name}: {w}"
-            print(f"ephys-correct correct: warning: {line}", file=sys.stderr)
+            print_warning("correct", w, file_name=name)  # a warning that names its file is printed as it is
         if row["status"] == "failed":
-            print(f"FAILED {safe_text(row['file'])}: {safe_text(row['reason'])}", file=sys.stderr)
+            print(f"FAILED {safe_text(row['file'])}: {safe_text(cli_hint(row['reason']))}", file=sys.stderr)
     secs = sum(float(r.get("seconds") or 0) for r in result.rows)
     print(f"{total} recordings: {result.n_ok + result.n_warned} corrected ({result.n_warned} with warnings), "
           f"{result.n_skipped} skipped (already done), {result.n_failed} failed; {secs:.1f} s of work")

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-from ._common import format_table
+from ._common import format_table, print_warning
 
 #: the bundled recording (package data)
 EXAMPLE_RECORDING = "17o05028_ic_steps.abf"
@@ -149,7 +149,7 @@ def _correct_and_report(rec_path, pipette, bath, t, ljp, erev, out: Path, force:
                        force=force, plots=_has_matplotlib())
     row = result.rows[0]
     for w in row.get("warnings") or ():
-        print(f"ephys-correct demo: warning: {w}", file=sys.stderr)
+        print_warning("demo", w)
     if row["status"] == "failed":
         print(f"correction of the recording failed: {row['reason']}", file=sys.stderr)
     elif row["status"] == "skipped":

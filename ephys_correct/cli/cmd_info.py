@@ -12,6 +12,7 @@ import os
 import sys
 
 from ..errors import EphysCorrectError, ParameterError
+from ._common import print_warning
 
 _MODES = ("voltage_clamp", "current_clamp", "i_zero")
 
@@ -84,8 +85,7 @@ def run(args) -> int:
         results.append(d)
         name = os.path.basename(str(path))
         for w in dict.fromkeys([*rec.warnings, *rec.interpretation_warnings]):
-            line = w if name in w.split(": ", 1)[0] else f"{name}: {w}"
-            print(f"ephys-correct info: warning: {line}", file=sys.stderr)
+            print_warning("info", w, file_name=name)
         if not args.json:
             print(format_summary(d))
             print()
