@@ -209,3 +209,83 @@ def print_warning(command: str, text: str, *, file_name: str | None = None) -> N
     if file_name and file_name not in text.split(": ", 1)[0]:
         text = f"{file_name}: {text}"
     print(f"ephys-correct {command}: warning: {safe_text(cli_hint(text))}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- solutions on the command line
+#: what a SOLUTION argument accepts, in every sub-command
+SOLUTION_FORMS = "solutions_db name, recipe file, or inline 'K=145,Cl=10,gluconate=145' (ion=mM)"
+
+
+def parse_solution(text: str) -> Any:
+    """A SOLUTION argument: a db name or recipe path as it is, or an inline ``ion=mM,...`` composition.
+
+    Parameters
+    ----------
+    text : str
+        The argument.
+
+    Returns
+    -------
+    str or dict
+        The name/path, or ``{ion: mM}``.
+
+    Raises
+    ------
+    ParameterError
+        An inline composition with a part that is not ``ion=number``.
+    """
+    import os
+
+    from ..errors import ParameterError
+
+    if "=" not in text or os.path.exists(text):
+        return text
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ParameterError(f"Invalid inline composition {text!r}: {part.strip()!r} is not 'ion=mM'.")
+        ion, value = part.split("=", 1)
+        try:
+            out[ion.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(
+                f"Invalid inline composition {text!r}: {value.strip()!r} (for {ion.strip()!r}) "
+                "is not a number in mM."
+            ) from None
+    return out
+
+
+def add_ph_argument(p, side: str) -> None:
+    """``--ph PH``: the pH of *side* measured at the recording temperature.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The sub-command's parser.
+    side : str
+        Which solution the pH is of, in words (``"the pipette"``).
+    """
+    p.add_argument("--ph", type=float, default=None, metavar="PH",
+                   help=f"pH of {side} measured at the recording temperature (default: computed from the "
+                   "recipe pH and the temperature at which it was set)")
+
+
+def add_basis_arguments(p, side: str) -> None:
+    """``--free-ions`` (the default, kept for scripts) / ``--totals``, and ``--ph`` (:func:`add_ph_argument`).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The sub-command's parser.
+    side : str
+        Which solution ``--ph`` is of, in words.
+    """
+    basis = p.add_mutually_exclusive_group()
+    basis.add_argument("--free-ions", action="store_true",
+                       help="speciate the solutions first (free Ca2+/Mg2+ after EGTA/ATP binding; the default, "
+                       "kept for scripts)")
+    basis.add_argument("--totals", action="store_true",
+                       help="use the recipe totals without speciation (a simplification, recorded in the output)")
+    add_ph_argument(p, side)

@@ -17,8 +17,7 @@ from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS
 from ephys_correct.batch.run import TABLE_FORMATS, run_batch
 from ephys_correct.report.nwb import load_nwb_metadata
 from ..errors import ParameterError
-from ._common import cli_hint, print_warning, safe_text
-from .cmd_ljp import _parse_solution
+from ._common import cli_hint, parse_solution, print_warning, safe_text
 
 
 def register(sub) -> None:
@@ -189,8 +188,8 @@ def run(args) -> int:
     try:
         result = run_batch(
             args.inputs, out_dir=args.out,
-            pipette=None if args.pipette is None else _parse_solution(args.pipette),
-            bath=None if args.bath is None else _parse_solution(args.bath),
+            pipette=None if args.pipette is None else parse_solution(args.pipette),
+            bath=None if args.bath is None else parse_solution(args.bath),
             temperature_c=args.temperature_c, zeroing_temperature_c=args.zeroing_temperature_c,
             free_ions=not args.totals, ph=args.ph,
             configuration=args.configuration, ljp_method=args.ljp_method, ljp_mv=args.ljp_mv,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ephys_correct.chemistry.activity import DEFAULT_MODEL, MODELS
 from ..errors import ParameterError
-from ._common import format_table, print_json
+from ._common import SOLUTION_FORMS, add_basis_arguments, format_table, parse_solution, print_json
 
 #: configuration -> which solution is the inside (cytoplasmic side)
 INSIDE_OF = {
@@ -29,8 +29,8 @@ def register(sub) -> None:
         description="Nernst potentials E = (RT/zF) ln(a_out/a_in) (V_in - V_out, mV) for every "
         "ion present in both solutions, with concentrations and with activities.",
     )
-    p.add_argument("pipette", metavar="PIPETTE", help="pipette solution: solutions_db name or recipe file")
-    p.add_argument("bath", metavar="BATH", help="bath solution: solutions_db name or recipe file")
+    p.add_argument("pipette", metavar="PIPETTE", help=SOLUTION_FORMS)
+    p.add_argument("bath", metavar="BATH", help="same forms as PIPETTE")
     p.add_argument("--temperature", "-T", dest="temperature_c", type=float, required=True, metavar="DEGC",
                    help="recording temperature, degC (required)")
     p.add_argument("--activity-model", default=DEFAULT_MODEL, choices=MODELS,
@@ -41,15 +41,7 @@ def register(sub) -> None:
                    metavar="ION=MM",
                    help="replace the inside concentration of one ion, e.g. --inside Cl-=10 "
                    "(gramicidin perforated patch); repeatable")
-    basis = p.add_mutually_exclusive_group()
-    basis.add_argument("--free-ions", action="store_true",
-                       help="speciate both solutions first (free Ca2+/Mg2+ after EGTA/ATP binding; the default, "
-                       "kept for scripts)")
-    basis.add_argument("--totals", action="store_true",
-                       help="use the recipe totals without speciation (a simplification, recorded in the output)")
-    p.add_argument("--ph", type=float, default=None, metavar="PH",
-                   help="pH of the inside solution measured at --temperature (default: computed from the "
-                   "recipe pH and the temperature at which it was set)")
+    add_basis_arguments(p, "the inside solution")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -78,7 +70,8 @@ def run(args) -> int:
             f"unknown cytoplasm. Allowed values are {', '.join(map(repr, INSIDE_OF))}."
         )
     inside_is = INSIDE_OF[args.configuration]
-    inside, outside = (args.pipette, args.bath) if inside_is == "pipette" else (args.bath, args.pipette)
+    pipette, bath = parse_solution(args.pipette), parse_solution(args.bath)
+    inside, outside = (pipette, bath) if inside_is == "pipette" else (bath, pipette)
     df = reversal_potentials(inside, outside, temperature_c=args.temperature_c,
                              activity_model=args.activity_model,
                              inside_override_mm=_parse_overrides(args.inside_override) or None,

@@ -7,12 +7,8 @@ compositions ``"K=145,Cl=10,gluconate=145"`` (ion=mM pairs).
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-from ..errors import ParameterError
 from ephys_correct.potentials.ljp import METHODS, LJPResult, liquid_junction_potential
-from ._common import format_table, print_json
+from ._common import SOLUTION_FORMS, add_basis_arguments, format_table, parse_solution, print_json
 
 _EXAMPLE_VP_MV = -60.0
 
@@ -25,8 +21,7 @@ def register(sub) -> None:
         "Lynch sign). For whole-cell and outside-out data the true membrane potential is "
         "Vm = Vp - V_L. Give the temperature at which the pipette offset was zeroed.",
     )
-    p.add_argument("pipette", metavar="PIPETTE",
-                   help="solutions_db name, recipe file, or inline 'K=145,Cl=10,gluconate=145' (mM)")
+    p.add_argument("pipette", metavar="PIPETTE", help=SOLUTION_FORMS)
     p.add_argument("bath", metavar="BATH", help="same forms as PIPETTE")
     p.add_argument("--temperature", "-T", type=float, required=True, metavar="DEGC",
                    help="temperature (degC) at which the pipette offset was zeroed (required)")
@@ -36,40 +31,9 @@ def register(sub) -> None:
     p.add_argument("--activity-model", default=None, metavar="MODEL",
                    help="Henderson with activities (e.g. truesdell-jones, davies); default: "
                    "concentrations. Nernst-Planck is ideal.")
-    basis = p.add_mutually_exclusive_group()
-    basis.add_argument("--free-ions", action="store_true",
-                       help="speciate solutions with metal-binding ligands (MgATP2- rather than Mg2+ + ATP4-; "
-                       "the default, kept for scripts)")
-    basis.add_argument("--totals", action="store_true",
-                       help="use the recipe totals without speciation (a simplification, recorded in the output)")
-    p.add_argument("--ph", type=float, default=None, metavar="PH",
-                   help="pH of the pipette measured at --temperature (default: computed from the recipe pH "
-                   "and the temperature at which it was set)")
+    add_basis_arguments(p, "the pipette")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
-
-
-def _parse_solution(text: str) -> Any:
-    """A db name / recipe path as is, or an inline 'ion=mM,...' composition."""
-    if "=" not in text or os.path.exists(text):
-        return text
-    out: dict[str, float] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        if "=" not in part:
-            raise ParameterError(
-                f"Invalid inline composition {text!r}: {part.strip()!r} is not 'ion=mM'."
-            )
-        ion, value = part.split("=", 1)
-        try:
-            out[ion.strip()] = float(value)
-        except ValueError:
-            raise ParameterError(
-                f"Invalid inline composition {text!r}: {value.strip()!r} (for {ion.strip()!r}) "
-                "is not a number in mM."
-            ) from None
-    return out
 
 
 def whole_cell_sentence(ljp_mv: float) -> str:
@@ -111,8 +75,8 @@ def _print_result(r: LJPResult) -> None:
 
 
 def run(args) -> int:
-    pipette = _parse_solution(args.pipette)
-    bath = _parse_solution(args.bath)
+    pipette = parse_solution(args.pipette)
+    bath = parse_solution(args.bath)
     methods = METHODS if args.method == "both" else (args.method,)
     results = {}
     for m in methods:

@@ -16,8 +16,7 @@ import math
 from ephys_correct.chemistry.activity import MODELS
 from ..errors import ParameterError
 from ..plan import QUANTITIES, plan_solutions, scan_component
-from ._common import format_table, print_json
-from .cmd_ljp import _parse_solution
+from ._common import format_table, parse_solution, print_json
 
 
 def register(sub) -> None:
@@ -81,8 +80,8 @@ def _f(v, fmt=".2f") -> str:
 
 
 def run(args) -> int:
-    pipette = _parse_solution(args.pipette)
-    bath = _parse_solution(args.bath)
+    pipette = parse_solution(args.pipette)
+    bath = parse_solution(args.bath)
     plan = plan_solutions(
         pipette, bath, temperature_c=args.temperature_c, ljp_temperature_c=args.ljp_temperature_c,
         free_ions=not args.totals,
@@ -115,7 +114,7 @@ def _plot(plan, args) -> str:
         vary, side = solved.vary, solved.side
     else:
         raise ParameterError("--plot needs a compound to vary: give --vary COMPOUND (or a --target).")
-    recipe = _parse_solution(args.pipette if side == "pipette" else args.bath)
+    recipe = parse_solution(args.pipette if side == "pipette" else args.bath)
     other = plan.bath if side == "pipette" else plan.pipette
     amounts = None
     if args.range_mm:

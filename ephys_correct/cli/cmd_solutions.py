@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ephys_correct.errors import UnknownSolutionError
 
-from ephys_correct.chemistry.solutions_db import list_solutions, load_solution, locate_solution
-from ._common import format_table, print_json, safe_text
+from ephys_correct.chemistry.solutions_db import as_solution, list_solutions, locate_solution
+from ._common import SOLUTION_FORMS, format_table, parse_solution, print_json, safe_text
 
 
 def register(sub) -> None:
@@ -18,7 +18,7 @@ def register(sub) -> None:
     pl.add_argument("--json", action="store_true", help="machine-readable output")
     pl.set_defaults(func=run_list)
     ps = ssub.add_parser("show", help="ions, charge balance, titration, ionic strength, osmolarity")
-    ps.add_argument("solution", metavar="NAME_OR_PATH", help="solutions_db name or recipe file")
+    ps.add_argument("solution", metavar="SOLUTION", help=SOLUTION_FORMS)
     ps.add_argument("--json", action="store_true", help="machine-readable output")
     ps.set_defaults(func=run_show)
 
@@ -33,7 +33,7 @@ def run_list(args) -> int:
 
 
 def run_show(args) -> int:
-    sol = load_solution(args.solution)
+    sol = as_solution(parse_solution(args.solution))
     d = sol.describe()
     if args.json:
         print_json(d)

@@ -38,3 +38,29 @@ def test_erev_text_says_which_concentrations(capsys):
     assert main(["erev", "internal_k_gluconate", "acsf_carbogen_standard", "--temperature", "32",
                  "--totals"]) == 0
     assert "concentrations: totals" in capsys.readouterr().out
+
+
+def test_speciate_uses_the_ph_at_the_recording_temperature(capsys):
+    # the recipe's pH 7.3 was set at 22 degC; at 32 degC the proton balance is solved again
+    # (HEPES pKa falls with temperature), not the 22 degC reading used unchanged with a warning
+    assert main(["speciate", "internal_k_gluconate", "-T", "32", "--json"]) == 0
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
+    assert doc["ph_source"].startswith("computed") and doc["ph"] < 7.25
+    assert "used unchanged" not in out.err
+    assert main(["speciate", "internal_k_gluconate", "-T", "32", "--ph", "7.3", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ph"] == 7.3 and doc["ph_source"].startswith("measured")
+
+
+def test_every_solution_argument_takes_an_inline_composition(capsys):
+    inside, outside = "K=140,Cl=140", "Na=145,K=5,Cl=150"
+    assert main(["erev", inside, outside, "-T", "22", "--json"]) == 0
+    e = {r["ion"]: r["E_rev_mV"] for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert -90 < e["K+"] < -80
+    assert main(["speciate", inside, "-T", "22", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["solution"] == "custom" and doc["temperature_degC"] == 22.0
+    assert main(["solutions", "show", inside, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["ions_mM"] == {"K+": 140.0, "Cl-": 140.0}
