@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from ephys_correct.chemistry.activity import DEFAULT_MODEL, MODELS
 from ..errors import ParameterError
+from ephys_correct.correction.configurations import CONFIGURATIONS
 from ._common import SOLUTION_FORMS, add_basis_arguments, format_table, parse_solution, print_json
 
-#: configuration -> which solution is the inside (cytoplasmic side)
-INSIDE_OF = {
-    "whole-cell": "pipette",
-    "perforated": "pipette",
-    "outside-out": "pipette",
-    "inside-out": "bath",
-}
-_CONFIGURATIONS = (*INSIDE_OF, "cell-attached")
+#: the recording configurations (correction.configurations): which solution faces the cytoplasm is
+#: the configuration's ``inside``; perforated patch uses the pipette (with --inside for the ions
+#: the pores do not pass), cell-attached has no known inside and is refused
+_CONFIGURATIONS = tuple(CONFIGURATIONS)
+
+
+def _inside_of(name: str) -> str:
+    cfg = CONFIGURATIONS[name]
+    return "bath" if cfg.inside == "bath" else "pipette"
 
 
 def register(sub) -> None:
@@ -64,12 +66,13 @@ def _parse_overrides(items: list[str]) -> dict[str, float]:
 def run(args) -> int:
     from ephys_correct.report.reversal_table import reversal_potentials
 
-    if args.configuration == "cell-attached":
+    if CONFIGURATIONS[args.configuration].inside_known == "none":
         raise ParameterError(
             "Invalid value for the '--configuration' option: in 'cell-attached' the inside is the "
-            f"unknown cytoplasm. Allowed values are {', '.join(map(repr, INSIDE_OF))}."
+            f"unknown cytoplasm. Allowed values are "
+            f"{', '.join(repr(n) for n, c in CONFIGURATIONS.items() if c.inside_known != 'none')}."
         )
-    inside_is = INSIDE_OF[args.configuration]
+    inside_is = _inside_of(args.configuration)
     pipette, bath = parse_solution(args.pipette), parse_solution(args.bath)
     inside, outside = (pipette, bath) if inside_is == "pipette" else (bath, pipette)
     df = reversal_potentials(inside, outside, temperature_c=args.temperature_c,
