@@ -8,7 +8,13 @@ Derived constants (R, F) are products of exact numbers and so are exact too.
 
 from __future__ import annotations
 
-import math
+from ephys_correct._validate import LIQUID_WATER_RANGE_C, check_number, check_temperature_c, message
+from ephys_correct.errors import ParameterError
+
+__all__ = [
+    "ELEMENTARY_CHARGE", "AVOGADRO", "BOLTZMANN", "GAS_CONSTANT", "FARADAY", "ZERO_CELSIUS_K",
+    "LIQUID_WATER_RANGE_C", "kelvin", "check_temperature_c", "thermal_voltage_mv",
+]
 
 #: elementary charge, C (exact)
 ELEMENTARY_CHARGE = 1.602176634e-19
@@ -26,72 +32,11 @@ ZERO_CELSIUS_K = 273.15
 
 def kelvin(temperature_c: float) -> float:
     """Convert a Celsius temperature to kelvin (the only place this is done)."""
-    from .errors import ParameterError
-
-    try:
-        t = float(temperature_c)
-    except (TypeError, ValueError):
-        t = math.nan
-    if isinstance(temperature_c, bool) or not math.isfinite(t) or t <= -ZERO_CELSIUS_K:
-        raise ParameterError(
-            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r}; "
-            "it must be a finite temperature above absolute zero (degC)."
-        )
+    t = check_number(temperature_c, what="temperature_c", where="kelvin", unit="degC")
+    if t <= -ZERO_CELSIUS_K:
+        raise ParameterError(message("temperature_c", temperature_c, "not above absolute zero",
+                                     "give a temperature in degC", where="kelvin"))
     return t + ZERO_CELSIUS_K
-
-
-#: temperatures outside this interval are refused: a recording solution is liquid water at
-#: atmospheric pressure, between its freezing and boiling points (degC)
-LIQUID_WATER_RANGE_C = (0.0, 100.0)
-
-
-def check_temperature_c(temperature_c, *, name: str = "temperature_c",
-                        valid_range_c: tuple[float, float] | None = None, data: str = "") -> float:
-    """Validated Celsius temperature: the one temperature check of the package.
-
-    Parameters
-    ----------
-    temperature_c : float
-        The temperature, degC.
-    name : str
-        Parameter name used in messages.
-    valid_range_c : (float, float), optional
-        Range of the data the caller uses at this temperature (mobilities, constants...);
-        outside it a :class:`~ephys_correct.errors.ModelValidityWarning` is issued.
-    data : str
-        What that range belongs to, for the warning.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ParameterError
-        Not a finite number, or outside 0-100 degC (no aqueous recording solution is liquid
-        there at atmospheric pressure: e.g. 500 degC is refused, not extrapolated).
-    """
-    import warnings
-
-    from .errors import ModelValidityWarning, ParameterError
-
-    kelvin(temperature_c)  # raises ParameterError for non-numbers, bools, NaN, inf, <= 0 K
-    t = float(temperature_c)
-    lo, hi = LIQUID_WATER_RANGE_C
-    if not lo <= t <= hi:
-        raise ParameterError(
-            f"Invalid value for the {name!r} parameter: got {temperature_c!r} degC; an aqueous "
-            f"solution at atmospheric pressure is liquid between {lo:g} and {hi:g} degC, and no "
-            "result is computed outside that range."
-        )
-    if valid_range_c is not None and not valid_range_c[0] <= t <= valid_range_c[1]:
-        warnings.warn(
-            f"{name}={t:g} degC is outside {valid_range_c[0]:g}-{valid_range_c[1]:g} degC, the range of "
-            f"{data or 'the data used'}; the result is an extrapolation.",
-            ModelValidityWarning,
-            stacklevel=3,
-        )
-    return t
 
 
 def thermal_voltage_mv(temperature_c: float) -> float:

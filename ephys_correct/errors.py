@@ -37,6 +37,7 @@ __all__ = [
     "ShadowedRecipeWarning",
     "suggest",
     "check_option",
+    "IonicStrengthError",
 ]
 
 
@@ -188,3 +189,8 @@ def suggest(name: str, candidates: Iterable[str], n: int = 5) -> str:
     if not hits:
         return ""
     return " Did you mean: " + ", ".join(repr(lower[h]) for h in hits) + "?"
+
+
+class IonicStrengthError(ConcentrationError, ParameterError):
+    """An ionic strength that is not a finite number >= 0 (a concentration given as a
+    parameter: both a :class:`ConcentrationError` and a :class:`ParameterError`)."""

@@ -20,8 +20,8 @@ from ephys_correct.errors import ConvergenceError, DataFileError, UnknownCompoun
 from ephys_correct.chemistry.ions import normalize_key
 from ephys_correct._constants import GAS_CONSTANT, kelvin
 from ephys_correct.chemistry.ions import load_ion_table
-from ephys_correct.errors import ParameterError
-from ephys_correct.chemistry.activity import log10_gamma
+from ephys_correct.chemistry.activity import MODELS, log10_gamma
+from ephys_correct._validate import check_choice
 
 __all__ = ["Species", "Reaction", "Ligand", "LigandTable", "load_ligand_table", "METAL_CHARGES"]
 
@@ -366,12 +366,8 @@ class ActivityCache:
     The info dict of every call is kept in :attr:`infos` (species -> info) for provenance.
     """
 
-    def __init__(self, model: str):
-        if not isinstance(model, str) or not model:
-            raise ParameterError(
-                f"Invalid value for the 'activity_model' parameter: got {model!r}; "
-                "expected a model name such as 'truesdell-jones', 'davies' or 'ideal'."
-            )
+    def __init__(self, model: str, where: str = "speciation"):
+        check_choice(model, MODELS, what="activity_model", where=where)
         self.model = model
         self._fn = None
         self._cache: dict[tuple, float] = {}

@@ -3,13 +3,12 @@ temperature and ionic strength."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from ephys_correct._constants import check_temperature_c
+from ephys_correct._validate import check_ionic_strength, check_ph, check_temperature_c
 from ephys_correct.chemistry._speciation_solver import (
     ActivityCache,
     Ligand,
@@ -21,7 +20,6 @@ from ephys_correct.chemistry._speciation_solver import (
 )
 from ephys_correct.errors import (
     ModelValidityWarning,
-    ParameterError,
     UnknownCompoundError,
     suggest,
 )
@@ -109,16 +107,9 @@ def reference_charge(ligand: str) -> int:
 
 
 # ------------------------------------------------------------------------------- validation
-def _check_ph(pH: Any, *, warn_for: Ligand | None = None) -> float:
-    try:
-        v = float(pH)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not math.isfinite(v) or not 0.0 < v < 14.0:
-        raise ParameterError(
-            f"Invalid value for the 'pH' parameter: got {pH!r}; it must be a finite number "
-            "between 0 and 14 (pH = -log10 a(H+), as a pH meter reads)."
-        )
+def _check_ph(pH: Any, *, warn_for: Ligand | None = None, where: str = "", what: str = "pH",
+              stacklevel: int = 3) -> float:
+    v = check_ph(pH, what=what, where=where)
     if warn_for is not None and not (PH_VALID_RANGE[0] <= v <= PH_VALID_RANGE[1]):
         lumped = [s.name for s in warn_for.species if s.lumped]
         if lumped:
@@ -126,29 +117,27 @@ def _check_ph(pH: Any, *, warn_for: Ligand | None = None) -> float:
                 f"pH {v} is outside {PH_VALID_RANGE[0]}-{PH_VALID_RANGE[1]}, where the "
                 f"unmodelled forms of {warn_for.name} ({', '.join(lumped)}) are negligible.",
                 ModelValidityWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
     return v
 
 
-def _check_temperature(temperature_c: Any) -> float:
+def _check_temperature(temperature_c: Any, where: str = "", stacklevel: int = 3) -> float:
     # non-numbers and nonsense refused; outside 0-50 degC a warning
     return check_temperature_c(
-        temperature_c, valid_range_c=TEMPERATURE_VALID_RANGE_C,
+        temperature_c, where=where, stacklevel=stacklevel + 1, valid_range_c=TEMPERATURE_VALID_RANGE_C,
         data="constant-enthalpy van 't Hoff extrapolation of the stored constants (measured at 20-25 degC)")
 
 
-def _check_ionic_strength_mm(value: Any, name: str = "ionic_strength_mm") -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not math.isfinite(v) or v < 0:
-        raise ParameterError(
-            f"Invalid value for the {name!r} parameter: got {value!r}; it must be a finite "
-            "ionic strength >= 0 in mM (mmol/L)."
-        )
-    return v
+def _check_ionic_strength_mm(value: Any, name: str = "ionic_strength_mm", where: str = "") -> float:
+    return check_ionic_strength(value, what=name, where=where)
+
+
+def _check_conditions(pH: Any, temperature_c: Any, ionic_strength_mm: Any, *, where: str,
+                      ligand: Ligand | None = None) -> tuple[float, float, float]:
+    """(pH, degC, mM) of a ligand's conditions, each checked once (pH warns for *ligand*)."""
+    return (_check_ph(pH, warn_for=ligand, where=where, stacklevel=4), _check_temperature(temperature_c, where, 4),
+            _check_ionic_strength_mm(ionic_strength_mm, where=where))
 
 
 # ------------------------------------------------------------------------- acid-base states
@@ -196,11 +185,9 @@ def protonation_state(
 ) -> ProtonationState:
     """Protonation forms of *ligand* with provenance (see :func:`protonation_fractions`)."""
     lig = get_ligand(ligand)
-    ph = _check_ph(pH, warn_for=lig)
-    t = _check_temperature(temperature_c)
-    i_mm = _check_ionic_strength_mm(ionic_strength_mm)
+    ph, t, i_mm = _check_conditions(pH, temperature_c, ionic_strength_mm, where="protonation_state", ligand=lig)
     table = load_ligand_table()
-    lg = ActivityCache(activity_model)
+    lg = ActivityCache(activity_model, "protonation_state")
     i_m = i_mm / 1000.0
     lg = pinned(lg, ligand_charges(lig), i_m, t)
     beta = log_beta0(lig, t, table, lg)

@@ -63,11 +63,11 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from ephys_correct._constants import check_temperature_c, kelvin
+from ephys_correct._constants import kelvin
+from ephys_correct._validate import (
+    check_choice, check_concentration, check_ionic_strength, check_positive, check_temperature_c)
 from ephys_correct._resources import read_csv_rows
 from ephys_correct.errors import (
-    check_option,
-    ConcentrationError,
     DataFileError,
     ModelValidityWarning,
     ParameterError,
@@ -110,18 +110,15 @@ VALIDITY_LIMIT_MOL_KG = MappingProxyType(
 ASSUMED_ION_SIZE_ANGSTROM = MappingProxyType({1: 4.5, 2: 4.5, 3: 4.5, 4: 4.5})
 _ASSUMED_SIZE_SOURCE = "ec_assumption_ion_size"
 
-#: temperature range of the water correlations: Malmberg & Maryott (eps) 0-100 degC,
-#: Kell (rho) 0-150 degC
-_T_FITTED_C = (0.0, 100.0)
-_T_HARD_MAX_C = 150.0
 
 
 # --------------------------------------------------------------------------- checks
-def check_model(model: Any, parameter: str = "model") -> str:
+def check_model(model: Any, parameter: str = "model", *, where: str = "") -> str:
     """Return *model* if it is one of :data:`MODELS`, else raise ParameterError.
 
-    The message has the shape "Invalid value for the 'model' parameter.
-    Allowed values are ..., but got ... instead." (MNE style).
+    The message has the package's one shape (``ephys_correct._validate``):
+    "<where>: model = 'pitzer' is not one of 'ideal', ...; <hint>", with close names
+    suggested.
 
     Parameters
     ----------
@@ -129,6 +126,8 @@ def check_model(model: Any, parameter: str = "model") -> str:
         The activity model asked for.
     parameter : str
         The parameter's name, as the message should name it.
+    where : str, optional
+        The public function (or file) the model was given to.
 
     Returns
     -------
@@ -141,42 +140,17 @@ def check_model(model: Any, parameter: str = "model") -> str:
         If *model* is not one of ``ideal``, ``davies``,
         ``extended-debye-huckel``, ``truesdell-jones``.
     """
-    check_option(parameter, model, MODELS)
-    return model
+    return check_choice(model, MODELS, what=parameter, where=where)
 
 
-def _check_temperature(temperature_c: Any) -> float:
-    t = check_temperature_c(temperature_c)
-    if t < _T_FITTED_C[0] or t > _T_HARD_MAX_C:
-        raise ParameterError(
-            f"Invalid value for the 'temperature_c' parameter: got {temperature_c!r} degC; "
-            f"the water density and dielectric correlations cover liquid water from "
-            f"{_T_FITTED_C[0]:g} to {_T_HARD_MAX_C:g} degC (Kell 1975; Malmberg & Maryott 1956)."
-        )
-    if t > _T_FITTED_C[1]:
-        warnings.warn(
-            f"temperature_c={t:g} degC is beyond the 0-100 degC range of the Malmberg & "
-            "Maryott (1956) dielectric-constant fit; A and B are extrapolated.",
-            ModelValidityWarning,
-            stacklevel=3,
-        )
-    return t
+def _check_temperature(temperature_c: Any, where: str = "") -> float:
+    # the package-wide 0-100 degC lies inside the range of the water correlations
+    # (Kell 1975: 0-150 degC; Malmberg & Maryott 1956: 0-100 degC)
+    return check_temperature_c(temperature_c, where=where)
 
 
-def _check_ionic_strength_m(ionic_strength_m: Any, parameter: str = "ionic_strength_m") -> float:
-    try:
-        i = float(ionic_strength_m)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"Invalid value for the {parameter!r} parameter: got {ionic_strength_m!r}; "
-            "expected a number (mol/kg)."
-        ) from None
-    if not math.isfinite(i) or i < 0:
-        raise ConcentrationError(
-            f"Invalid value for the {parameter!r} parameter: got {ionic_strength_m!r}; "
-            "it must be finite and >= 0 (mol/kg)."
-        )
-    return i
+def _check_ionic_strength_m(ionic_strength_m: Any, parameter: str = "ionic_strength_m", where: str = "") -> float:
+    return check_ionic_strength(ionic_strength_m, what=parameter, where=where, unit="mol/kg")
 
 
 def _check_charge(charge: Any) -> int:
@@ -270,7 +244,7 @@ def debye_huckel_a_b(temperature_c: float) -> tuple[float, float]:
     >>> round(a, 4), round(b, 4)
     (0.5108, 0.3287)
     """
-    return _a_b(_check_temperature(temperature_c))
+    return _a_b(_check_temperature(temperature_c, "debye_huckel_a_b"))
 
 
 # --------------------------------------------------------------------------- parameters
@@ -519,10 +493,10 @@ def log10_gamma(charge: int, ionic_strength_m: float, temperature_c: float, mode
     >>> round(10**lg, 3), info["model"]
     (0.785, 'truesdell-jones')
     """
-    check_model(model)
+    check_model(model, where="log10_gamma")
     z = _check_charge(charge)
-    i_m = _check_ionic_strength_m(ionic_strength_m)
-    t = _check_temperature(temperature_c)
+    i_m = _check_ionic_strength_m(ionic_strength_m, where="log10_gamma")
+    t = _check_temperature(temperature_c, "log10_gamma")
     params = None
     if ion is not None:
         params = ion_activity_parameters(ion)
@@ -537,13 +511,7 @@ def log10_gamma(charge: int, ionic_strength_m: float, temperature_c: float, mode
                 "The 'ion_size_angstrom' parameter applies to model='extended-debye-huckel' only; "
                 f"got model={model!r}."
             )
-        if not (isinstance(ion_size_angstrom, (int, float))
-                and not isinstance(ion_size_angstrom, bool) and math.isfinite(ion_size_angstrom)
-                and ion_size_angstrom > 0):
-            raise ParameterError(
-                f"Invalid value for the 'ion_size_angstrom' parameter: got {ion_size_angstrom!r}; "
-                "expected a positive number (Angstrom)."
-            )
+        check_positive(ion_size_angstrom, what="ion_size_angstrom", where="log10_gamma", unit="Angstrom")
     value, info = _resolve(z, i_m, t, model, params, ion_size_angstrom)
     msg = _validity_message(info)
     if msg:
@@ -596,13 +564,7 @@ def _canonical_ions(ions_mm: Mapping[str, float], where: str = "ions_mm") -> dic
         canon = canonical_ion_name(name)
         if canon in out:
             raise ParameterError(f"{where}: {name!r} and another key both name {canon!r}.")
-        try:
-            c = float(conc)
-        except (TypeError, ValueError):
-            raise ConcentrationError(f"{where}: {name!r} = {conc!r} is not a number (mM).") from None
-        if not math.isfinite(c) or c < 0:
-            raise ConcentrationError(f"{where}: {name!r} = {conc!r}; concentrations must be finite and >= 0 mM.")
-        out[canon] = c
+        out[canon] = check_concentration(conc, what=repr(name), where=where)
     return out
 
 
@@ -743,8 +705,8 @@ def activity_coefficients(solution: Any, *, temperature_c: float, model: str = D
     >>> round(g["Na+"], 3), round(g["Cl-"], 3)
     (0.762, 0.737)
     """
-    check_model(model)
-    t = _check_temperature(temperature_c)
+    check_model(model, where="activity_coefficients")
+    t = _check_temperature(temperature_c, "activity_coefficients")
     ions_mm, name = _ions_of(solution)
     table = load_ion_table()
     i_mm = 0.5 * sum(table[k].charge ** 2 * c for k, c in ions_mm.items())
@@ -834,9 +796,10 @@ def mean_activity_coefficient(salt: Mapping[str, int], molality_mol_kg: float, *
     >>> round(mean_activity_coefficient({"Na+": 1, "Cl-": 1}, 0.1, temperature_c=25), 3)
     0.776
     """
-    check_model(model)
+    check_model(model, where="mean_activity_coefficient")
     ions = _salt_ions(salt)
-    m = _check_ionic_strength_m(molality_mol_kg, "molality_mol_kg")
+    m = check_concentration(molality_mol_kg, what="molality_mol_kg", where="mean_activity_coefficient",
+                            unit="mol/kg")
     i_m = 0.5 * sum(nu * m * z * z for _, nu, z in ions)
     total = sum(nu for _, nu, _ in ions)
     lg = 0.0

@@ -18,12 +18,11 @@ from ephys_correct._resources import read_csv_rows
 from ephys_correct.errors import (
     ConcentrationError,
     DataFileError,
-    ParameterError,
 )
 from ephys_correct.chemistry.ions import load_ion_table
-from ephys_correct.errors import suggest
+from ephys_correct._validate import check_choice, check_concentration
 from ephys_correct.chemistry.activity import (
-    _a_b, _canonical_ions, _check_ionic_strength_m, _num, water_density_g_cm3,
+    _a_b, _canonical_ions, _num, water_density_g_cm3,
 )
 
 
@@ -131,12 +130,8 @@ def osmotic_coefficient(salt: str, molality_mol_kg: float) -> float:
     0.926
     """
     tab = _pitzer_table()
-    if salt not in tab:
-        raise ParameterError(
-            f"Invalid value for the 'salt' parameter: {salt!r} has no Pitzer parameters. "
-            f"Allowed values are {', '.join(map(repr, tab))}." + suggest(str(salt), tab)
-        )
-    m = _check_ionic_strength_m(molality_mol_kg, "molality_mol_kg")
+    check_choice(salt, tab, what="salt (a salt with Pitzer parameters)", where="osmotic_coefficient")
+    m = check_concentration(molality_mol_kg, what="molality_mol_kg", where="osmotic_coefficient", unit="mol/kg")
     return _pitzer(tab[salt], m)[0]
 
 
@@ -305,12 +300,7 @@ def osmolality(ions_mm: Mapping[str, float], neutrals_mm: Mapping[str, float] | 
     neutrals: dict[str, float] = {}
     for where, mapping in (("neutrals_mm", neutrals_mm), ("extra_particles_mm", extra_particles_mm)):
         for k, v in (mapping or {}).items():
-            try:
-                c = float(v)
-            except (TypeError, ValueError):
-                raise ConcentrationError(f"{where}: {k!r} = {v!r} is not a number (mM).") from None
-            if not math.isfinite(c) or c < 0:
-                raise ConcentrationError(f"{where}: {k!r} = {v!r}; must be finite and >= 0 mM.")
+            c = check_concentration(v, what=repr(k), where=where)
             if c > 0:
                 key = str(k) if where == "neutrals_mm" else f"{k} (additive)"
                 neutrals[key] = neutrals.get(key, 0.0) + c

@@ -33,7 +33,6 @@ plain names (``HEPES``, ``H4BAPTA``, ``MgPCr``, ``CO2``). Every number's source 
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,13 +46,13 @@ from ephys_correct.chemistry._speciation_solver import (
     log_k0,
 )
 from ephys_correct.errors import (
-    ConcentrationError,
     ConvergenceError,
     ModelValidityWarning,
     ParameterError,
     UnknownCompoundError,
 )
-from ephys_correct.chemistry.acidbase import _check_ionic_strength_mm, _check_ph, _check_temperature, get_ligand, species_info
+from ephys_correct.chemistry.acidbase import (
+    _check_conditions, _check_ionic_strength_mm, _check_ph, _check_temperature, get_ligand, species_info)
 
 
 #: the toolkit-wide default activity model
@@ -63,7 +62,7 @@ from ephys_correct.chemistry.ions import get_ion
 from ephys_correct.chemistry.solutions_db import as_solution
 from ephys_correct.chemistry.ions import load_ion_table
 from ephys_correct.chemistry.compounds import get_compound
-from ephys_correct._constants import check_temperature_c
+from ephys_correct._validate import check_concentration, check_temperature_c, message
 
 
 # ------------------------------------------------------------------------ metal speciation
@@ -134,30 +133,18 @@ class SpeciationResult:
         }
 
 
-def _amount(value: Any, where: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not math.isfinite(v) or v < 0:
-        raise ConcentrationError(
-            f"Invalid concentration for {where}: got {value!r}; it must be a finite number >= 0 (mM)."
-        )
-    return v
-
-
-def _ligand_totals(ligands_mm: Mapping[str, Any] | None, where: str = "ligands_mm") -> dict[str, float]:
+def _ligand_totals(ligands_mm: Mapping[str, Any] | None, where: str, what: str = "ligands_mm") -> dict[str, float]:
     if ligands_mm is None:
         return {}
     if not isinstance(ligands_mm, Mapping):
         raise ParameterError(
-            f"Invalid value for the {where!r} parameter: got {type(ligands_mm).__name__}; "
+            f"Invalid value for the {what!r} parameter: got {type(ligands_mm).__name__}; "
             "expected a mapping ligand name -> total mM."
         )
     out: dict[str, float] = {}
     for k, v in ligands_mm.items():
         lig = get_ligand(k)
-        out[lig.name] = out.get(lig.name, 0.0) + _amount(v, f"{where}[{k!r}]")
+        out[lig.name] = out.get(lig.name, 0.0) + check_concentration(v, what=f"{what}[{k!r}]", where=where)
     return out
 
 
@@ -172,7 +159,7 @@ def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float
                 f"Invalid entry in 'background_ions_mm': {k!r} takes part in the equilibria; "
                 "give metals as total_ca_mm/total_mg_mm and ligands in ligands_mm."
             )
-        out[name] = out.get(name, 0.0) + _amount(v, f"background_ions_mm[{k!r}]")
+        out[name] = out.get(name, 0.0) + check_concentration(v, what=f"background_ions_mm[{k!r}]", where="speciate")
     return out
 
 
@@ -244,7 +231,7 @@ def speciate(
     ionic strength (< 1e-4 mM at pH 5-9).
     """
     table = load_ligand_table()
-    lig_tot = _ligand_totals(ligands_mm)
+    lig_tot = _ligand_totals(ligands_mm, "speciate")
     met_tot: dict[str, float] = {}
     if not isinstance(metals_mm, Mapping):
         raise ParameterError(f"Invalid value for the 'metals_mm' parameter: got {metals_mm!r}; expected a mapping.")
@@ -255,7 +242,7 @@ def speciate(
             raise ParameterError(
                 f"Invalid key in 'metals_mm': {k!r}; supported metals are {', '.join(METAL_CHARGES)}."
             )
-        met_tot[name] = met_tot.get(name, 0.0) + _amount(v, f"metals_mm[{k!r}]")
+        met_tot[name] = met_tot.get(name, 0.0) + check_concentration(v, what=f"metals_mm[{k!r}]", where="speciate")
     if (ionic_strength_mm is None) == (background_ions_mm is None):
         raise ParameterError(
             "Give exactly one of 'ionic_strength_mm' (the ionic strength the constants are "
@@ -263,14 +250,14 @@ def speciate(
             f"the ionic strength is computed); got ionic_strength_mm={ionic_strength_mm!r}, "
             f"background_ions_mm={background_ions_mm!r}."
         )
-    ph = _check_ph(pH)
+    ph = _check_ph(pH, where="speciate")
     for lig in lig_tot:
         if lig_tot[lig] > 0:
             _check_ph(ph, warn_for=table[lig])
-    t = _check_temperature(temperature_c)
-    fixed_i = None if ionic_strength_mm is None else _check_ionic_strength_mm(ionic_strength_mm)
+    t = _check_temperature(temperature_c, "speciate")
+    fixed_i = None if ionic_strength_mm is None else _check_ionic_strength_mm(ionic_strength_mm, where="speciate")
     background = _background(background_ions_mm)
-    lg = ActivityCache(activity_model)
+    lg = ActivityCache(activity_model, "speciate")
 
     # metals that bind nothing present stay free; K+/Na+ enter only where a constant exists
     binding = {m for lig in lig_tot if lig_tot[lig] > 0 for m in table[lig].metals}
@@ -459,7 +446,7 @@ def speciate_solution(
     h_in = 0.0
     for kind, mapping in (("ion", sol.ions_mm), ("neutral", sol.neutrals_mm)):
         for name, c in mapping.items():
-            c = _amount(c, f"solution {sol.name!r} {kind} {name!r}")
+            c = check_concentration(c, what=f"{kind} {name!r}", where=f"speciate_solution: solution {sol.name!r}")
             sp = table.find_species(name)
             if sp is not None:
                 lig_tot[sp.ligand] = lig_tot.get(sp.ligand, 0.0) + c
@@ -580,7 +567,8 @@ def free_calcium(
     >>> 100e-6 < ca < 250e-6   # ~150 nM
     True
     """
-    res = _planning("Ca2+", _amount(total_ca_mm, "total_ca_mm"), "Mg2+", _amount(total_mg_mm, "total_mg_mm"),
+    res = _planning("Ca2+", check_concentration(total_ca_mm, what="total_ca_mm", where="free_calcium"),
+                    "Mg2+", check_concentration(total_mg_mm, what="total_mg_mm", where="free_calcium"),
                     ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm, activity_model)
     return float(res.free_mm.get("Ca2+", 0.0))
 
@@ -605,18 +593,20 @@ def free_magnesium(
     >>> 0.5 < mg < 0.75   # K+ competes with Mg2+ for ATP4-: pass it (metals_mm or background)
     True
     """
-    res = _planning("Mg2+", _amount(total_mg_mm, "total_mg_mm"), "Ca2+", _amount(total_ca_mm, "total_ca_mm"),
+    res = _planning("Mg2+", check_concentration(total_mg_mm, what="total_mg_mm", where="free_magnesium"),
+                    "Ca2+", check_concentration(total_ca_mm, what="total_ca_mm", where="free_magnesium"),
                     ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm, activity_model)
     return float(res.free_mm.get("Mg2+", 0.0))
 
 
-def _inverse(free_fn, target: float, target_name: str, ligands_mm, kwargs) -> float:
+def _inverse(free_fn, target: float, target_name: str, ligands_mm, kwargs, where: str) -> float:
     from scipy.optimize import brentq
 
-    t = _amount(target, target_name)
+    t = check_concentration(target, what=target_name, where=where)
     if t <= 0:
-        raise ParameterError(f"Invalid value for the {target_name!r} parameter: got {target!r}; it must be > 0 mM.")
-    capacity = sum(_ligand_totals(ligands_mm).values())
+        raise ParameterError(message(target_name, target, "not > 0", "give the free concentration wanted (mM)",
+                                     where=where))
+    capacity = sum(_ligand_totals(ligands_mm, where).values())
 
     def f(total):
         return free_fn(total, **kwargs) - t
@@ -651,7 +641,7 @@ def total_calcium_for_free(
               ionic_strength_mm=ionic_strength_mm, background_ions_mm=background_ions_mm,
               activity_model=activity_model)
     return _inverse(lambda total, **k: free_calcium(total_ca_mm=total, **k), target_free_ca_mm,
-                    "target_free_ca_mm", ligands_mm, kw)
+                    "target_free_ca_mm", ligands_mm, kw, "total_calcium_for_free")
 
 
 def total_magnesium_for_free(
@@ -670,7 +660,7 @@ def total_magnesium_for_free(
               ionic_strength_mm=ionic_strength_mm, background_ions_mm=background_ions_mm,
               activity_model=activity_model)
     return _inverse(lambda total, **k: free_magnesium(total_mg_mm=total, **k), target_free_mg_mm,
-                    "target_free_mg_mm", ligands_mm, kw)
+                    "target_free_mg_mm", ligands_mm, kw, "total_magnesium_for_free")
 
 
 def apparent_kd(
@@ -702,11 +692,9 @@ def apparent_kd(
             f"Invalid value for the 'metal' parameter: no stored constant for {m!r} with {lig.name}; "
             f"known metals for {lig.name}: {', '.join(lig.metals) or 'none'}."
         )
-    ph = _check_ph(pH, warn_for=lig)
-    t = _check_temperature(temperature_c)
-    i_mm = _check_ionic_strength_mm(ionic_strength_mm)
+    ph, t, i_mm = _check_conditions(pH, temperature_c, ionic_strength_mm, where="apparent_kd", ligand=lig)
     system = EquilibriumSystem({lig.name: 1.0}, {m: 1.0}, pH=ph, temperature_c=t,
-                               lg=ActivityCache(activity_model), table=load_ligand_table())
+                               lg=ActivityCache(activity_model, "apparent_kd"), table=load_ligand_table())
     lk = system.conditional_log_k(i_mm / 1000.0)
     top = max(lk)
     bound = sum(10.0 ** (v - top) for row, v in zip(system.rows, lk) if row.ligand and row.metal == m)
@@ -754,7 +742,7 @@ def free_ion_solution(solution: Any, *, temperature_c: float,
     sol = as_solution(solution)
     if sol.speciation is not None:
         return sol
-    t = check_temperature_c(temperature_c)  # the constants' range is checked when they are used
+    t = check_temperature_c(temperature_c, where="free_ion_solution")  # the constants' range: where they are used
     names = set(sol.ions_mm) | set(sol.neutrals_mm)
     if not any(_is_ligand_species(n) for n in names):
         return sol
@@ -792,7 +780,7 @@ def _free_ion_solution(sol, t: float, activity_model: str, measured_ph: float | 
     import dataclasses
 
     if measured_ph is not None:
-        ph_used = _check_ph(measured_ph)
+        ph_used = _check_ph(measured_ph, where="free_ion_solution", what="pH_at_recording")
         source = "measured at the recording temperature (pH_at_recording)"
     elif sol.ph_temperature_c is None or abs(float(sol.ph_temperature_c) - t) < 0.05:
         ph_used = float(sol.ph)
@@ -861,7 +849,7 @@ def ph_at_temperature(solution: Any, *, temperature_c: float,
     from scipy.optimize import brentq
 
     sol = as_solution(solution)
-    t = _check_temperature(temperature_c)
+    t = _check_temperature(temperature_c, "ph_at_temperature")
     if sol.ph is None:
         raise ParameterError(f"ph_at_temperature: solution {sol.name!r} has no pH.")
     t_set = sol.ph_temperature_c

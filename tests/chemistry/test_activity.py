@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import filecmp
 import math
+import re
 import warnings
 
 import pytest
@@ -154,7 +155,7 @@ def test_a_b_temperature_dependence_follows_freeze_cherry(t, a_fc, b_fc):
 
 
 def test_temperature_limits():
-    with pytest.raises(ParameterError, match=r"'temperature_c'.*-5"):
+    with pytest.raises(ParameterError, match=r"^debye_huckel_a_b: temperature_c = -5\.0 is outside 0-100 degC"):
         act.debye_huckel_a_b(-5.0)
     with pytest.raises(ParameterError, match="temperature_c"):
         act.debye_huckel_a_b(float("nan"))
@@ -390,11 +391,11 @@ def test_unknown_ion_raises_never_gamma_one():
 
 
 def test_bad_model_name_lists_allowed_values():
-    msg = ("Invalid value for the 'model' parameter. Allowed values are 'ideal', 'davies', "
-           "'extended-debye-huckel', 'truesdell-jones', but got 'pitzer' instead.")
-    with pytest.raises(ParameterError, match=msg.replace("(", r"\(").replace(".", r"\.")):
+    msg = ("activity_coefficients: model = 'pitzer' is not one of 'ideal', 'davies', "
+           "'extended-debye-huckel', 'truesdell-jones'; choose one of these")
+    with pytest.raises(ParameterError, match=f"^{re.escape(msg)}$"):
         act.activity_coefficients({"Na+": 1, "Cl-": 1}, temperature_c=T25, model="pitzer")
-    with pytest.raises(ParameterError, match="Allowed values are"):
+    with pytest.raises(ParameterError, match=r"^log10_gamma: model = 'Davies' is not one of .*; did you mean 'davies'\?$"):
         act.log10_gamma(1, 0.1, T25, "Davies")
 
 
@@ -480,7 +481,7 @@ def test_osmotic_coefficients_at_physiological_ionic_strength(salt, m, phi):
 def test_osmotic_coefficient_limits_and_errors():
     assert osm.osmotic_coefficient("NaCl", 0.0) == 1.0
     assert osm.osmotic_coefficient("NaCl", 1e-8) == pytest.approx(1.0, abs=1e-3)
-    with pytest.raises(ParameterError, match="Allowed values are"):
+    with pytest.raises(ParameterError, match=r"^osmotic_coefficient: salt .* = 'NaGluconate' is not one of 'NaCl'"):
         osm.osmotic_coefficient("NaGluconate", 0.1)
 
 
@@ -524,9 +525,9 @@ def test_acsf_free_ion_gammas_match_phreeqc_oracle(t, expected):
 # --------------------------------------------------------------------------- review regressions
 def test_molality_errors_name_the_molality_parameter():
     # the message used to name 'ionic_strength_m', a parameter these functions do not have
-    with pytest.raises(ConcentrationError, match="'molality_mol_kg'"):
+    with pytest.raises(ConcentrationError, match=r"^mean_activity_coefficient: molality_mol_kg = -0\.1 is negative"):
         act.mean_activity_coefficient(NACL, -0.1, temperature_c=T25)
-    with pytest.raises(ConcentrationError, match="'molality_mol_kg'"):
+    with pytest.raises(ConcentrationError, match=r"^osmotic_coefficient: molality_mol_kg = nan is not finite"):
         osm.osmotic_coefficient("NaCl", float("nan"))
 
 
