@@ -26,7 +26,6 @@ table (``data/compounds.toml``), whose compounds count the same way.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +36,8 @@ from typing import Any
 from ephys_correct._resources import read_toml
 from ephys_correct.chemistry.ions import load_ion_table
 from ephys_correct.chemistry.compounds import load_compounds
-from ephys_correct.errors import ConcentrationError, DataFileError, RecipeError, UnknownAdditiveError, UnknownCompoundError, suggest
+from ephys_correct._validate import check_concentration, check_positive
+from ephys_correct.errors import DataFileError, RecipeError, UnknownAdditiveError, UnknownCompoundError, suggest
 
 __all__ = [
     "ION_THRESHOLD_MEQ",
@@ -181,9 +181,8 @@ def _check_entry(name: str, d: Mapping[str, Any], where: str, *, require_neutral
     except (KeyError, TypeError):
         raise DataFileError(f"{where}: 'charge' (an integer, charge at pH 7.3) is required.") from None
     mm = d.get("molar_mass_g_mol")
-    if mm is not None and (isinstance(mm, bool) or not isinstance(mm, (int, float))
-                           or not math.isfinite(mm) or mm <= 0):
-        raise DataFileError(f"{where}: molar_mass_g_mol = {mm!r} must be a positive number.")
+    if mm is not None:
+        check_positive(mm, what="molar_mass_g_mol", where=where, unit="g/mol", error=DataFileError)
     ion = d.get("ion")
     if ion is not None:
         canon = table.canonical(ion)  # UnknownIonError for a bad file
@@ -376,8 +375,7 @@ def parse_additives(section: Any, path: str) -> tuple[AdditiveAmount, ...]:
     seen: dict[str, str] = {}
     for key, value in section.items():
         number, unit, given, rest = _parse_amount(path, key, value)
-        if not math.isfinite(number) or number < 0:
-            raise ConcentrationError(f"{path}: [additives] {key!r} = {value!r}: the amount must be finite and >= 0.")
+        check_concentration(number, what=f"[additives] {key!r}", where=path, unit="in the unit given")
         ignore_charge = bool(rest.pop("ignore_charge", False))
         declared = {k: rest[k] for k in _CUSTOM_KEYS if k in rest}
         known = load_additives().find(key)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 from ephys_correct._frozen import FrozenMappings
 from ephys_correct._resources import read_user_file, tomllib
+from ephys_correct._validate import check_choice, check_ph, check_temperature_c
 from ephys_correct.errors import (
     ElectroneutralityError,
     RecipeError,
@@ -341,19 +341,8 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha2
     if not comps_in and not ions_in:
         raise _recipe_error(path, "no [components_mm] or [ions_mm]: the recipe is empty.")
     compounds = load_compounds()
-    components: dict[str, float] = {}
-    origin: dict[str, str] = {}
-    for key, value in comps_in.items():
-        try:
-            canon = compounds.canonical(key)
-        except UnknownCompoundError as exc:
-            raise UnknownCompoundError(f"{path}: [components_mm] {exc}") from None
-        if canon in components:
-            raise _recipe_error(path, f"[components_mm] {key!r} and {origin[canon]!r} are the same compound ({canon!r}).")
-        amount = _check_amount(value, f"{path}: [components_mm]", key)
-        origin[canon] = key
-        if amount > 0:
-            components[canon] = amount
+    components = _canonical_amounts(comps_in, f"{path}: [components_mm]", kind="compound", names=compounds,
+                                    drop_zero=True)
     ions = _canonical_amounts(ions_in, f"{path}: [ions_mm]", kind="ion")
     ph_in = data.get("ph", {})
     if not isinstance(ph_in, Mapping):
@@ -364,20 +353,13 @@ def parse_recipe(data: Mapping[str, Any], *, path: str = "<recipe>", source_sha2
         raise _recipe_error(path, f"unknown key [ph] {key!r}." + suggest(key, _PH_KEYS))
     ph_value = ph_in.get("value")
     if ph_value is not None:
-        ph_value = _check_amount(ph_value, f"{path}: [ph]", "value")
-        if not 0 < ph_value < 14:
-            raise _recipe_error(path, f"[ph] value {ph_value!r} is outside 0-14.")
+        ph_value = check_ph(ph_value, what="[ph] value", where=path, error=RecipeError)
     t_ph = ph_in.get("temperature_c")
     if t_ph is not None:
-        if isinstance(t_ph, bool) or not isinstance(t_ph, (int, float)) or not 0 <= t_ph <= 100 \
-                or not math.isfinite(t_ph):
-            raise _recipe_error(path, "[ph] temperature_c must be a number of degC in 0..100 (the range of the "
-                                      f"water property correlations), got {t_ph!r}.")
-        t_ph = float(t_ph)
+        t_ph = check_temperature_c(t_ph, what="[ph] temperature_c", where=path, error=RecipeError)
     titrants_present = [c for c in components if compounds[c].titrant]
     if ph_in.get("buffer") is not None:
-        if ph_in["buffer"] != "bicarbonate":
-            raise _recipe_error(path, f"[ph] buffer: allowed values are ['bicarbonate'], got {ph_in['buffer']!r}.")
+        check_choice(ph_in["buffer"], ("bicarbonate",), what="[ph] buffer", where=path, error=RecipeError)
         if ph_in.get("titrant"):
             raise _recipe_error(path, "[ph] a bicarbonate-buffered recipe has no titrant.")
         spec = PhSpec("bicarbonate", ph_value, t_ph, None)

@@ -40,11 +40,13 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 from ephys_correct._frozen import FrozenMappings
+from ephys_correct._validate import as_number, check_choice, message
 from ephys_correct._html import table as html_table, tables as html_tables
 from ephys_correct.errors import (
     ConcentrationError,
     ElectroneutralityError,
     RecipeError,
+    UnknownCompoundError,
     UnknownIonError,
 )
 from ephys_correct.chemistry.additives import osmotic_particles_mm, osmotic_volume_ml_per_l
@@ -439,64 +441,54 @@ def _composition_hash(ions: Mapping[str, float], neutrals: Mapping[str, float]) 
 MAX_CONCENTRATION_MM = 1e5
 
 
-def _short(value: Any) -> str:
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else f"an integer of ~{len(str(abs(value))) if abs(value) < 10 ** 4000 else 'thousands of'} digits"
-    return text
-
-
 def _check_amount(value: Any, where: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            import numpy as np
-
-            if isinstance(value, np.generic) and np.issubdtype(type(value), np.number):
-                value = float(value)
-            else:
-                raise TypeError
-        except TypeError:
-            raise RecipeError(
-                f"{where}: amount of {key!r} must be a number in mM, got {value!r}."
-            ) from None
-    try:
-        v = float(value)
-    except OverflowError:  # an int beyond float64
-        v = math.inf
-    if math.isnan(v) or math.isinf(v):
-        raise ConcentrationError(f"{where}: amount of {key!r} is {_short(value)}; it must be finite.")
+    what, hint = repr(key), "amounts are finite numbers >= 0 (mM)"
+    v = as_number(value)
+    if v is None:
+        raise RecipeError(message(what, value, "not a number", "give the amount as a number of mM", where=where))
+    if not math.isfinite(v):
+        raise ConcentrationError(message(what, value, "not finite", hint, where=where))
     if v > MAX_CONCENTRATION_MM:
-        raise ConcentrationError(
-            f"{where}: amount of {key!r} is {_short(value)} mM, more than {MAX_CONCENTRATION_MM:g} mM "
-            "(water itself is 55 500 mM): not a concentration.")
+        raise ConcentrationError(message(
+            what, value, f"more than {MAX_CONCENTRATION_MM:g} mM", "water itself is 55 500 mM: not a concentration",
+            where=where))
     if v < 0:
-        raise ConcentrationError(f"{where}: amount of {key!r} is negative ({value!r} mM).")
+        raise ConcentrationError(message(what, value, "negative", hint, where=where))
     return v
 
 
-def _canonical_amounts(mapping: Mapping[str, Any], where: str, *, kind: str) -> dict[str, float]:
+def _canonical_amounts(mapping: Mapping[str, Any], where: str, *, kind: str, names: Any = None,
+                       drop_zero: bool = False) -> dict[str, float]:
+    """Canonical name -> checked amount (mM) of a table of ions (or, with *names*, compounds).
+
+    Unknown names raise the table's error, two keys naming one thing a RecipeError, amounts
+    are checked by :func:`_check_amount`; *drop_zero* leaves out amounts of 0.
+    """
     if not isinstance(mapping, Mapping):
         raise RecipeError(f"{where}: expected a mapping of {kind} -> mM, got {type(mapping).__name__}.")
-    table = load_ion_table()
+    table = load_ion_table() if names is None else names
+    unknown = UnknownIonError if names is None else UnknownCompoundError
     out: dict[str, float] = {}
     origin: dict[str, str] = {}
     for key, value in mapping.items():
         try:
             canon = table.canonical(key)
-        except UnknownIonError as exc:
-            raise UnknownIonError(f"{where}: {exc}") from None
-        if canon in out:
+        except unknown as exc:
+            raise unknown(f"{where}: {exc}") from None
+        if canon in origin:
             raise RecipeError(
-                f"{where}: {key!r} and {origin[canon]!r} both name the ion {canon!r}."
+                f"{where}: {key!r} and {origin[canon]!r} both name the {kind} {canon!r}."
             )
-        out[canon] = _check_amount(value, where, str(key))
+        amount = _check_amount(value, where, str(key))
         origin[canon] = str(key)
+        if amount > 0 or not drop_zero:
+            out[canon] = amount
     return out
 
 
 def _check_role(role: str | None, where: str) -> None:
-    if role is not None and role not in _ROLES:
-        raise RecipeError(
-            f"{where}: invalid value for 'role': allowed values are {list(_ROLES)}, got {role!r}."
-        )
+    if role is not None:
+        check_choice(role, _ROLES, what="role", where=where, error=RecipeError)
 
 
 def _imbalance_message(ions: Mapping[str, float], net: float, tol: float, where: str) -> str:

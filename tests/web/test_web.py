@@ -81,7 +81,7 @@ def test_recipe_json_refuses_what_a_mapping_would_hide():
         api.recipe_from_json(base, where="bath recipe")
     with pytest.raises(RecipeError, match="has no name"):
         api.recipe_from_json(dict(base, components_mm=[["", 3]]), where="bath recipe")
-    with pytest.raises(RecipeError, match="must be a number in mM, got None"):
+    with pytest.raises(RecipeError, match=r"bath recipe: \[components_mm\]: 'NaCl' = None is not a number; give"):
         api.recipe_from_json(dict(base, components_mm=[["NaCl", None]]), where="bath recipe")
     with pytest.raises(RecipeError, match="unknown recipe field 'colour'"):
         api.recipe_from_json(dict(base, colour="blue"), where="bath recipe")
