@@ -37,6 +37,7 @@ __all__ = [
     "as_number",
     "check_number",
     "check_positive",
+    "check_nonnegative",
     "check_concentration",
     "check_ionic_strength",
     "check_temperature_c",
@@ -213,6 +214,43 @@ def check_positive(value: Any, *, what: str, where: str = "", unit: str = "",
     return v
 
 
+def check_nonnegative(value: Any, *, what: str, where: str = "", unit: str = "",
+                      error: type[Exception] = ParameterError, hint: str = "") -> float:
+    """A finite real number >= 0.
+
+    Parameters
+    ----------
+    value : Any
+        The value to check.
+    what, where : str
+        Its name, and where it was given (see :func:`message`).
+    unit : str, optional
+        Its unit, named in the hint.
+    error : exception class, default ParameterError
+        What is raised.
+    hint : str, optional
+        The hint of the message (default: "give a finite number >= 0 (<unit>)").
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ParameterError (or *error*)
+        A non-number, a bool, NaN, an infinity or a negative number.
+    """
+    hint = hint or f"give a finite number >= 0{f' ({unit})' if unit else ''}"
+    v = as_number(value)
+    if v is None:
+        raise error(message(what, value, "not a number", hint, where=where))
+    if not math.isfinite(v):
+        raise error(message(what, value, "not finite", hint, where=where))
+    if v < 0:
+        raise error(message(what, value, "negative", hint, where=where))
+    return v
+
+
 def check_concentration(value: Any, *, what: str, where: str = "", unit: str = "mM",
                         error: type[Exception] = ConcentrationError) -> float:
     """A concentration or amount: a finite real number >= 0.
@@ -237,15 +275,8 @@ def check_concentration(value: Any, *, what: str, where: str = "", unit: str = "
     ConcentrationError (or *error*)
         A non-number, a bool, NaN, an infinity or a negative number.
     """
-    hint = f"concentrations are finite numbers >= 0 ({unit})"
-    v = as_number(value)
-    if v is None:
-        raise error(message(what, value, "not a number", hint, where=where))
-    if not math.isfinite(v):
-        raise error(message(what, value, "not finite", hint, where=where))
-    if v < 0:
-        raise error(message(what, value, "negative", hint, where=where))
-    return v
+    return check_nonnegative(value, what=what, where=where, error=error,
+                             hint=f"concentrations are finite numbers >= 0 ({unit})")
 
 
 def check_ionic_strength(value: Any, *, what: str = "ionic_strength_mm", where: str = "",
@@ -272,13 +303,8 @@ def check_ionic_strength(value: Any, *, what: str = "ionic_strength_mm", where: 
     IonicStrengthError (or *error*)
         A non-number, a bool, NaN, an infinity or a negative number.
     """
-    hint = f"an ionic strength is a finite number >= 0 ({unit})"
-    v = as_number(value)
-    if v is None:
-        raise error(message(what, value, "not a number", hint, where=where))
-    if not math.isfinite(v) or v < 0:
-        raise error(message(what, value, "not finite" if not math.isfinite(v) else "negative", hint, where=where))
-    return v
+    return check_nonnegative(value, what=what, where=where, error=error,
+                             hint=f"an ionic strength is a finite number >= 0 ({unit})")
 
 
 def check_temperature_c(temperature_c: Any, *, what: str = "temperature_c", where: str = "",

@@ -16,7 +16,7 @@ from ephys_correct.errors import ParameterError
 # =============================================================================
 
 
-from ephys_correct.errors import check_option as _check_option
+from ephys_correct._validate import check_choice, check_number, message
 from ephys_correct.potentials.ljp import LJPResult, METHODS, _as_solution, _check_temperature, _gammas, liquid_junction_potential
 
 
@@ -197,9 +197,9 @@ def bath_change_offset(
     >>> round(bc.delta_ref_mv, 2)
     -16.65
     """
-    t = _check_temperature(temperature_c)
-    _check_option("reference", reference, REFERENCES)
-    _check_option("ljp_method", ljp_method, METHODS)
+    t = _check_temperature(temperature_c, "bath_change_offset")
+    check_choice(reference, REFERENCES, what="reference", where="bath_change_offset")
+    check_choice(ljp_method, METHODS, what="ljp_method", where="bath_change_offset")
     old = _as_solution(old_bath, "old_bath")
     new = _as_solution(new_bath, "new_bath")
     ljp_model = activity_model if ljp_method == "henderson" else None
@@ -316,7 +316,7 @@ class BathSchedule:
     steps: tuple[BathStep, ...] = field(init=False, repr=False)
 
     def __post_init__(self):
-        _check_option("axis", self.axis, _AXES)
+        check_choice(self.axis, _AXES, what="axis", where="BathSchedule")
         try:
             entries = [(s, b) for s, b in self.entries]
         except (TypeError, ValueError):
@@ -328,19 +328,14 @@ class BathSchedule:
             raise ParameterError("Invalid value for the 'entries' parameter: it is empty.")
         starts = []
         for k, (s, _b) in enumerate(entries):
-            if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)):
-                raise ParameterError(
-                    f"Invalid start of entries[{k}]: expected a number, got {s!r}."
-                )
-            if self.axis == "sweep" and float(s) != int(s):
-                raise ParameterError(
-                    f"Invalid start of entries[{k}]: a sweep index must be an integer, got {s!r}."
-                )
-            if not math.isfinite(float(s)) or float(s) < 0:
-                raise ParameterError(
-                    f"Invalid start of entries[{k}]: expected a finite number >= 0, got {s!r}."
-                )
-            starts.append(float(s))
+            what = f"entries[{k}] start"
+            start = check_number(s, what=what, where="BathSchedule")
+            if self.axis == "sweep" and start != int(start):
+                raise ParameterError(message(what, s, "not an integer", "a sweep index is a whole number",
+                                             where="BathSchedule"))
+            if start < 0:
+                raise ParameterError(message(what, s, "negative", "starts are >= 0", where="BathSchedule"))
+            starts.append(start)
         if any(b <= a for a, b in zip(starts, starts[1:])):
             raise ParameterError(
                 f"Invalid value for the 'entries' parameter: starts must be strictly "
@@ -375,9 +370,7 @@ class BathSchedule:
                 raise ParameterError(
                     "This schedule is indexed by time: pass time_s=<seconds> (and not sweep)."
                 )
-            x = float(time_s)
-            if not math.isfinite(x):
-                raise ParameterError(f"Invalid value for the 'time_s' parameter: got {time_s!r}.")
+            x = check_number(time_s, what="time_s", where="BathSchedule.step_for", unit="s")
             label = f"time {time_s} s"
         k = int(np.searchsorted([s.start for s in self.steps], x, side="right")) - 1
         if k < 0:

@@ -64,7 +64,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 import numpy as np
-from ephys_correct._constants import check_temperature_c, thermal_voltage_mv
+from ephys_correct._constants import thermal_voltage_mv
+from ephys_correct._validate import check_choice, check_ph, check_temperature_c
 from ephys_correct.potentials._nernst_planck import solve_lists
 from ephys_correct.errors import ConcentrationError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import get_ion
@@ -74,10 +75,9 @@ from ephys_correct.potentials.ljp_result import CONTRIBUTION_DEFINITION, IonCont
 # =============================================================================
 
 
-from ephys_correct.errors import check_option as _check_option
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.chemistry.solutions_db import as_solution
-from ephys_correct.chemistry.activity import activity_coefficients
+from ephys_correct.chemistry.activity import MODELS, activity_coefficients
 from ephys_correct.chemistry.speciation import free_ion_solution
 
 
@@ -96,9 +96,9 @@ _CHARGE_TOL_REL = 0.005
 MOBILITY_RANGE_C = (0.0, 50.0)
 
 
-def _check_temperature(temperature_c: Any) -> float:
+def _check_temperature(temperature_c: Any, where: str = "") -> float:
     return check_temperature_c(
-        temperature_c, valid_range_c=MOBILITY_RANGE_C,
+        temperature_c, where=where, stacklevel=4, valid_range_c=MOBILITY_RANGE_C,
         data="the LJP mobility data (limiting conductivities at 25 degC, whose ratios are used at every "
              "temperature; taken as valid within 25 K of 25 degC)")
 
@@ -353,7 +353,7 @@ def henderson_contributions_mv(
     returns an array of shape (..., n_ions) whose last axis sums to the LJP.
     See :data:`CONTRIBUTION_DEFINITION`.
     """
-    t = _check_temperature(temperature_c)
+    t = _check_temperature(temperature_c, "henderson_contributions_mv")
     one = _valid_lists(c_pipette, c_bath, charges, mobilities)
     parts = None if one is None else _henderson_scalar_parts(*one)
     if parts is not None:  # one junction: plain floats
@@ -421,7 +421,7 @@ def _np_solve(cp, cs, zf, u, temperature_c: float, tol_mv: float,
 
 
 def _check_np_options(temperature_c, tol_mv) -> float:
-    t = _check_temperature(temperature_c)
+    t = _check_temperature(temperature_c, "nernst_planck_mv")
     if not (isinstance(tol_mv, (int, float)) and 1e-9 <= tol_mv <= 1.0):
         raise ParameterError(
             f"Invalid value for the 'tol_mv' parameter: got {tol_mv!r}; expected 1e-9..1 mV."
@@ -667,13 +667,9 @@ def liquid_junction_potential(
     >>> round(float(r), 2)
     -15.94
     """
-    t = _check_temperature(temperature_c)
-    _check_option("method", method, METHODS)
-    if activity_model is not None and not isinstance(activity_model, str):
-        raise ParameterError(
-            f"Invalid value for the 'activity_model' parameter: expected a model name or "
-            f"None, got {activity_model!r}."
-        )
+    t = _check_temperature(temperature_c, "liquid_junction_potential")
+    check_choice(method, METHODS, what="method", where="liquid_junction_potential")
+    check_choice(activity_model, (None, *MODELS), what="activity_model", where="liquid_junction_potential")
     if method == "nernst-planck" and activity_model not in (None, "ideal"):
         raise ParameterError(
             f"Invalid value for the 'activity_model' parameter with method='nernst-planck': "
@@ -719,15 +715,7 @@ def _ph_of(ph: Any, side: str) -> float | None:
             return None
     elif side != "pipette":
         return None
-    try:
-        v = float(ph)
-    except (TypeError, ValueError):
-        v = math.nan
-    if isinstance(ph, bool) or not 0.0 < v < 14.0:
-        raise ParameterError(
-            f"Invalid value for the 'pH_at_recording' parameter ({side}): got {ph!r}; "
-            "expected a pH between 0 and 14.")
-    return v
+    return check_ph(ph, what=f"pH_at_recording ({side})", where="liquid_junction_potential")
 
 
 def _solution_key(sol: Any) -> tuple:
@@ -824,7 +812,7 @@ def henderson_matrix_mv(
     ndarray
         ``out[i, j]`` = V_L(pipettes[i], baths[j]) in mV.
     """
-    t = _check_temperature(temperature_c)
+    t = _check_temperature(temperature_c, "henderson_matrix_mv")
     sols = [_as_solution(s, f"pipettes[{k}]") for k, s in enumerate(pipettes)]
     sols += [_as_solution(s, f"baths[{k}]") for k, s in enumerate(baths)]
     for k, s in enumerate(sols):

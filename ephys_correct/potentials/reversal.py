@@ -26,7 +26,9 @@ from typing import Any
 
 from ephys_correct.chemistry import activity as _act
 from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin, thermal_voltage_mv
-from ephys_correct.errors import ConcentrationError, ConvergenceError, ElectroneutralityError, ParameterError
+from ephys_correct._validate import (
+    check_choice, check_concentration, check_nonnegative, check_number, check_positive, check_temperature_c)
+from ephys_correct.errors import ConvergenceError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
 from ephys_correct.chemistry.solutions_db import as_solution
 from ephys_correct.chemistry.speciation import free_ion_solution
@@ -57,16 +59,6 @@ COLUMN_UNITS = {
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_choice(value: Any, parameter: str, allowed: Iterable[str]) -> str:
-    allowed = tuple(allowed)
-    if isinstance(value, str) and value in allowed:
-        return value
-    raise ParameterError(
-        f"Invalid value for the {parameter!r} parameter. Allowed values are "
-        f"{', '.join(map(repr, allowed))}, but got {value!r} instead."
-    )
-
-
 @dataclass(frozen=True)
 class _Side:
     name: str
@@ -179,9 +171,9 @@ def reversal_potential(ion: str, *, inside: Any, outside: Any, temperature_c: fl
     >>> round(e, 2)
     -59.16
     """
-    _act.check_model(activity_model, "activity_model")
-    _check_choice(zero, "zero", _ZERO_CHOICES)
-    t = _act._check_temperature(temperature_c)
+    _act.check_model(activity_model, "activity_model", where="reversal_potential")
+    check_choice(zero, _ZERO_CHOICES, what="zero", where="reversal_potential")
+    t = check_temperature_c(temperature_c, where="reversal_potential")
     canon = canonical_ion_name(ion)
     z = load_ion_table()[canon].charge
     sm = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
@@ -257,8 +249,8 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     >>> [r["ion"] for r in rows]
     ['K+', 'Cl-']
     """
-    _act.check_model(activity_model, "activity_model")
-    t = _act._check_temperature(temperature_c)
+    _act.check_model(activity_model, "activity_model", where="reversal_rows")
+    t = check_temperature_c(temperature_c, where="reversal_rows")
     # speciation needs an activity model for its constants even when E is computed ideally
     model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
     phs = dict(pH_at_recording or {})
@@ -531,10 +523,10 @@ def ghk_potential(inside: Any, outside: Any, *, permeabilities: Mapping[str, flo
     >>> round(float(r), 2)
     -68.59
     """
-    _act.check_model(activity_model, "activity_model")
-    _check_choice(method, "method", ("auto", "quadratic", "brentq"))
-    _check_choice(zero, "zero", _ZERO_CHOICES)
-    t = _act._check_temperature(temperature_c)
+    _act.check_model(activity_model, "activity_model", where="ghk_potential")
+    check_choice(method, ("auto", "quadratic", "brentq"), what="method", where="ghk_potential")
+    check_choice(zero, _ZERO_CHOICES, what="zero", where="ghk_potential")
+    t = check_temperature_c(temperature_c, where="ghk_potential")
     if not isinstance(permeabilities, Mapping) or not permeabilities:
         raise ParameterError(
             "Invalid value for the 'permeabilities' parameter: expected a non-empty mapping "
@@ -543,12 +535,7 @@ def ghk_potential(inside: Any, outside: Any, *, permeabilities: Mapping[str, flo
     perm: dict[str, float] = {}
     for name, p in permeabilities.items():
         canon = canonical_ion_name(name)
-        try:
-            pv = float(p)
-        except (TypeError, ValueError):
-            raise ParameterError(f"permeabilities: {name!r} = {p!r} is not a number.") from None
-        if not math.isfinite(pv) or pv < 0:
-            raise ParameterError(f"permeabilities: {name!r} = {p!r}; must be finite and >= 0.")
+        pv = check_nonnegative(p, what=f"permeabilities[{name!r}]", where="ghk_potential")
         if canon in perm:
             raise ParameterError(f"permeabilities: {name!r} and another key both name {canon!r}.")
         perm[canon] = pv
@@ -630,34 +617,13 @@ def ghk_current(ion: str, voltage_mv: float, *, inside: Any, outside: Any,
     >>> i > 0  # K+ leaves the cell at 0 mV: outward
     True
     """
-    _act.check_model(activity_model, "activity_model")
-    t = _act._check_temperature(temperature_c)
+    _act.check_model(activity_model, "activity_model", where="ghk_current")
+    t = check_temperature_c(temperature_c, where="ghk_current")
     canon = canonical_ion_name(ion)
     z = load_ion_table()[canon].charge
-    try:
-        v = float(voltage_mv)
-        p = float(permeability_cm_s)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"voltage_mv and permeability_cm_s must be numbers; got {voltage_mv!r}, "
-            f"{permeability_cm_s!r}."
-        ) from None
-    if not math.isfinite(v):
-        raise ParameterError(f"Invalid value for the 'voltage_mv' parameter: got {voltage_mv!r}.")
-    if not math.isfinite(p) or p < 0:
-        raise ParameterError(
-            f"Invalid value for the 'permeability_cm_s' parameter: got {permeability_cm_s!r}; "
-            "it must be finite and >= 0 (cm/s)."
-        )
-    if area_cm2 is not None:
-        try:
-            area = float(area_cm2)
-        except (TypeError, ValueError):
-            area = math.nan
-        if not math.isfinite(area) or area <= 0:
-            raise ParameterError(
-                f"Invalid value for the 'area_cm2' parameter: got {area_cm2!r}; it must be > 0."
-            )
+    v = check_number(voltage_mv, what="voltage_mv", where="ghk_current", unit="mV")
+    p = check_nonnegative(permeability_cm_s, what="permeability_cm_s", where="ghk_current", unit="cm/s")
+    area = None if area_cm2 is None else check_positive(area_cm2, what="area_cm2", where="ghk_current", unit="cm2")
     s_in, s_out = _side(inside, "inside"), _side(outside, "outside")
     c_in, c_out = s_in.ions_mm.get(canon, 0.0), s_out.ions_mm.get(canon, 0.0)
     g_in = _gammas(s_in, t, activity_model, [canon])[0].get(canon, 1.0) if c_in > 0 else 1.0
@@ -665,9 +631,9 @@ def ghk_current(ion: str, voltage_mv: float, *, inside: Any, outside: Any,
     a_in, a_out = g_in * c_in * 1e-6, g_out * c_out * 1e-6  # mol/cm^3
     u = v * 1e-3 * FARADAY / (GAS_CONSTANT * kelvin(t))
     density = FARADAY * _ghk_term(p, z, a_in, a_out, u)  # A/cm^2
-    if area_cm2 is None:
+    if area is None:
         return density
-    return density * float(area_cm2) * 1e12
+    return density * area * 1e12
 
 
 # --------------------------------------------------------------------------- Donnan
@@ -812,23 +778,16 @@ def donnan_equilibrium(bath: Any, *, impermeant_mm: float, impermeant_charge: in
     """
     from scipy.optimize import brentq
 
-    _act.check_model(activity_model, "activity_model")
-    t = _act._check_temperature(temperature_c)
+    _act.check_model(activity_model, "activity_model", where="donnan_equilibrium")
+    t = check_temperature_c(temperature_c, where="donnan_equilibrium")
     table = load_ion_table()
-    try:
-        cx = float(impermeant_mm)
-    except (TypeError, ValueError):
-        raise ParameterError(f"impermeant_mm must be a number, got {impermeant_mm!r}.") from None
-    if not math.isfinite(cx) or cx < 0:
-        raise ConcentrationError(
-            f"Invalid value for the 'impermeant_mm' parameter: got {impermeant_mm!r}; must be >= 0 mM."
-        )
+    cx = check_concentration(impermeant_mm, what="impermeant_mm", where="donnan_equilibrium")
     zx = _act._check_charge(impermeant_charge)
     if zx == 0:
         raise ParameterError("Invalid value for the 'impermeant_charge' parameter: got 0; "
                              "a neutral species makes no Donnan potential.")
     if isinstance(bath_volume_ratio, str):
-        _check_choice(bath_volume_ratio, "bath_volume_ratio", ("infinite",))
+        check_choice(bath_volume_ratio, ("infinite",), what="bath_volume_ratio", where="donnan_equilibrium")
         ratio = math.inf
     else:
         try:
