@@ -63,6 +63,8 @@ from ephys_correct.chemistry.compounds import load_compounds
 from ephys_correct.potentials.reversal import reversal_potential
 from ephys_correct.potentials.ljp import liquid_junction_potential
 from ephys_correct.chemistry.activity import check_model
+from ephys_correct._validate import check_choice, check_concentration, check_number, check_temperature_c
+from ephys_correct.chemistry.summary import solution_summary
 from ephys_correct.chemistry.solutions_db import as_solution
 from ephys_correct.report.reversal_table import reversal_potentials
 
@@ -178,8 +180,7 @@ def parse_target(text: str | Target) -> Target:
         value = float(raw)
     except ValueError:
         raise ParameterError(f"Target {text!r}: {raw!r} is not a number.") from None
-    if not math.isfinite(value):
-        raise ParameterError(f"Target {text!r}: the value must be finite.")
+    value = check_number(value, what="the value", where=f"Target {text!r}")
     m = re.fullmatch(r"E_(.+?)(_ideal)?", name, flags=re.IGNORECASE)
     if m and name.lower() not in {q.lower() for q in QUANTITIES}:
         ion = canonical_ion_name(m.group(1))
@@ -267,9 +268,7 @@ def adjusted_recipe(recipe: Any, vary: str, amount_mm: float):
     rec = _recipe_of(recipe)
     up, down = _parse_vary(vary)
     comps = dict(rec.components_mm)
-    a = float(amount_mm)
-    if not math.isfinite(a) or a < 0:
-        raise ConcentrationError(f"amount of {up!r} must be finite and >= 0 mM, got {amount_mm!r}.")
+    a = check_concentration(amount_mm, what=f"amount_mm (of {up!r})", where="adjusted_recipe")
     delta = a - comps.get(up, 0.0)
     comps[up] = a
     if down is not None:
@@ -500,11 +499,8 @@ def solve_target(
     (4.46, -60.0)
     """
     tgt = parse_target(target)
-    if side not in _SIDES:
-        raise ParameterError(f"Invalid value for the 'side' parameter. Allowed values are {list(_SIDES)}, "
-                             f"but got {side!r} instead.")
-
-    check_model(activity_model, "activity_model")
+    check_choice(side, _SIDES, what="side", where="solve_target")
+    check_model(activity_model, "activity_model", where="solve_target")
     if vary is None:
         vary = DEFAULT_VARY.get(tgt.label)
         if vary is None:
@@ -653,9 +649,7 @@ def scan_component(
     import pandas as pd
 
 
-    if side not in _SIDES:
-        raise ParameterError(f"Invalid value for the 'side' parameter. Allowed values are {list(_SIDES)}, "
-                             f"but got {side!r} instead.")
+    check_choice(side, _SIDES, what="side", where="scan_component")
     rec = _recipe_of(recipe_or_name)
     up, down = _parse_vary(vary)
     vary_name = up if down is None else f"{up}:{down}"
@@ -818,23 +812,6 @@ class Plan:
         }
 
 
-def _solution_summary(sol) -> dict[str, Any]:
-    osm = sol.osmolarity()
-    return {
-        "name": sol.name, "path": sol.path,
-        "ionic_strength_mm": float(sol.ionic_strength_mm()),
-        "osm_ideal_mosm_l": float(osm.ideal_mosm_l),
-        "osm_estimate_mosm_kg": None if osm.estimate_mosm_kg is None else float(osm.estimate_mosm_kg),
-        "osm_estimate_method": osm.estimate_method,
-        "osm_measured_mosm_kg": osm.measured_mosm_kg,
-        "charge_balance_meq": float(sol.charge_balance_meq()),
-        "charge_tolerance_meq": float(sol.charge_tolerance_mm()),
-        "ph": sol.ph, "ph_temperature_c": sol.ph_temperature_c,
-        "titrant": None if sol.titration is None else sol.titration.titrant,
-        "titrant_mm": None if sol.titration is None else sol.titration.titrant_mm,
-    }
-
-
 def plan_solutions(
     pipette: Any,
     bath: Any,
@@ -882,10 +859,11 @@ def plan_solutions(
     ConvergenceError
         A target cannot be reached.
     """
-
+    temperature_c = check_temperature_c(temperature_c, where="plan_solutions")
+    t_ljp = temperature_c if ljp_temperature_c is None else check_temperature_c(
+        ljp_temperature_c, what="ljp_temperature_c", where="plan_solutions")
     pip = pipette if hasattr(pipette, "ions_mm") else as_solution(pipette, name="pipette")
     bth = bath if hasattr(bath, "ions_mm") else as_solution(bath, name="bath")
-    t_ljp = float(temperature_c if ljp_temperature_c is None else ljp_temperature_c)
     ljp = {m: liquid_junction_potential(pip, bth, temperature_c=t_ljp, method=m, free_ions=free_ions)
            for m in ("henderson", "nernst-planck")}
     rev = reversal_potentials(pip, bth, temperature_c=temperature_c, activity_model=activity_model,
@@ -930,7 +908,7 @@ def plan_solutions(
     return Plan(
         pipette=pip, bath=bth, temperature_c=float(temperature_c), ljp_temperature_c=t_ljp,
         activity_model=activity_model, ljp=MappingProxyType(ljp), reversal=rev,
-        solutions=MappingProxyType({"pipette": _solution_summary(pip), "bath": _solution_summary(bth)}),
+        solutions=MappingProxyType({"pipette": solution_summary(pip), "bath": solution_summary(bth)}),
         targets=tuple(results), final=None if final is None else MappingProxyType(final),
         final_ljp_mv=None if final_ljp is None else MappingProxyType(final_ljp),
         final_solutions=MappingProxyType(cur_sol), notes=tuple(notes),

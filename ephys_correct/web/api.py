@@ -35,6 +35,8 @@ from ephys_correct._resources import tomllib
 from ephys_correct.chemistry.activity import MODELS
 from ephys_correct.errors import EphysCorrectError, ParameterError, RecipeError
 from ephys_correct.plan import DEFAULT_VARY, QUANTITIES
+from ephys_correct._validate import check_choice, check_temperature_c
+from ephys_correct.chemistry.summary import solution_summary
 from ephys_correct.chemistry.compounds import load_compounds
 from ephys_correct.chemistry.ions import load_ion_table
 from ephys_correct.chemistry.recipes import SCHEMA_VERSION, parse_recipe
@@ -297,12 +299,7 @@ def recipe_filename(recipe) -> str:
 def _temperature(payload: Mapping, key: str) -> float:
     if key not in payload or payload[key] in (None, ""):
         raise ParameterError(f"{key!r} is required (degC); the planner has no default temperature.")
-    v = payload[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ParameterError(f"{key!r} must be a finite number of degC, got {v!r}.")
-    if not -5 <= v <= 100:
-        raise ParameterError(f"{key!r} = {v!r} degC is outside -5..100 degC.")
-    return float(v)
+    return check_temperature_c(payload[key], what=key)
 
 
 def _conditions(payload: Any, col: _Collector) -> dict[str, Any] | None:
@@ -314,10 +311,7 @@ def _conditions(payload: Any, col: _Collector) -> dict[str, Any] | None:
         "ljp_temperature_c": col.run("conditions", _temperature, payload, "ljp_temperature_c"),
         "activity_model": payload.get("activity_model", "truesdell-jones"),
     }
-    if out["activity_model"] not in MODELS:
-        col.error("conditions", ParameterError(
-            f"Invalid value for the 'activity_model' parameter. Allowed values are "
-            f"{', '.join(map(repr, MODELS))}, but got {out['activity_model']!r} instead."))
+    if col.run("conditions", check_choice, out["activity_model"], MODELS, what="activity_model") is None:
         out["activity_model"] = None
     return out
 
@@ -362,26 +356,15 @@ def _free_metals(sol, spec, temperature_c: float) -> dict[str, Any]:
 
 
 def _side_summary(sol, spec, spec_error: str | None, cond: Mapping) -> dict[str, Any]:
-    osm = sol.osmolarity()
     t = sol.titration
-    out = {
-        "name": sol.name,
-        "ionic_strength_mm": float(sol.ionic_strength_mm()),
-        "osm_ideal_mosm_l": float(osm.ideal_mosm_l),
-        "osm_estimate_mosm_kg": None if osm.estimate_mosm_kg is None else float(osm.estimate_mosm_kg),
-        "osm_estimate_method": osm.estimate_method,
-        "osm_measured_mosm_kg": osm.measured_mosm_kg,
-        "charge_balance_meq": float(sol.charge_balance_meq()),
-        "charge_tolerance_meq": float(sol.charge_tolerance_mm()),
-        "ph": sol.ph, "ph_temperature_c": sol.ph_temperature_c,
+    out = {k: v for k, v in solution_summary(sol).items() if k != "path"}
+    out.update({
         "ph_estimated": None if t is None else bool(t.ph_estimated),
-        "titrant": None if t is None else t.titrant,
-        "titrant_mm": None if t is None or t.titrant_mm is None else float(t.titrant_mm),
         "ions_mm": {k: float(v) for k, v in sol.ions_mm.items()},
         "neutrals_mm": {k: float(v) for k, v in sol.neutrals_mm.items()},
         "free_ca_mm": None, "free_mg_mm": None, "total_ca_mm": None, "total_mg_mm": None, "free_basis": None,
         "free_error": None,
-    }
+    })
     if spec is not None:
         out.update(_free_metals(sol, spec, cond["temperature_c"]))
     else:
@@ -494,9 +477,7 @@ def _target_specs(payload: Mapping) -> tuple[list[str], list[str | None], list[s
             raise ParameterError(f"target {i}: 'vary' must name a compound, got {vary!r}.")
         varies.append(vary.strip() if vary and vary.strip() else None)
         side = t.get("side", "pipette")
-        if side not in SIDES:
-            raise ParameterError(f"target {i}: Invalid value for the 'side' parameter. Allowed values are "
-                                 f"'pipette', 'bath', but got {side!r} instead.")
+        check_choice(side, SIDES, what="side", where=f"target {i}")
         sides.append(side)
     return targets, varies, sides
 

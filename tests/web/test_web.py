@@ -128,8 +128,8 @@ def test_bicarbonate_acsf_free_calcium_is_below_its_total():
     (lambda p: p["bath"]["ions_mm"].append(["Na+", 20]), "bath", r"charge|imbalance|electroneutral"),
     (lambda p: p["pipette"].update(ph={}), "pipette", r"no \[ph\] table"),
     (lambda p: p.pop("temperature_c"), "conditions", r"'temperature_c' is required"),
-    (lambda p: p.update(ljp_temperature_c="warm"), "conditions", r"finite number of degC, got 'warm'"),
-    (lambda p: p.update(activity_model="pitzer"), "conditions", r"'activity_model'.*'pitzer'"),
+    (lambda p: p.update(ljp_temperature_c="warm"), "conditions", r"^ljp_temperature_c = 'warm' is not a number; give a number of degC"),
+    (lambda p: p.update(activity_model="pitzer"), "conditions", r"^activity_model = 'pitzer' is not one of 'ideal'"),
     (lambda p: p.pop("bath"), "bath", r"missing from the request"),
 ])
 def test_evaluate_says_what_is_wrong_and_keeps_what_it_can(edit, where, pattern):
