@@ -65,6 +65,7 @@ from ephys_correct.potentials.ljp import liquid_junction_potential
 from ephys_correct.chemistry.activity import check_model
 from ephys_correct._validate import check_choice, check_concentration, check_number, check_temperature_c
 from ephys_correct.chemistry.summary import solution_summary
+from ephys_correct._fileio import to_jsonable
 from ephys_correct.chemistry.solutions_db import as_solution
 from ephys_correct.report.reversal_table import reversal_potentials
 
@@ -801,9 +802,7 @@ class Plan:
             "activity_model": self.activity_model,
             "ljp_sign_convention": "V_L = V(bath) - V(pipette); whole-cell Vm = Vp - V_L",
             "ljp_mv": {m: float(r) for m, r in self.ljp.items()},
-            "reversal_potentials": [
-                {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()}
-                for rec in rev.to_dict(orient="records")],
+            "reversal_potentials": to_jsonable(rev.to_dict(orient="records")),
             "solutions": {k: dict(v) for k, v in self.solutions.items()},
             "targets": [t.as_dict() for t in self.targets],
             "final": None if self.final is None else dict(self.final),

@@ -35,6 +35,7 @@ from ephys_correct._resources import tomllib
 from ephys_correct.chemistry.activity import MODELS
 from ephys_correct.errors import EphysCorrectError, ParameterError, RecipeError
 from ephys_correct.plan import DEFAULT_VARY, QUANTITIES
+from ephys_correct._fileio import to_jsonable
 from ephys_correct._validate import check_choice, check_temperature_c
 from ephys_correct.chemistry.summary import solution_summary
 from ephys_correct.chemistry.compounds import load_compounds
@@ -389,11 +390,8 @@ def _reversal(pip, bath, specs: Mapping, spec_errors: Mapping, cond: Mapping,
         return None
     rows = []
     for rec in df.to_dict(orient="records"):
-        row = {k: rec[k] for k in ("ion", "charge", "c_in_mM", "c_out_mM", "E_rev_ideal_mV", "E_rev_mV",
-                                   "delta_mV", "bound_total_warning")}
-        for k, v in row.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                row[k] = None
+        row = to_jsonable({k: rec[k] for k in ("ion", "charge", "c_in_mM", "c_out_mM", "E_rev_ideal_mV", "E_rev_mV",
+                                               "delta_mV", "bound_total_warning")})
         row["charge"] = int(row["charge"])
         rows.append(row)
     return {"basis": basis, "note": note, "rows": rows}

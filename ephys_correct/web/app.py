@@ -19,10 +19,9 @@ is ever answered with an empty page or a default value.
 
 from __future__ import annotations
 
-import math
 import sys
-from typing import Any
 
+from ephys_correct._fileio import to_jsonable
 from ephys_correct.errors import EphysCorrectError, MissingDependencyError, ParameterError
 
 from . import api
@@ -43,17 +42,6 @@ def _flask():
             f"({exc})."
         ) from None
     return flask
-
-
-def _clean(obj: Any) -> Any:
-    """JSON has no NaN/inf: non-finite numbers become None (the errors say why)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def create_app(*, loopback_only: bool = True):
@@ -83,7 +71,7 @@ def create_app(*, loopback_only: bool = True):
     def reply(body: dict, status: int = 200):
         # a computation that could not be done is an answer (ok false, errors say why), not an
         # HTTP failure: the page shows it while the user is still typing
-        return flask.jsonify(_clean(body)), status
+        return flask.jsonify(to_jsonable(body)), status
 
     def error(where: str, exc: BaseException, status: int):
         return reply({"ok": False, "errors": [{"where": where, "type": type(exc).__name__,
