@@ -150,6 +150,15 @@ def as_number(value: Any) -> float | None:
         return None
 
 
+def _finite(value: Any, what: str, where: str, error: type[Exception], hint: str) -> float:
+    v = as_number(value)
+    if v is None:
+        raise error(message(what, value, "not a number", hint, where=where))
+    if not math.isfinite(v):
+        raise error(message(what, value, "not a finite number", hint, where=where))
+    return v
+
+
 def check_number(value: Any, *, what: str, where: str = "", unit: str = "",
                  error: type[Exception] = ParameterError) -> float:
     """A finite real number (not a bool, not a string).
@@ -174,78 +183,46 @@ def check_number(value: Any, *, what: str, where: str = "", unit: str = "",
     ParameterError (or *error*)
         A non-number, a bool, NaN or an infinity.
     """
-    v = as_number(value)
-    hint = f"give a number of {unit}" if unit else "give a finite number"
-    if v is None:
-        raise error(message(what, value, "not a number", hint, where=where))
-    if not math.isfinite(v):
-        raise error(message(what, value, "not a finite number", hint, where=where))
-    return v
+    return _finite(value, what, where, error, f"give a number of {unit}" if unit else "give a finite number")
 
 
 def check_positive(value: Any, *, what: str, where: str = "", unit: str = "",
                    error: type[Exception] = ParameterError) -> float:
-    """A finite real number > 0.
+    """A finite real number > 0 (parameters as in :func:`check_number`).
 
     Parameters
     ----------
-    value : Any
-        The value to check.
-    what, where : str
-        Its name, and where it was given (see :func:`message`).
-    unit : str, optional
-        Its unit, named in the hint.
-    error : exception class, default ParameterError
-        What is raised.
+    value, what, where, unit, error
+        As in :func:`check_number`.
 
     Returns
     -------
     float
-
-    Raises
-    ------
-    ParameterError (or *error*)
-        As :func:`check_number`, or a number <= 0.
     """
-    v = check_number(value, what=what, where=where, unit=unit, error=error)
+    hint = f"give a positive number{' of ' + unit if unit else ''}"
+    v = _finite(value, what, where, error, hint)
     if v <= 0:
-        raise error(message(what, value, "not > 0", f"give a positive number{' of ' + unit if unit else ''}",
-                            where=where))
+        raise error(message(what, value, "not > 0", hint, where=where))
     return v
 
 
 def check_nonnegative(value: Any, *, what: str, where: str = "", unit: str = "",
                       error: type[Exception] = ParameterError, hint: str = "") -> float:
-    """A finite real number >= 0.
+    """A finite real number >= 0 (parameters as in :func:`check_number`).
 
     Parameters
     ----------
-    value : Any
-        The value to check.
-    what, where : str
-        Its name, and where it was given (see :func:`message`).
-    unit : str, optional
-        Its unit, named in the hint.
-    error : exception class, default ParameterError
-        What is raised.
+    value, what, where, unit, error
+        As in :func:`check_number`.
     hint : str, optional
         The hint of the message (default: "give a finite number >= 0 (<unit>)").
 
     Returns
     -------
     float
-
-    Raises
-    ------
-    ParameterError (or *error*)
-        A non-number, a bool, NaN, an infinity or a negative number.
     """
     hint = hint or f"give a finite number >= 0{f' ({unit})' if unit else ''}"
-    v = as_number(value)
-    if v is None:
-        raise error(message(what, value, "not a number", hint, where=where))
-    if not math.isfinite(v):
-        raise error(message(what, value, "not finite", hint, where=where))
+    v = _finite(value, what, where, error, hint)
     if v < 0:
         raise error(message(what, value, "negative", hint, where=where))
     return v
@@ -253,27 +230,16 @@ def check_nonnegative(value: Any, *, what: str, where: str = "", unit: str = "",
 
 def check_concentration(value: Any, *, what: str, where: str = "", unit: str = "mM",
                         error: type[Exception] = ConcentrationError) -> float:
-    """A concentration or amount: a finite real number >= 0.
+    """A concentration or amount, a finite number >= 0: :class:`ConcentrationError` otherwise.
 
     Parameters
     ----------
-    value : Any
-        The value to check.
-    what, where : str
-        Its name (an ion, a compound, a parameter), and where it was given.
-    unit : str, default "mM"
-        Its unit, named in the hint.
-    error : exception class, default ConcentrationError
-        What is raised.
+    value, what, where, unit, error
+        As in :func:`check_number` (*unit* defaults to mM, *error* to ConcentrationError).
 
     Returns
     -------
     float
-
-    Raises
-    ------
-    ConcentrationError (or *error*)
-        A non-number, a bool, NaN, an infinity or a negative number.
     """
     return check_nonnegative(value, what=what, where=where, error=error,
                              hint=f"concentrations are finite numbers >= 0 ({unit})")
@@ -281,27 +247,17 @@ def check_concentration(value: Any, *, what: str, where: str = "", unit: str = "
 
 def check_ionic_strength(value: Any, *, what: str = "ionic_strength_mm", where: str = "",
                          unit: str = "mM", error: type[Exception] = IonicStrengthError) -> float:
-    """An ionic strength: a finite real number >= 0.
+    """An ionic strength, a finite number >= 0: :class:`IonicStrengthError` otherwise.
 
     Parameters
     ----------
-    value : Any
-        The value to check.
-    what, where : str
-        Its name, and where it was given.
-    unit : str, default "mM"
-        ``"mM"`` (mmol/L) or ``"mol/kg"``.
-    error : exception class, default IonicStrengthError
-        What is raised (a ConcentrationError and a ParameterError).
+    value, what, where, unit, error
+        As in :func:`check_number` (*unit* ``"mM"`` or ``"mol/kg"``; *error* defaults to
+        IonicStrengthError, both a ConcentrationError and a ParameterError).
 
     Returns
     -------
     float
-
-    Raises
-    ------
-    IonicStrengthError (or *error*)
-        A non-number, a bool, NaN, an infinity or a negative number.
     """
     return check_nonnegative(value, what=what, where=where, error=error,
                              hint=f"an ionic strength is a finite number >= 0 ({unit})")
@@ -316,15 +272,13 @@ def check_temperature_c(temperature_c: Any, *, what: str = "temperature_c", wher
     ----------
     temperature_c : Any
         The temperature, degC.
-    what, where : str
-        Its name (default ``"temperature_c"``), and where it was given.
+    what, where, error
+        As in :func:`check_number` (*what* defaults to ``"temperature_c"``).
     valid_range_c : (float, float), optional
         Range of the data the caller uses at this temperature (mobilities, constants...);
         outside it a :class:`~ephys_correct.errors.ModelValidityWarning` is issued.
     data : str
         What that range belongs to, for the warning.
-    error : exception class, default ParameterError
-        What is raised.
     stacklevel : int, default 3
         Passed to :func:`warnings.warn` (3: the caller of the function that checks).
 
@@ -363,26 +317,15 @@ def check_ph(pH: Any, *, what: str = "pH", where: str = "", error: type[Exceptio
     ----------
     pH : Any
         The pH (-log10 a(H+), as a pH meter reads).
-    what, where : str
-        Its name (default ``"pH"``), and where it was given.
-    error : exception class, default ParameterError
-        What is raised.
+    what, where, error
+        As in :func:`check_number` (*what* defaults to ``"pH"``).
 
     Returns
     -------
     float
-
-    Raises
-    ------
-    ParameterError (or *error*)
-        A non-number, NaN, an infinity, or a value outside (0, 14).
     """
     hint = "a pH is a finite number between 0 and 14 (pH = -log10 a(H+), as a pH meter reads)"
-    v = as_number(pH)
-    if v is None:
-        raise error(message(what, pH, "not a number", hint, where=where))
-    if not math.isfinite(v):
-        raise error(message(what, pH, "not a finite number", hint, where=where))
+    v = _finite(pH, what, where, error, hint)
     if not PH_RANGE[0] < v < PH_RANGE[1]:
         raise error(message(what, pH, f"outside {PH_RANGE[0]:g}-{PH_RANGE[1]:g}", hint, where=where))
     return v

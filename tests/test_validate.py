@@ -115,7 +115,7 @@ def test_positive_nonnegative_concentration():
     assert v.check_concentration(0.0, what="'K+'") == 0.0
     with pytest.raises(ConcentrationError, match=r"'K\+' = -1 is negative; concentrations are finite numbers >= 0 \(mM\)"):
         v.check_concentration(-1, what="'K+'")
-    with pytest.raises(ConcentrationError, match="'K\\+' = inf is not finite"):
+    with pytest.raises(ConcentrationError, match="'K\\+' = inf is not a finite number"):
         v.check_concentration(math.inf, what="'K+'")
     with pytest.raises(ConcentrationError, match="'K\\+' = '5 mM' is not a number"):
         v.check_concentration("5 mM", what="'K+'")

@@ -447,7 +447,7 @@ def _check_amount(value: Any, where: str, key: str) -> float:
     if v is None:
         raise RecipeError(message(what, value, "not a number", "give the amount as a number of mM", where=where))
     if not math.isfinite(v):
-        raise ConcentrationError(message(what, value, "not finite", hint, where=where))
+        raise ConcentrationError(message(what, value, "not a finite number", hint, where=where))
     if v > MAX_CONCENTRATION_MM:
         raise ConcentrationError(message(
             what, value, f"more than {MAX_CONCENTRATION_MM:g} mM", "water itself is 55 500 mM: not a concentration",

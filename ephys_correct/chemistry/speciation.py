@@ -511,18 +511,12 @@ def speciate_solution(
 
 
 # ---------------------------------------------------------------------- planning helpers
-def _planning(metal: str, total_metal_mm: float, other: str, total_other_mm: float,
-              ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm,
-              activity_model) -> SpeciationResult:
-    return speciate(
-        ligands_mm=ligands_mm,
-        metals_mm={metal: total_metal_mm, other: total_other_mm},
-        pH=pH,
-        temperature_c=temperature_c,
-        ionic_strength_mm=ionic_strength_mm,
-        background_ions_mm=background_ions_mm,
-        activity_model=activity_model,
-    )
+def _free(metal: str, where: str, total_ca_mm: Any, total_mg_mm: Any, **conditions: Any) -> float:
+    """Free *metal* (mM) of :func:`free_calcium` / :func:`free_magnesium`: *metal*'s total first."""
+    given = {"Ca2+": ("total_ca_mm", total_ca_mm), "Mg2+": ("total_mg_mm", total_mg_mm)}
+    order = (metal, "Mg2+" if metal == "Ca2+" else "Ca2+")
+    totals = {m: check_concentration(given[m][1], what=given[m][0], where=where) for m in order}
+    return float(speciate(metals_mm=totals, **conditions).free_mm.get(metal, 0.0))
 
 
 def free_calcium(
@@ -567,10 +561,9 @@ def free_calcium(
     >>> 100e-6 < ca < 250e-6   # ~150 nM
     True
     """
-    res = _planning("Ca2+", check_concentration(total_ca_mm, what="total_ca_mm", where="free_calcium"),
-                    "Mg2+", check_concentration(total_mg_mm, what="total_mg_mm", where="free_calcium"),
-                    ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm, activity_model)
-    return float(res.free_mm.get("Ca2+", 0.0))
+    return _free("Ca2+", "free_calcium", total_ca_mm, total_mg_mm, ligands_mm=ligands_mm, pH=pH,
+                 temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
+                 background_ions_mm=background_ions_mm, activity_model=activity_model)
 
 
 def free_magnesium(
@@ -593,23 +586,23 @@ def free_magnesium(
     >>> 0.5 < mg < 0.75   # K+ competes with Mg2+ for ATP4-: pass it (metals_mm or background)
     True
     """
-    res = _planning("Mg2+", check_concentration(total_mg_mm, what="total_mg_mm", where="free_magnesium"),
-                    "Ca2+", check_concentration(total_ca_mm, what="total_ca_mm", where="free_magnesium"),
-                    ligands_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm, activity_model)
-    return float(res.free_mm.get("Mg2+", 0.0))
+    return _free("Mg2+", "free_magnesium", total_ca_mm, total_mg_mm, ligands_mm=ligands_mm, pH=pH,
+                 temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
+                 background_ions_mm=background_ions_mm, activity_model=activity_model)
 
 
-def _inverse(free_fn, target: float, target_name: str, ligands_mm, kwargs, where: str) -> float:
+def _inverse(metal: str, target: float, target_name: str, where: str, other_total: Any, **conditions: Any) -> float:
     from scipy.optimize import brentq
 
     t = check_concentration(target, what=target_name, where=where)
     if t <= 0:
         raise ParameterError(message(target_name, target, "not > 0", "give the free concentration wanted (mM)",
                                      where=where))
-    capacity = sum(_ligand_totals(ligands_mm, where).values())
+    capacity = sum(_ligand_totals(conditions["ligands_mm"], where).values())
 
     def f(total):
-        return free_fn(total, **kwargs) - t
+        ca, mg = (total, other_total) if metal == "Ca2+" else (other_total, total)
+        return _free(metal, where, ca, mg, **conditions) - t
 
     lo, hi = t, t + capacity + t * 1e-6
     flo = f(lo)
@@ -637,11 +630,9 @@ def total_calcium_for_free(
     Solved with :func:`scipy.optimize.brentq` between the target (no binding) and the target plus
     the total ligand capacity (all complexes are 1:1).
     """
-    kw = dict(ligands_mm=ligands_mm, pH=pH, temperature_c=temperature_c, total_mg_mm=total_mg_mm,
-              ionic_strength_mm=ionic_strength_mm, background_ions_mm=background_ions_mm,
-              activity_model=activity_model)
-    return _inverse(lambda total, **k: free_calcium(total_ca_mm=total, **k), target_free_ca_mm,
-                    "target_free_ca_mm", ligands_mm, kw, "total_calcium_for_free")
+    return _inverse("Ca2+", target_free_ca_mm, "target_free_ca_mm", "total_calcium_for_free", total_mg_mm,
+                    ligands_mm=ligands_mm, pH=pH, temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
+                    background_ions_mm=background_ions_mm, activity_model=activity_model)
 
 
 def total_magnesium_for_free(
@@ -656,11 +647,9 @@ def total_magnesium_for_free(
     activity_model: str = DEFAULT_ACTIVITY_MODEL,
 ) -> float:
     """Total magnesium (mM) to add for a target free [Mg2+] (inverse of :func:`free_magnesium`)."""
-    kw = dict(ligands_mm=ligands_mm, pH=pH, temperature_c=temperature_c, total_ca_mm=total_ca_mm,
-              ionic_strength_mm=ionic_strength_mm, background_ions_mm=background_ions_mm,
-              activity_model=activity_model)
-    return _inverse(lambda total, **k: free_magnesium(total_mg_mm=total, **k), target_free_mg_mm,
-                    "target_free_mg_mm", ligands_mm, kw, "total_magnesium_for_free")
+    return _inverse("Mg2+", target_free_mg_mm, "target_free_mg_mm", "total_magnesium_for_free", total_ca_mm,
+                    ligands_mm=ligands_mm, pH=pH, temperature_c=temperature_c, ionic_strength_mm=ionic_strength_mm,
+                    background_ions_mm=background_ions_mm, activity_model=activity_model)
 
 
 def apparent_kd(

@@ -527,7 +527,7 @@ def test_molality_errors_name_the_molality_parameter():
     # the message used to name 'ionic_strength_m', a parameter these functions do not have
     with pytest.raises(ConcentrationError, match=r"^mean_activity_coefficient: molality_mol_kg = -0\.1 is negative"):
         act.mean_activity_coefficient(NACL, -0.1, temperature_c=T25)
-    with pytest.raises(ConcentrationError, match=r"^osmotic_coefficient: molality_mol_kg = nan is not finite"):
+    with pytest.raises(ConcentrationError, match=r"^osmotic_coefficient: molality_mol_kg = nan is not a finite number"):
         osm.osmotic_coefficient("NaCl", float("nan"))
 
 
