@@ -361,9 +361,10 @@ class BathSchedule:
                 raise ParameterError(
                     "This schedule is indexed by sweep: pass sweep=<index> (and not time_s)."
                 )
-            if isinstance(sweep, bool) or not float(sweep) == int(sweep):
-                raise ParameterError(f"Invalid value for the 'sweep' parameter: got {sweep!r}.")
-            x = float(sweep)
+            x = check_number(sweep, what="sweep", where="BathSchedule.step_for")
+            if x != int(x):
+                raise ParameterError(message("sweep", sweep, "not an integer", "a sweep index is a whole number",
+                                             where="BathSchedule.step_for"))
             label = f"sweep {sweep}"
         else:
             if time_s is None or sweep is not None:

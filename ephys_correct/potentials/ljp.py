@@ -65,7 +65,7 @@ from types import MappingProxyType
 from typing import Any
 import numpy as np
 from ephys_correct._constants import thermal_voltage_mv
-from ephys_correct._validate import check_choice, check_ph, check_temperature_c
+from ephys_correct._validate import check_choice, check_number, check_ph, check_temperature_c, message
 from ephys_correct.potentials._nernst_planck import solve_lists
 from ephys_correct.errors import ConcentrationError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import get_ion
@@ -422,10 +422,9 @@ def _np_solve(cp, cs, zf, u, temperature_c: float, tol_mv: float,
 
 def _check_np_options(temperature_c, tol_mv) -> float:
     t = _check_temperature(temperature_c, "nernst_planck_mv")
-    if not (isinstance(tol_mv, (int, float)) and 1e-9 <= tol_mv <= 1.0):
-        raise ParameterError(
-            f"Invalid value for the 'tol_mv' parameter: got {tol_mv!r}; expected 1e-9..1 mV."
-        )
+    if not 1e-9 <= check_number(tol_mv, what="tol_mv", where="nernst_planck_mv", unit="mV") <= 1.0:
+        raise ParameterError(message("tol_mv", tol_mv, "outside 1e-9..1 mV", "give the tolerance of the solver in mV",
+                                     where="nernst_planck_mv"))
     return t
 
 

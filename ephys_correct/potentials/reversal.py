@@ -27,7 +27,8 @@ from typing import Any
 from ephys_correct.chemistry import activity as _act
 from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin, thermal_voltage_mv
 from ephys_correct._validate import (
-    check_choice, check_concentration, check_nonnegative, check_number, check_positive, check_temperature_c)
+    as_number, check_choice, check_concentration, check_nonnegative, check_number, check_positive,
+    check_temperature_c, message)
 from ephys_correct.errors import ConvergenceError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
 from ephys_correct.chemistry.solutions_db import as_solution
@@ -790,15 +791,10 @@ def donnan_equilibrium(bath: Any, *, impermeant_mm: float, impermeant_charge: in
         check_choice(bath_volume_ratio, ("infinite",), what="bath_volume_ratio", where="donnan_equilibrium")
         ratio = math.inf
     else:
-        try:
-            ratio = float(bath_volume_ratio)
-        except (TypeError, ValueError):
-            ratio = math.nan
-        if not (ratio > 0):
-            raise ParameterError(
-                f"Invalid value for the 'bath_volume_ratio' parameter: got {bath_volume_ratio!r}; "
-                "expected 'infinite' or V_bath/V_compartment > 0."
-            )
+        ratio = as_number(bath_volume_ratio)
+        if ratio is None or not ratio > 0:
+            raise ParameterError(message("bath_volume_ratio", bath_volume_ratio, "neither 'infinite' nor a number > 0",
+                                         "give V_bath/V_compartment", where="donnan_equilibrium"))
     bath_ions = _plain_ions(bath, "bath")
     comp_ions = _plain_ions(compartment, "compartment")
     if math.isfinite(ratio) and compartment is None:
