@@ -148,7 +148,7 @@ def _ligand_totals(ligands_mm: Mapping[str, Any] | None, where: str, what: str =
     return out
 
 
-def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float]:
+def _background(background_ions_mm: Mapping[str, Any] | None, where: str) -> dict[str, float]:
     if background_ions_mm is None:
         return {}
     out: dict[str, float] = {}
@@ -159,7 +159,7 @@ def _background(background_ions_mm: Mapping[str, Any] | None) -> dict[str, float
                 f"Invalid entry in 'background_ions_mm': {k!r} takes part in the equilibria; "
                 "give metals as total_ca_mm/total_mg_mm and ligands in ligands_mm."
             )
-        out[name] = out.get(name, 0.0) + check_concentration(v, what=f"background_ions_mm[{k!r}]", where="speciate")
+        out[name] = out.get(name, 0.0) + check_concentration(v, what=f"background_ions_mm[{k!r}]", where=where)
     return out
 
 
@@ -230,8 +230,17 @@ def speciate(
     scale, molar ~ molal assumed; neutral species gamma = 1. Free H+ and OH- are not added to the
     ionic strength (< 1e-4 mM at pH 5-9).
     """
+    return _speciate(*_speciate_inputs(ligands_mm, metals_mm, pH, temperature_c, ionic_strength_mm,
+                                       background_ions_mm, "speciate"), activity_model)
+
+
+def _speciate_inputs(ligands_mm, metals_mm, pH, temperature_c, ionic_strength_mm, background_ions_mm,
+                     where: str) -> tuple[dict[str, float], dict[str, float], float, float, float | None,
+                                          dict[str, float]]:
+    """The arguments of :func:`speciate`, checked once: (ligand totals, metal totals, pH, degC,
+    fixed ionic strength or None, background ions)."""
     table = load_ligand_table()
-    lig_tot = _ligand_totals(ligands_mm, "speciate")
+    lig_tot = _ligand_totals(ligands_mm, where)
     met_tot: dict[str, float] = {}
     if not isinstance(metals_mm, Mapping):
         raise ParameterError(f"Invalid value for the 'metals_mm' parameter: got {metals_mm!r}; expected a mapping.")
@@ -242,7 +251,7 @@ def speciate(
             raise ParameterError(
                 f"Invalid key in 'metals_mm': {k!r}; supported metals are {', '.join(METAL_CHARGES)}."
             )
-        met_tot[name] = met_tot.get(name, 0.0) + check_concentration(v, what=f"metals_mm[{k!r}]", where="speciate")
+        met_tot[name] = met_tot.get(name, 0.0) + check_concentration(v, what=f"metals_mm[{k!r}]", where=where)
     if (ionic_strength_mm is None) == (background_ions_mm is None):
         raise ParameterError(
             "Give exactly one of 'ionic_strength_mm' (the ionic strength the constants are "
@@ -250,13 +259,20 @@ def speciate(
             f"the ionic strength is computed); got ionic_strength_mm={ionic_strength_mm!r}, "
             f"background_ions_mm={background_ions_mm!r}."
         )
-    ph = _check_ph(pH, where="speciate")
+    ph = _check_ph(pH, where=where)
     for lig in lig_tot:
         if lig_tot[lig] > 0:
-            _check_ph(ph, warn_for=table[lig])
-    t = _check_temperature(temperature_c, "speciate")
-    fixed_i = None if ionic_strength_mm is None else _check_ionic_strength_mm(ionic_strength_mm, where="speciate")
-    background = _background(background_ions_mm)
+            _check_ph(ph, warn_for=table[lig], stacklevel=4)
+    t = _check_temperature(temperature_c, where, stacklevel=4)
+    fixed_i = None if ionic_strength_mm is None else _check_ionic_strength_mm(ionic_strength_mm, where=where)
+    return lig_tot, met_tot, ph, t, fixed_i, _background(background_ions_mm, where)
+
+
+def _speciate(lig_tot: Mapping[str, float], met_tot: Mapping[str, float], ph: float, t: float,
+              fixed_i: float | None, background: Mapping[str, float], activity_model: str) -> SpeciationResult:
+    """The kernel of :func:`speciate` on checked values (from :func:`_speciate_inputs`)."""
+    table = load_ligand_table()
+    met_tot, background = dict(met_tot), dict(background)
     lg = ActivityCache(activity_model, "speciate")
 
     # metals that bind nothing present stay free; K+/Na+ enter only where a constant exists
@@ -277,7 +293,7 @@ def speciate(
         msg = (f"no stored constant for {', '.join(missing)}: that binding is not modelled and the "
                "free metal is overestimated.")
         notes.append(msg)
-        warnings.warn(msg, ModelValidityWarning, stacklevel=2)
+        warnings.warn(msg, ModelValidityWarning, stacklevel=3)
     for lig, c in lig_tot.items():
         if c > 0 and not table[lig].binds_metals and table[lig].metal_note:
             notes.append(f"{lig}: {table[lig].metal_note}.")
@@ -337,7 +353,7 @@ def speciate(
         d = rx.as_dict()
         d["log_k0_at_t"] = float(log_k0(rx, t, table, plg))
         used.append(d)
-    if ionic_strength_mm is not None:
+    if fixed_i is not None:
         notes.append("ionic strength fixed by the caller (ionic_strength_mm).")
     notes.append("neutral species: activity coefficient 1; molar ~ molal assumed.")
     return SpeciationResult(
@@ -511,12 +527,19 @@ def speciate_solution(
 
 
 # ---------------------------------------------------------------------- planning helpers
-def _free(metal: str, where: str, total_ca_mm: Any, total_mg_mm: Any, **conditions: Any) -> float:
-    """Free *metal* (mM) of :func:`free_calcium` / :func:`free_magnesium`: *metal*'s total first."""
+def _free_inputs(metal: str, where: str, total_ca_mm: Any, total_mg_mm: Any, ligands_mm, pH, temperature_c,
+                 ionic_strength_mm, background_ions_mm) -> tuple:
+    """Checked inputs of :func:`_speciate` for :func:`free_calcium` and its kin (*metal*'s total first)."""
     given = {"Ca2+": ("total_ca_mm", total_ca_mm), "Mg2+": ("total_mg_mm", total_mg_mm)}
     order = (metal, "Mg2+" if metal == "Ca2+" else "Ca2+")
     totals = {m: check_concentration(given[m][1], what=given[m][0], where=where) for m in order}
-    return float(speciate(metals_mm=totals, **conditions).free_mm.get(metal, 0.0))
+    return _speciate_inputs(ligands_mm, totals, pH, temperature_c, ionic_strength_mm, background_ions_mm, where)
+
+
+def _free(metal: str, where: str, total_ca_mm: Any, total_mg_mm: Any, *, activity_model: str, **conditions) -> float:
+    """Free *metal* (mM) of :func:`free_calcium` / :func:`free_magnesium`."""
+    inputs = _free_inputs(metal, where, total_ca_mm, total_mg_mm, **conditions)
+    return float(_speciate(*inputs, activity_model).free_mm.get(metal, 0.0))
 
 
 def free_calcium(
@@ -591,18 +614,23 @@ def free_magnesium(
                  background_ions_mm=background_ions_mm, activity_model=activity_model)
 
 
-def _inverse(metal: str, target: float, target_name: str, where: str, other_total: Any, **conditions: Any) -> float:
+def _inverse(metal: str, target: float, target_name: str, where: str, other_total: Any, *, activity_model: str,
+             **conditions: Any) -> float:
     from scipy.optimize import brentq
 
     t = check_concentration(target, what=target_name, where=where)
     if t <= 0:
         raise ParameterError(message(target_name, target, "not > 0", "give the free concentration wanted (mM)",
                                      where=where))
-    capacity = sum(_ligand_totals(conditions["ligands_mm"], where).values())
+    # checked once; the solver then varies the metal's total in the checked inputs
+    ca, mg = (0.0, other_total) if metal == "Ca2+" else (other_total, 0.0)
+    lig_tot, met_tot, *rest = _free_inputs(metal, where, ca, mg, **conditions)
+    capacity = sum(lig_tot.values())
 
     def f(total):
-        ca, mg = (total, other_total) if metal == "Ca2+" else (other_total, total)
-        return _free(metal, where, ca, mg, **conditions) - t
+        met = dict(met_tot)
+        met[metal] = 0.0 + total
+        return float(_speciate(lig_tot, met, *rest, activity_model).free_mm.get(metal, 0.0)) - t
 
     lo, hi = t, t + capacity + t * 1e-6
     flo = f(lo)
