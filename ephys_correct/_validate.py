@@ -150,12 +150,13 @@ def as_number(value: Any) -> float | None:
         return None
 
 
-def _finite(value: Any, what: str, where: str, error: type[Exception], hint: str) -> float:
+def _finite(value: Any, what: str, where: str, error: type[Exception], hint: str, sign: str = "") -> float:
+    """*value* as a finite float; *sign* ``">= 0"`` or ``"> 0"`` also bounds it below."""
     v = as_number(value)
-    if v is None:
-        raise error(message(what, value, "not a number", hint, where=where))
-    if not math.isfinite(v):
-        raise error(message(what, value, "not a finite number", hint, where=where))
+    problem = ("not a number" if v is None else "not a finite number" if not math.isfinite(v)
+               else "not > 0" if sign == "> 0" and v <= 0 else "negative" if sign == ">= 0" and v < 0 else "")
+    if problem:
+        raise error(message(what, value, problem, hint, where=where))
     return v
 
 
@@ -199,11 +200,7 @@ def check_positive(value: Any, *, what: str, where: str = "", unit: str = "",
     -------
     float
     """
-    hint = f"give a positive number{' of ' + unit if unit else ''}"
-    v = _finite(value, what, where, error, hint)
-    if v <= 0:
-        raise error(message(what, value, "not > 0", hint, where=where))
-    return v
+    return _finite(value, what, where, error, f"give a positive number{' of ' + unit if unit else ''}", "> 0")
 
 
 def check_nonnegative(value: Any, *, what: str, where: str = "", unit: str = "",
@@ -221,11 +218,8 @@ def check_nonnegative(value: Any, *, what: str, where: str = "", unit: str = "",
     -------
     float
     """
-    hint = hint or f"give a finite number >= 0{f' ({unit})' if unit else ''}"
-    v = _finite(value, what, where, error, hint)
-    if v < 0:
-        raise error(message(what, value, "negative", hint, where=where))
-    return v
+    return _finite(value, what, where, error, hint or f"give a finite number >= 0{f' ({unit})' if unit else ''}",
+                   ">= 0")
 
 
 def check_concentration(value: Any, *, what: str, where: str = "", unit: str = "mM",
