@@ -258,3 +258,16 @@ def test_data_file_errors_keep_their_class():
 
     with pytest.raises(DataFileError, match=r"^additives\.toml \[x\]: molar_mass_g_mol = -3 is not > 0"):
         _check_entry("x", {"charge": 0, "molar_mass_g_mol": -3}, "additives.toml [x]")
+
+
+@pytest.mark.parametrize("charge, lam, pattern", [
+    ("0", "73.5", r"x\.csv, line 2 \('K\+'\): charge = 0 is zero"),
+    ("1", "-1", r"x\.csv, line 2 \('K\+'\): lambda_eq_S_cm2_mol = -1\.0 is not > 0"),
+    ("1", "nan", r"x\.csv, line 2 \('K\+'\): lambda_eq_S_cm2_mol = nan is not a finite number"),
+])
+def test_ion_table_rows_are_checked_in_the_one_shape(charge, lam, pattern):
+    from ephys_correct.chemistry.ions import _parse_rows
+
+    row = {"name": "K+", "charge": charge, "lambda_eq_S_cm2_mol": lam, "lambda_source": "s", "lambda_locator": "l"}
+    with pytest.raises(DataFileError, match=pattern):
+        _parse_rows([row], "x.csv")

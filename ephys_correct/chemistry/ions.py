@@ -21,7 +21,6 @@ from it, here and nowhere else:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin
 from ephys_correct._resources import list_data_files, read_csv_rows
+from ephys_correct._validate import check_positive, message
 from ephys_correct.errors import DataFileError, UnknownIonError, suggest
 
 __all__ = ["Ion", "IonTable", "load_ion_table", "get_ion", "canonical_ion_name", "normalize_key"]
@@ -205,10 +205,10 @@ def _parse_rows(rows: list[dict[str, str]], origin: str) -> list[Ion]:
             lam = float(row["lambda_eq_S_cm2_mol"])
         except ValueError as exc:
             raise DataFileError(f"{origin}, line {i} ({row['name']!r}): {exc}") from None
-        if z == 0 or not math.isfinite(lam) or lam <= 0:
-            raise DataFileError(
-                f"{origin}, line {i} ({row['name']!r}): charge {z} / lambda_eq {lam} invalid."
-            )
+        where = f"{origin}, line {i} ({row['name']!r})"
+        if z == 0:
+            raise DataFileError(message("charge", z, "zero", "an ion has a charge", where=where))
+        check_positive(lam, what="lambda_eq_S_cm2_mol", where=where, unit="S cm2/mol", error=DataFileError)
         aliases = tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip())
         ions.append(
             Ion(row["name"], z, lam, row["lambda_source"], row["lambda_locator"], aliases,
