@@ -38,6 +38,7 @@ __all__ = [
     "check_number",
     "check_positive",
     "check_nonnegative",
+    "check_integer",
     "check_concentration",
     "check_ionic_strength",
     "check_temperature_c",
@@ -220,6 +221,24 @@ def check_nonnegative(value: Any, *, what: str, where: str = "", unit: str = "",
     """
     return _finite(value, what, where, error, hint or f"give a finite number >= 0{f' ({unit})' if unit else ''}",
                    ">= 0")
+
+
+def check_integer(value: Any, *, what: str, where: str = "", error: type[Exception] = ParameterError) -> int:
+    """A whole number (an int, or a float with no fractional part; not a bool).
+
+    Parameters
+    ----------
+    value, what, where, error
+        As in :func:`check_number`.
+
+    Returns
+    -------
+    int
+    """
+    v = _finite(value, what, where, error, "give a whole number")
+    if v != int(v):
+        raise error(message(what, value, "not an integer", "give a whole number", where=where))
+    return int(v)
 
 
 def check_concentration(value: Any, *, what: str, where: str = "", unit: str = "mM",

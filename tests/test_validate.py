@@ -271,3 +271,16 @@ def test_ion_table_rows_are_checked_in_the_one_shape(charge, lam, pattern):
     row = {"name": "K+", "charge": charge, "lambda_eq_S_cm2_mol": lam, "lambda_source": "s", "lambda_locator": "l"}
     with pytest.raises(DataFileError, match=pattern):
         _parse_rows([row], "x.csv")
+
+
+@pytest.mark.parametrize("good", [2, -1, 2.0, np.int64(3)])
+def test_check_integer_accepts_whole_numbers(good):
+    out = v.check_integer(good, what="charge")
+    assert out == good and type(out) is int
+
+
+@pytest.mark.parametrize("bad, problem", [(1.5, "not an integer"), (True, "not a number"), ("2", "not a number"),
+                                          (math.nan, "not a finite number"), (math.inf, "not a finite number")])
+def test_check_integer_refuses(bad, problem):
+    with pytest.raises(ParameterError, match=rf"^log10_gamma: charge = .* is {problem}; give a whole number$"):
+        v.check_integer(bad, what="charge", where="log10_gamma")

@@ -65,7 +65,8 @@ from typing import Any
 
 from ephys_correct._constants import kelvin
 from ephys_correct._validate import (
-    check_choice, check_concentration, check_ionic_strength, check_positive, check_temperature_c)
+    check_choice, check_concentration, check_integer, check_ionic_strength, check_positive,
+    check_temperature_c)
 from ephys_correct._resources import read_csv_rows
 from ephys_correct.errors import (
     DataFileError,
@@ -151,14 +152,6 @@ def _check_temperature(temperature_c: Any, where: str = "") -> float:
 
 def _check_ionic_strength_m(ionic_strength_m: Any, parameter: str = "ionic_strength_m", where: str = "") -> float:
     return check_ionic_strength(ionic_strength_m, what=parameter, where=where, unit="mol/kg")
-
-
-def _check_charge(charge: Any) -> int:
-    if isinstance(charge, bool) or not isinstance(charge, (int, float)) or charge != int(charge):
-        raise ParameterError(
-            f"Invalid value for the 'charge' parameter: got {charge!r}; expected an integer."
-        )
-    return int(charge)
 
 
 # --------------------------------------------------------------------------- water, A, B
@@ -494,7 +487,7 @@ def log10_gamma(charge: int, ionic_strength_m: float, temperature_c: float, mode
     (0.785, 'truesdell-jones')
     """
     check_model(model, where="log10_gamma")
-    z = _check_charge(charge)
+    z = check_integer(charge, what="charge", where="log10_gamma")
     i_m = _check_ionic_strength_m(ionic_strength_m, where="log10_gamma")
     t = _check_temperature(temperature_c, "log10_gamma")
     params = None

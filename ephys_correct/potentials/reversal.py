@@ -27,7 +27,7 @@ from typing import Any
 from ephys_correct.chemistry import activity as _act
 from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin, thermal_voltage_mv
 from ephys_correct._validate import (
-    as_number, check_choice, check_concentration, check_nonnegative, check_number, check_positive,
+    as_number, check_choice, check_concentration, check_integer, check_nonnegative, check_number, check_positive,
     check_temperature_c, message)
 from ephys_correct.errors import ConvergenceError, ElectroneutralityError, ParameterError
 from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
@@ -783,7 +783,7 @@ def donnan_equilibrium(bath: Any, *, impermeant_mm: float, impermeant_charge: in
     t = check_temperature_c(temperature_c, where="donnan_equilibrium")
     table = load_ion_table()
     cx = check_concentration(impermeant_mm, what="impermeant_mm", where="donnan_equilibrium")
-    zx = _act._check_charge(impermeant_charge)
+    zx = check_integer(impermeant_charge, what="impermeant_charge", where="donnan_equilibrium")
     if zx == 0:
         raise ParameterError("Invalid value for the 'impermeant_charge' parameter: got 0; "
                              "a neutral species makes no Donnan potential.")
