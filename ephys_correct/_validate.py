@@ -19,6 +19,7 @@ numpy scalars (0-d arrays included).
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import math
 import numbers
@@ -141,7 +142,7 @@ def as_number(value: Any) -> float | None:
     if dtype is not None:  # numpy scalar or array: real numbers only, one value
         if getattr(dtype, "kind", "") not in "iuf" or getattr(value, "ndim", 0) != 0:
             return None
-    elif not isinstance(value, numbers.Real):
+    elif not isinstance(value, (numbers.Real, decimal.Decimal)):
         return None
     try:
         return float(value)

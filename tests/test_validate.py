@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -89,7 +91,7 @@ def test_message_helper():
     (-float("inf"), "not a finite number"), (10 ** 400, "not a finite number"),
     (True, "not a number"), (False, "not a number"), ("37", "not a number"), (b"3", "not a number"),
     (None, "not a number"), ([1.0], "not a number"), (np.array([1.0, 2.0]), "not a number"),
-    (np.bool_(True), "not a number"), (1 + 2j, "not a number"),
+    (np.bool_(True), "not a number"), (1 + 2j, "not a number"), (Decimal("nan"), "not a finite number"),
 ])
 def test_check_number_refuses(bad, problem):
     with pytest.raises(ParameterError, match=f"x = .* is {problem}; give a number of mV"):
@@ -98,6 +100,7 @@ def test_check_number_refuses(bad, problem):
 
 @pytest.mark.parametrize("good, expected", [
     (3, 3.0), (-2.5, -2.5), (np.float32(1.5), 1.5), (np.int64(7), 7.0), (np.array(2.0), 2.0), (0, 0.0),
+    (Decimal("2.5"), 2.5), (Fraction(1, 4), 0.25),
 ])
 def test_check_number_accepts_real_scalars(good, expected):
     out = v.check_number(good, what="x")
