@@ -45,6 +45,7 @@ __all__ = [
     "check_temperature_c",
     "check_ph",
     "check_choice",
+    "check_flag",
 ]
 
 #: temperatures outside this interval are refused: a recording solution is liquid water at
@@ -224,21 +225,27 @@ def check_nonnegative(value: Any, *, what: str, where: str = "", unit: str = "",
                    ">= 0")
 
 
-def check_integer(value: Any, *, what: str, where: str = "", error: type[Exception] = ParameterError) -> int:
+def check_integer(value: Any, *, what: str, where: str = "", error: type[Exception] = ParameterError,
+                  minimum: int | None = None) -> int:
     """A whole number (an int, or a float with no fractional part; not a bool).
 
     Parameters
     ----------
     value, what, where, error
         As in :func:`check_number`.
+    minimum : int, optional
+        The smallest value allowed.
 
     Returns
     -------
     int
     """
-    v = _finite(value, what, where, error, "give a whole number")
+    hint = "give a whole number" if minimum is None else f"give a whole number >= {minimum}"
+    v = _finite(value, what, where, error, hint)
     if v != int(v):
-        raise error(message(what, value, "not an integer", "give a whole number", where=where))
+        raise error(message(what, value, "not an integer", hint, where=where))
+    if minimum is not None and int(v) < minimum:
+        raise error(message(what, value, f"less than {minimum}", hint, where=where))
     return int(v)
 
 
@@ -346,7 +353,7 @@ def check_ph(pH: Any, *, what: str = "pH", where: str = "", error: type[Exceptio
 
 
 def check_choice(value: Any, choices: Iterable[Any], *, what: str, where: str = "",
-                 error: type[Exception] = ParameterError) -> Any:
+                 error: type[Exception] = ParameterError, hint: str = "") -> Any:
     """One of *choices* (an activity model, an LJP method, a configuration, a format...).
 
     Parameters
@@ -359,6 +366,8 @@ def check_choice(value: Any, choices: Iterable[Any], *, what: str, where: str = 
         Its name (``"activity_model"``), and where it was given.
     error : exception class, default ParameterError
         What is raised.
+    hint : str, optional
+        Said when no allowed name is close to *value* (e.g. where a similar option lives).
 
     Returns
     -------
@@ -376,11 +385,33 @@ def check_choice(value: Any, choices: Iterable[Any], *, what: str, where: str = 
     close = close_names(value, [a for a in allowed if isinstance(a, str)])
     if close:
         hint = f"did you mean {', '.join(map(repr, close))}?"
+    elif hint:
+        pass
     elif not isinstance(value, str) and all(isinstance(a, str) for a in allowed):
         hint = "give one of these names as a string"
     else:
         hint = "choose one of these"
     raise error(message(what, value, f"not one of {', '.join(map(repr, allowed))}", hint, where=where))
+
+
+def check_flag(value: Any, *, what: str, where: str = "", error: type[Exception] = ParameterError) -> bool:
+    """A flag: ``True`` or ``False`` (a Python or numpy bool; ``1``, ``"yes"`` and None are refused).
+
+    Parameters
+    ----------
+    value : Any
+        The value given.
+    what, where, error
+        As in :func:`check_number`.
+
+    Returns
+    -------
+    bool
+    """
+    numpy_bool = getattr(getattr(value, "dtype", None), "kind", "") == "b" and getattr(value, "ndim", 1) == 0
+    if not (isinstance(value, bool) or numpy_bool):
+        raise error(message(what, value, "not True or False", "give True or False", where=where))
+    return bool(value)
 
 
 def _same(value: Any, allowed: Any) -> bool:

@@ -36,7 +36,6 @@ __all__ = [
     "RecipeLimitError",
     "ShadowedRecipeWarning",
     "suggest",
-    "check_option",
     "IonicStrengthError",
 ]
 
@@ -154,21 +153,6 @@ class StrictModeError(EphysCorrectError, ValueError):
 
 class ModelValidityWarning(UserWarning):
     """A model is used outside the range its parameters were fitted for."""
-
-
-def check_option(parameter: str, value, allowed) -> None:
-    """Raise ParameterError unless *value* is one of *allowed* (MNE-style message).
-
-    "Invalid value for the 'method' parameter. Allowed values are 'a', 'b', but
-    got 'x' instead."
-    """
-    if isinstance(value, str) and value in allowed:
-        return
-    raise ParameterError(
-        f"Invalid value for the {parameter!r} parameter. Allowed values are "
-        f"{', '.join(repr(a) for a in allowed)}, but got {value!r} instead."
-        + (suggest(value, [str(a) for a in allowed]) if isinstance(value, str) else "")
-    )
 
 
 def suggest(name: str, candidates: Iterable[str], n: int = 5) -> str:

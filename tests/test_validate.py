@@ -38,8 +38,11 @@ CHECKS = [
     (v.check_ph, {}, 14.5, ParameterError),
     (lambda value, **kw: v.check_choice(value, MODELS, **kw), {"what": "activity_model"}, "pitzer",
      ParameterError),
+    (v.check_flag, {"what": "overwrite"}, "yes", ParameterError),
+    (v.check_integer, {"what": "jobs", "minimum": 1}, 0, ParameterError),
 ]
-IDS = ["number", "positive", "nonnegative", "concentration", "ionic_strength", "temperature", "pH", "choice"]
+IDS = ["number", "positive", "nonnegative", "concentration", "ionic_strength", "temperature", "pH", "choice",
+       "flag", "integer_minimum"]
 
 
 # ----------------------------------------------------------------------------- the one shape
@@ -287,3 +290,59 @@ def test_check_integer_accepts_whole_numbers(good):
 def test_check_integer_refuses(bad, problem):
     with pytest.raises(ParameterError, match=rf"^log10_gamma: charge = .* is {problem}; give a whole number$"):
         v.check_integer(bad, what="charge", where="log10_gamma")
+
+
+@pytest.mark.parametrize("bad, problem", [(0, "less than 1"), (-3, "less than 1"), (0.5, "not an integer")])
+def test_check_integer_minimum(bad, problem):
+    with pytest.raises(ParameterError, match=rf"^run_batch: jobs = {re.escape(repr(bad))} is {problem}; "
+                                             r"give a whole number >= 1$"):
+        v.check_integer(bad, what="jobs", where="run_batch", minimum=1)
+    assert v.check_integer(1, what="jobs", minimum=1) == 1 and v.check_integer(4.0, what="jobs", minimum=1) == 4
+
+
+@pytest.mark.parametrize("good", [True, False, np.bool_(True), np.array(False)])
+def test_check_flag_accepts_python_and_numpy_bools(good):
+    out = v.check_flag(good, what="overwrite")
+    assert out is bool(good)
+
+
+@pytest.mark.parametrize("bad", [1, 0, None, "yes", "False", 1.0, np.array([True]), np.int64(1)])
+def test_check_flag_refuses_everything_else(bad):
+    with pytest.raises(ParameterError, match=r"^write_table: overwrite = .* is not True or False; give True or False$"):
+        v.check_flag(bad, what="overwrite", where="write_table")
+
+
+def test_choice_hint_is_said_when_no_name_is_close():
+    with pytest.raises(ParameterError, match=r"^m: window = 'epochs' is not one of 'baseline', 'sweep'; "
+                                             r"per-epoch values: elsewhere$"):
+        v.check_choice("epochs", ("baseline", "sweep"), what="window", where="m", hint="per-epoch values: elsewhere")
+    with pytest.raises(ParameterError, match=r"did you mean 'sweep'\?$"):  # a close name wins over the hint
+        v.check_choice("swep", ("baseline", "sweep"), what="window", hint="per-epoch values: elsewhere")
+
+
+def test_correction_report_batch_io_name_themselves_in_messages(tmp_path):
+    """The routed call sites below the chemistry: function, parameter and value are named."""
+    import pandas as pd
+
+    from ephys_correct.correction.configurations import get_configuration
+    from ephys_correct.correction.correct import _ph_at_recording
+    from ephys_correct.correction.sign import apply_ljp
+    from ephys_correct.io import read_recording
+    from ephys_correct.report.tables import write_table
+
+    with pytest.raises(ParameterError, match=r"^configuration = 3 is not one of 'whole-cell'.*give one of these names "):
+        get_configuration(3)
+    with pytest.raises(ParameterError, match=r"^apply_ljp: recorded_mv = 'x' is not numbers"):
+        apply_ljp("x", ljp_mv=1.0, configuration="whole-cell")
+    with pytest.raises(ParameterError, match=r"^apply_ljp: delta_ref_mv = \[0\.0, nan\] is not finite everywhere"):
+        apply_ljp([1.0, 2.0], ljp_mv=1.0, configuration="whole-cell", delta_ref_mv=[0.0, math.nan])
+    with pytest.raises(ParameterError, match=r"^correct_recording: pH_at_recording key = 'pipet' .*did you mean "
+                                             r"'pipette'"):
+        _ph_at_recording({"pipet": 7.2})
+    with pytest.raises(ParameterError, match=r"^correct_recording: pH_at_recording\['bath'\] = 15 is outside 0-14"):
+        _ph_at_recording({"bath": 15})
+    assert _ph_at_recording(7.3) == {"pipette": 7.3}
+    with pytest.raises(ParameterError, match=r"^read_recording: backend = 'neoo' .*did you mean 'neo'"):
+        read_recording(tmp_path / "x.abf", backend="neoo")
+    with pytest.raises(ParameterError, match=r"^write_table: overwrite = 1 is not True or False"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", overwrite=1)

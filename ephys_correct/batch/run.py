@@ -57,6 +57,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from ephys_correct._validate import check_choice, check_integer
 from ephys_correct.errors import EphysCorrectError, NotAFolderError, OutputExistsError, ParameterError, StrictModeError
 from ephys_correct.batch.lock import OutputLock, remove_stale_temporaries
 from ephys_correct.batch.pool import run_in_processes
@@ -460,14 +461,9 @@ def run_batch(
     run); per-file outputs follow the resume rules of the module docstring.
     """
 
-    if window not in WINDOWS:
-        raise ParameterError(f"Invalid value for the 'window' parameter. Allowed values are "
-                             f"{list(WINDOWS)}, but got {window!r} instead.")
-    if format not in TABLE_FORMATS:
-        raise ParameterError(f"Invalid value for the 'format' parameter. Allowed values are "
-                             f"{list(TABLE_FORMATS)}, but got {format!r} instead.")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise ParameterError(f"'jobs' must be a positive integer, got {jobs!r}.")
+    check_choice(window, WINDOWS, what="window", where="run_batch")
+    check_choice(format, TABLE_FORMATS, what="format", where="run_batch")
+    jobs = None if jobs is None else check_integer(jobs, what="jobs", where="run_batch", minimum=1)
     if dask_client is not None and scheduler is not None:
         raise ParameterError("give either 'dask_client' or 'scheduler', not both.")
     if not nwb and (nwb_metadata is not None or nwb_timezone is not None):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from ephys_correct._validate import check_choice
 from ephys_correct.errors import ParameterError, RecipeError
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.chemistry.solutions_db import load_solution
@@ -158,10 +159,7 @@ def _check_choices(configuration: str | None, ljp_method: str | None, where: str
             get_configuration(configuration)
         except ParameterError as exc:
             raise ParameterError(f"{where}: {exc}" if where else str(exc)) from None
-    if ljp_method is not None and ljp_method not in METHODS:
-        msg = (f"Invalid value for the 'ljp_method' parameter. Allowed values are {list(METHODS)}, "
-               f"but got {ljp_method!r} instead.")
-        raise ParameterError(f"{where}: {msg}" if where else msg)
+    check_choice(ljp_method, (None, *METHODS), what="ljp_method", where=where)
 
 
 # =========================================================================== reader overrides as text

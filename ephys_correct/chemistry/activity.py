@@ -74,7 +74,7 @@ from ephys_correct.errors import (
     ParameterError,
     UnknownIonError,
 )
-from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
+from ephys_correct.chemistry.ions import canonical_ion_name, canonical_ions, load_ion_table
 
 __all__ = [
     "MODELS",
@@ -543,22 +543,7 @@ def ionic_strength_mm(ions_mm: Mapping[str, float]) -> float:
     6.0
     """
     table = load_ion_table()
-    return 0.5 * sum(table[i].charge ** 2 * c for i, c in _canonical_ions(ions_mm).items())
-
-
-def _canonical_ions(ions_mm: Mapping[str, float], where: str = "ions_mm") -> dict[str, float]:
-    if not isinstance(ions_mm, Mapping):
-        raise ParameterError(
-            f"Invalid value for the {where!r} parameter: expected a mapping ion -> mM, "
-            f"got {type(ions_mm).__name__}."
-        )
-    out: dict[str, float] = {}
-    for name, conc in ions_mm.items():
-        canon = canonical_ion_name(name)
-        if canon in out:
-            raise ParameterError(f"{where}: {name!r} and another key both name {canon!r}.")
-        out[canon] = check_concentration(conc, what=repr(name), where=where)
-    return out
+    return 0.5 * sum(table[i].charge ** 2 * c for i, c in canonical_ions(ions_mm).items())
 
 
 def _ions_of(solution: Any) -> tuple[dict[str, float], str]:
@@ -568,9 +553,9 @@ def _ions_of(solution: Any) -> tuple[dict[str, float], str]:
     (:func:`ephys_correct.chemistry.conditions.activity_coefficients`).
     """
     if hasattr(solution, "ions_mm"):
-        return _canonical_ions(solution.ions_mm, "solution"), str(getattr(solution, "name", "solution"))
+        return canonical_ions(solution.ions_mm, "solution"), str(getattr(solution, "name", "solution"))
     if isinstance(solution, Mapping):
-        return _canonical_ions(solution, "solution"), "custom"
+        return canonical_ions(solution, "solution"), "custom"
     raise ParameterError(
         f"Expected a Solution or a mapping ion -> mM; got {type(solution).__name__}: {solution!r} "
         "(ephys_correct.activity_coefficients also takes solutions_db names and recipe paths).")

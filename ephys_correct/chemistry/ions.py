@@ -29,10 +29,11 @@ from pathlib import Path
 
 from ephys_correct._constants import FARADAY, GAS_CONSTANT, kelvin
 from ephys_correct._resources import list_data_files, read_csv_rows
-from ephys_correct._validate import check_positive, message
-from ephys_correct.errors import DataFileError, UnknownIonError, suggest
+from ephys_correct._validate import check_concentration, check_positive, message
+from ephys_correct.errors import DataFileError, ParameterError, UnknownIonError, suggest
 
-__all__ = ["Ion", "IonTable", "load_ion_table", "get_ion", "canonical_ion_name", "normalize_key"]
+__all__ = ["Ion", "IonTable", "load_ion_table", "get_ion", "canonical_ion_name", "canonical_ions",
+           "normalize_key"]
 
 _REFERENCE_ION = "K+"
 
@@ -306,3 +307,44 @@ def canonical_ion_name(name: str) -> str:
     ('Ca2+', 'HPO4 2-')
     """
     return load_ion_table().canonical(name)
+
+
+def canonical_ions(ions_mm: Mapping[str, float], where: str = "ions_mm") -> dict[str, float]:
+    """Ion -> mM with canonical ion names and checked concentrations.
+
+    Parameters
+    ----------
+    ions_mm : Mapping[str, float]
+        Ion name or alias -> concentration (mM).
+    where : str, default "ions_mm"
+        What the mapping is (a parameter name, a solution side), named in messages.
+
+    Returns
+    -------
+    dict of str to float
+        Canonical ion name -> concentration (mM), in the order given.
+
+    Raises
+    ------
+    ParameterError
+        *ions_mm* is not a mapping, or two keys name the same ion.
+    UnknownIonError
+        An unknown ion name (with suggestions).
+    ConcentrationError
+        A concentration that is not a finite number >= 0.
+
+    Examples
+    --------
+    >>> canonical_ions({"K": 140, "Cl": 4.0})
+    {'K+': 140.0, 'Cl-': 4.0}
+    """
+    if not isinstance(ions_mm, Mapping):
+        raise ParameterError(message(where, ions_mm, f"a {type(ions_mm).__name__}, not a mapping",
+                                     "give a mapping ion -> mM"))
+    out: dict[str, float] = {}
+    for name, conc in ions_mm.items():
+        canon = canonical_ion_name(name)
+        if canon in out:
+            raise ParameterError(f"{where}: {name!r} and another key both name {canon!r}.")
+        out[canon] = check_concentration(conc, what=repr(name), where=where)
+    return out

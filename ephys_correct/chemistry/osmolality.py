@@ -19,10 +19,10 @@ from ephys_correct.errors import (
     ConcentrationError,
     DataFileError,
 )
-from ephys_correct.chemistry.ions import load_ion_table
+from ephys_correct.chemistry.ions import canonical_ions, load_ion_table
 from ephys_correct._validate import check_choice, check_concentration
 from ephys_correct.chemistry.activity import (
-    _a_b, _canonical_ions, _num, water_density_g_cm3,
+    _a_b, _num, water_density_g_cm3,
 )
 
 
@@ -296,7 +296,7 @@ def osmolality(ions_mm: Mapping[str, float], neutrals_mm: Mapping[str, float] | 
     ConcentrationError
         Negative or non-finite amounts; ions of one sign only.
     """
-    ions = {k: v for k, v in _canonical_ions(ions_mm, "ions_mm").items() if v > 0}
+    ions = {k: v for k, v in canonical_ions(ions_mm, "ions_mm").items() if v > 0}
     neutrals: dict[str, float] = {}
     for where, mapping in (("neutrals_mm", neutrals_mm), ("extra_particles_mm", extra_particles_mm)):
         for k, v in (mapping or {}).items():

@@ -8,6 +8,7 @@ inside-out patches.  Cell-attached has no known inside and is refused.
 
 from __future__ import annotations
 
+from ephys_correct._validate import check_choice, check_concentration, message
 from ephys_correct.chemistry.activity import DEFAULT_MODEL, MODELS
 from ..errors import ParameterError
 from ephys_correct.correction.configurations import CONFIGURATIONS
@@ -55,23 +56,20 @@ def _parse_overrides(items: list[str]) -> dict[str, float]:
         try:
             if not sep or not ion.strip():
                 raise ValueError
-            out[ion.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise ParameterError(
-                f"Invalid value for the '--inside' option: got {item!r}; expected ION=MM, e.g. Cl-=10."
-            ) from None
+            raise ParameterError(message("--inside", item, "not ION=MM", "e.g. --inside Cl-=10",
+                                         where="ephys-correct erev")) from None
+        out[ion.strip()] = check_concentration(number, what=f"--inside {ion.strip()}", where="ephys-correct erev")
     return out
 
 
 def run(args) -> int:
     from ephys_correct.report.reversal_table import reversal_potentials
 
-    if CONFIGURATIONS[args.configuration].inside_known == "none":
-        raise ParameterError(
-            "Invalid value for the '--configuration' option: in 'cell-attached' the inside is the "
-            f"unknown cytoplasm. Allowed values are "
-            f"{', '.join(repr(n) for n, c in CONFIGURATIONS.items() if c.inside_known != 'none')}."
-        )
+    check_choice(args.configuration, tuple(n for n, c in CONFIGURATIONS.items() if c.inside_known != "none"),
+                 what="--configuration", where="ephys-correct erev",
+                 hint=f"in {args.configuration!r} the inside is the unknown cytoplasm")
     inside_is = _inside_of(args.configuration)
     pipette, bath = parse_solution(args.pipette), parse_solution(args.bath)
     inside, outside = (pipette, bath) if inside_is == "pipette" else (bath, pipette)

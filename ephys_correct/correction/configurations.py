@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
-from ephys_correct.errors import ParameterError, suggest
+from ephys_correct._validate import check_choice, message
+from ephys_correct.errors import ParameterError
 
 
 # =============================================================================
@@ -125,22 +126,15 @@ def get_configuration(configuration: str | Configuration) -> Configuration:
     """
     if isinstance(configuration, Configuration):
         return configuration
-    if not isinstance(configuration, str):
-        raise ParameterError(
-            f"Invalid value for the 'configuration' parameter: expected one of "
-            f"{', '.join(map(repr, CONFIGURATIONS))}, got {configuration!r}."
-        )
-    key = configuration.strip().lower().replace("_", "-").replace(" ", "-")
-    if key in CONFIGURATIONS:
-        return CONFIGURATIONS[key]
-    alias = _CONFIG_ALIASES.get(key) or _CONFIG_ALIASES.get(key.replace("-", ""))
-    if alias:
-        return CONFIGURATIONS[alias]
-    raise ParameterError(
-        f"Invalid value for the 'configuration' parameter. Allowed values are "
-        f"{', '.join(map(repr, CONFIGURATIONS))}, but got {configuration!r} instead."
-        + suggest(configuration, CONFIGURATIONS)
-    )
+    if isinstance(configuration, str):
+        key = configuration.strip().lower().replace("_", "-").replace(" ", "-")
+        if key in CONFIGURATIONS:
+            return CONFIGURATIONS[key]
+        alias = _CONFIG_ALIASES.get(key) or _CONFIG_ALIASES.get(key.replace("-", ""))
+        if alias:
+            return CONFIGURATIONS[alias]
+    # not a name of a configuration: check_choice raises, naming the value and the names allowed
+    return CONFIGURATIONS[check_choice(configuration, tuple(CONFIGURATIONS), what="configuration")]
 
 
 # =============================================================================
@@ -218,16 +212,10 @@ def _get_agent(agent: str | None, configuration: Configuration) -> PerforatingAg
     if agent is None:
         return None
     if configuration.name != "perforated":
-        raise ParameterError(
-            f"Invalid value for the 'perforating_agent' parameter: {agent!r} was given with "
-            f"configuration={configuration.name!r}; a perforating agent only applies to "
-            "configuration='perforated'."
-        )
-    if not isinstance(agent, str) or agent.strip().lower() not in PERFORATING_AGENTS:
-        raise ParameterError(
-            f"Invalid value for the 'perforating_agent' parameter. Allowed values are None, "
-            f"{', '.join(map(repr, PERFORATING_AGENTS))}, but got {agent!r} instead."
-            + (suggest(agent, PERFORATING_AGENTS) if isinstance(agent, str) else "")
-        )
-    key = agent.strip().lower()
+        raise ParameterError(message(
+            "perforating_agent", agent, f"given with configuration={configuration.name!r}",
+            "a perforating agent only applies to configuration='perforated'"))
+    key = agent.strip().lower() if isinstance(agent, str) else agent
+    if not isinstance(key, str) or (key not in PERFORATING_AGENTS and key != "amphotericin b"):
+        check_choice(agent, (None, *PERFORATING_AGENTS), what="perforating_agent")  # raises: agent is not None
     return PERFORATING_AGENTS["amphotericin" if key == "amphotericin b" else key]

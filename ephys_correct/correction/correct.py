@@ -35,10 +35,11 @@ from typing import Any
 import numpy as np
 from ephys_correct._version import __version__
 from ephys_correct._constants import check_temperature_c
-from ephys_correct.errors import ParameterError, check_option
+from ephys_correct._validate import check_choice, check_number, check_ph
+from ephys_correct.errors import ParameterError
 from ephys_correct.correction.configurations import _get_agent, get_configuration
 from ephys_correct.correction.corrected import CorrectedRecording, HeadstageCorrection, SignalCorrection, _identity_differs, _solution_summary
-from ephys_correct.correction.sign import _finite, _flag, _resting_potential
+from ephys_correct.correction.sign import _flag, _resting_potential
 from ephys_correct.io import Recording, read_recording
 from ephys_correct.potentials.ljp import METHODS, liquid_junction_potential
 from ephys_correct.potentials.bath import BathChange, BathSchedule
@@ -81,6 +82,10 @@ def _per_headstage(value: Any, name: str, headstages: list[int], conv) -> dict[i
 
 
 
+def _number(value: Any, name: str) -> float:
+    return check_number(value, what=name, where="correct_recording", unit="mV")
+
+
 def _ph_at_recording(value: Any) -> dict[str, float] | None:
     """``pH_at_recording`` as {"pipette": pH, "bath": pH} (a number is the pipette's)."""
     if value is None:
@@ -88,14 +93,8 @@ def _ph_at_recording(value: Any) -> dict[str, float] | None:
     items = dict(value) if isinstance(value, Mapping) else {"pipette": value}
     out = {}
     for side, v in items.items():
-        if side not in ("pipette", "bath"):
-            raise ParameterError(
-                f"Invalid key in the 'pH_at_recording' parameter: {side!r}; expected 'pipette' and/or 'bath'.")
-        ph = _finite(v, f"pH_at_recording[{side!r}]")
-        if not 0.0 < ph < 14.0:
-            raise ParameterError(
-                f"Invalid value for pH_at_recording[{side!r}]: got {v!r}; expected a pH between 0 and 14.")
-        out[side] = ph
+        check_choice(side, ("pipette", "bath"), what="pH_at_recording key", where="correct_recording")
+        out[side] = check_ph(v, what=f"pH_at_recording[{side!r}]", where="correct_recording")
     return out
 
 
@@ -201,9 +200,9 @@ def correct_recording(
     t_rec = check_temperature_c(temperature_c)
     t_zero = t_rec if zeroing_temperature_c is None else check_temperature_c(zeroing_temperature_c)
     agent = _get_agent(perforating_agent, cfg)
-    check_option("ljp_method", ljp_method, METHODS)
-    inverted = _flag(polarity_inverted_at_acquisition, "polarity_inverted_at_acquisition")
-    free_ions = _flag(free_ions, "free_ions")
+    check_choice(ljp_method, METHODS, what="ljp_method", where="correct_recording")
+    inverted = _flag(polarity_inverted_at_acquisition, "polarity_inverted_at_acquisition", "correct_recording")
+    free_ions = _flag(free_ions, "free_ions", "correct_recording")
     rest = _resting_potential(resting_potential_mv, cfg)
     ph_measured = _ph_at_recording(pH_at_recording)
 
@@ -241,10 +240,10 @@ def correct_recording(
 
     # --- LJP per headstage
     if ljp_mv is not None:
-        user_ljp = _per_headstage(ljp_mv, "ljp_mv", hs_ids, _finite)
+        user_ljp = _per_headstage(ljp_mv, "ljp_mv", hs_ids, _number)
     else:
         user_ljp = None
-    online = _per_headstage(ljp_applied_online_mv, "ljp_applied_online_mv", hs_ids, _finite)
+    online = _per_headstage(ljp_applied_online_mv, "ljp_applied_online_mv", hs_ids, _number)
 
     # --- bath change
     new_bath = None

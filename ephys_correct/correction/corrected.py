@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from ephys_correct._fileio import to_jsonable
 from ephys_correct._html import table as html_table, tables as html_tables
+from ephys_correct._validate import check_choice
 from ephys_correct.errors import ParameterError
 from ephys_correct.correction.configurations import Configuration, PerforatingAgent
 from ephys_correct.correction.membrane import vm_signal, windows_for
@@ -561,15 +562,9 @@ class CorrectedRecording:
         ParameterError
             Unknown statistic or window, empty window, or no signal to take V_m from.
         """
-        if statistic not in STATISTICS:
-            raise ParameterError(
-                f"Invalid value for the 'statistic' parameter. Allowed values are "
-                f"{', '.join(map(repr, STATISTICS))}, but got {statistic!r} instead."
-            )
-        if window not in ("baseline", "sweep"):
-            raise ParameterError(
-                f"Invalid value for the 'window' parameter. Allowed values are 'baseline', 'sweep', but got "
-                f"{window!r} instead (per-epoch values: driving_force_table(..., window='epochs')).")
+        check_choice(statistic, STATISTICS, what="statistic", where="CorrectedRecording.membrane_potential")
+        check_choice(window, ("baseline", "sweep"), what="window", where="CorrectedRecording.membrane_potential",
+                     hint="per-epoch values: driving_force_table(..., window='epochs')")
         hs = self._headstage(headstage)
         mode = hs.clamp_mode
         if window_s is None:

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ephys_correct._validate import check_choice
 from ephys_correct.errors import ParameterError
 from ephys_correct.io import CommandUnavailableError
 
@@ -197,9 +198,7 @@ def windows_for(corrected, h, sweep: int, window: str) -> list[Window]:
     ParameterError
         Unknown *window*, or ``"epochs"`` for a file without a command waveform.
     """
-    if window not in WINDOWS:
-        raise ParameterError(f"Invalid value for the 'window' parameter. Allowed values are "
-                             f"{', '.join(map(repr, WINDOWS))}, but got {window!r} instead.")
+    check_choice(window, WINDOWS, what="window", where="windows_for")
     rec = corrected.recording
     n = rec.sweep_lengths[sweep]
     if window == "sweep":

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 import numpy as np
+from ephys_correct._validate import check_flag, check_number, message
 from ephys_correct.errors import ParameterError
 from ephys_correct.correction.configurations import Configuration, get_configuration
 
@@ -14,24 +14,12 @@ from ephys_correct.correction.configurations import Configuration, get_configura
 # =============================================================================
 
 
-def _finite(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ParameterError(f"Invalid value for the {name!r} parameter: expected a number, got {value!r}.")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"Invalid value for the {name!r} parameter: expected a number (mV), got {value!r}."
-        ) from None
-    if not math.isfinite(v):
-        raise ParameterError(f"Invalid value for the {name!r} parameter: got {value!r}; it must be finite.")
-    return v
+def _finite(value: Any, name: str, where: str = "apply_ljp") -> float:
+    return check_number(value, what=name, where=where, unit="mV")
 
 
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"Invalid value for the {name!r} parameter: expected True or False, got {value!r}.")
-    return bool(value)
+def _flag(value: Any, name: str, where: str = "apply_ljp") -> bool:
+    return check_flag(value, what=name, where=where)
 
 
 def _as_float_array(x: Any, name: str):
@@ -39,7 +27,8 @@ def _as_float_array(x: Any, name: str):
     try:
         arr = np.array(x, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ParameterError(f"Invalid value for the {name!r} parameter: expected numbers, got {x!r}.") from None
+        raise ParameterError(message(name, x, "not numbers", "give a number or an array of numbers (mV)",
+                                     where="apply_ljp")) from None
     return arr, scalar
 
 
@@ -112,7 +101,8 @@ def apply_ljp(
     v, scalar = _as_float_array(recorded_mv, "recorded_mv")
     d, d_scalar = _as_float_array(delta_ref_mv, "delta_ref_mv")
     if not np.all(np.isfinite(d)):
-        raise ParameterError("Invalid value for the 'delta_ref_mv' parameter: it must be finite.")
+        raise ParameterError(message("delta_ref_mv", delta_ref_mv, "not finite everywhere", "give finite numbers (mV)",
+                                     where="apply_ljp"))
     vp = -v if inverted else v
     out = cfg.voltage_sign * (vp - (vl - online) - d)
     if rest is not None:
@@ -167,9 +157,7 @@ def _resting_potential(resting_potential_mv: Any, cfg: Configuration) -> float |
     if resting_potential_mv is None:
         return None
     if not cfg.needs_resting_potential:
-        raise ParameterError(
-            f"Invalid value for the 'resting_potential_mv' parameter: {resting_potential_mv!r} "
-            f"was given for configuration={cfg.name!r}; only cell-attached recordings need the "
-            "resting potential."
-        )
-    return _finite(resting_potential_mv, "resting_potential_mv")
+        raise ParameterError(message(
+            "resting_potential_mv", resting_potential_mv, f"given for configuration={cfg.name!r}",
+            "only cell-attached recordings need the resting potential; give None"))
+    return _finite(resting_potential_mv, "resting_potential_mv", "")

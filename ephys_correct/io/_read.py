@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ephys_correct._validate import check_choice
 from ephys_correct.errors import (
     CorruptRecordingError,
     ParameterError,
@@ -169,9 +170,7 @@ def read_recording(path, *, backend: str = "auto", clamp_mode=None, headstages=N
     ClampModeError
         Invalid *clamp_mode* value.
     """
-    if backend not in BACKENDS:
-        raise ParameterError(f"Invalid value for the 'backend' parameter. Allowed values are "
-                             f"{', '.join(map(repr, BACKENDS))}, but got {backend!r} instead.")
+    check_choice(backend, BACKENDS, what="backend", where="read_recording")
     if not isinstance(path, (str, os.PathLike)):
         from ephys_correct.io._neoobj import is_neo_object, read_neo_object
 

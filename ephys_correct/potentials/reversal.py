@@ -30,7 +30,7 @@ from ephys_correct._validate import (
     as_number, check_choice, check_concentration, check_integer, check_nonnegative, check_number, check_positive,
     check_temperature_c, message)
 from ephys_correct.errors import ConvergenceError, ElectroneutralityError, ParameterError
-from ephys_correct.chemistry.ions import canonical_ion_name, load_ion_table
+from ephys_correct.chemistry.ions import canonical_ion_name, canonical_ions, load_ion_table
 from ephys_correct.chemistry.solutions_db import as_solution
 from ephys_correct.chemistry.speciation import free_ion_solution
 from ephys_correct._version import __version__
@@ -76,7 +76,7 @@ def _side(obj: Any, label: str, *, free_ions: bool = False, temperature_c: float
     sol = as_solution(obj)
     if free_ions:
         sol = free_ion_solution(sol, temperature_c=temperature_c, activity_model=activity_model, pH_at_recording=ph)
-    ions = _act._canonical_ions(sol.ions_mm, label)
+    ions = canonical_ions(sol.ions_mm, label)
     neutrals = tuple(str(k) for k in getattr(sol, "neutrals_mm", {}) or {})
     sp = getattr(sol, "speciation", None)
     return _Side(sol.name, MappingProxyType(ions), neutrals, sp is not None, None if sp is None else
@@ -263,12 +263,7 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     c_in_all = dict(s_in.ions_mm)
     override = {}
     if inside_override_mm:
-        if not isinstance(inside_override_mm, Mapping):
-            raise ParameterError(
-                "Invalid value for the 'inside_override_mm' parameter: expected a mapping "
-                f"ion -> mM, got {type(inside_override_mm).__name__}."
-            )
-        override = _act._canonical_ions(inside_override_mm, "inside_override_mm")
+        override = canonical_ions(inside_override_mm, "inside_override_mm")
     if ions is None:
         wanted = [i for i, c in c_in_all.items()
                   if (override.get(i, c) > 0) and s_out.ions_mm.get(i, 0.0) > 0]
@@ -706,7 +701,7 @@ def _plain_ions(obj: Any, label: str) -> dict[str, float]:
     if obj is None:
         return {}
     if isinstance(obj, Mapping):
-        return _act._canonical_ions(obj, label)
+        return canonical_ions(obj, label)
     return dict(_side(obj, label).ions_mm)
 
 

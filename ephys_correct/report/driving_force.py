@@ -27,7 +27,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from ephys_correct._version import __version__
+from ephys_correct._validate import check_choice, check_nonnegative
 from ephys_correct.errors import ParameterError
+from ephys_correct.chemistry.activity import MODELS
 from ephys_correct.chemistry.speciation import free_ion_solution
 from ephys_correct.report.table_metadata import COLUMN_UNITS, _RS_WARN_MV, _bath_for_window, _rs_note, _table_attrs  # noqa: F401
 from ephys_correct.chemistry.ions import canonical_ion_name
@@ -105,11 +107,7 @@ class _WithErevOptions:
 
 
 def _erev_options(corrected, activity_model: Any, inside_override_mm: Any) -> _WithErevOptions:
-    if not isinstance(activity_model, str) or not activity_model:
-        raise ParameterError(
-            f"Invalid value for the 'activity_model' parameter: expected a model name such as "
-            f"'truesdell-jones', got {activity_model!r}."
-        )
+    check_choice(activity_model, MODELS, what="activity_model", where="driving_force_table")
     overrides: dict[str, float] = {}
     if inside_override_mm is not None:
         if not isinstance(inside_override_mm, Mapping):
@@ -118,12 +116,7 @@ def _erev_options(corrected, activity_model: Any, inside_override_mm: Any) -> _W
                 f"got {inside_override_mm!r}."
             )
         for k, v in inside_override_mm.items():
-            try:
-                c = float(v)
-            except (TypeError, ValueError):
-                c = math.nan
-            if isinstance(v, bool) or not math.isfinite(c) or c < 0:
-                raise ParameterError(f"Invalid value for inside_override_mm[{k!r}]: got {v!r}; must be >= 0 mM.")
+            c = check_nonnegative(v, what=f"inside_override_mm[{k!r}]", where="driving_force_table", unit="mM")
             overrides[canonical_ion_name(k)] = c
         cfg = corrected.configuration
         if cfg.inside_known == "all":
@@ -680,19 +673,13 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
             f"(from correct_recording), got {type(corrected).__name__}."
         )
     corrected = _erev_options(corrected, activity_model, inside_override_mm)
-    if statistic not in STATISTICS:
-        raise ParameterError(
-            f"Invalid value for the 'statistic' parameter. Allowed values are "
-            f"{', '.join(map(repr, STATISTICS))}, but got {statistic!r} instead."
-        )
+    check_choice(statistic, STATISTICS, what="statistic", where="driving_force_table")
     if ions is not None:
         ions = [ions] if isinstance(ions, str) else list(ions)
         if not ions:
             raise ParameterError("Invalid value for the 'ions' parameter: it is empty (use None for the default).")
     windows = None if epochs is None else check_epochs(epochs)
-    if window is not None and window not in WINDOWS:
-        raise ParameterError(f"Invalid value for the 'window' parameter. Allowed values are "
-                             f"{', '.join(map(repr, WINDOWS))}, but got {window!r} instead.")
+    check_choice(window, (None, *WINDOWS), what="window", where="driving_force_table")
     if window is not None and windows is not None:
         raise ParameterError("give either 'epochs' (explicit windows) or 'window' (a named rule), not both.")
     named = None if windows is not None else (window or "baseline")

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ephys_correct._validate import check_integer
 from ephys_correct._version import __version__
 from ephys_correct.report._html_assets import _CSS, _JS
 from ephys_correct.errors import EphysCorrectError, MissingDependencyError, OutputExistsError, ParameterError
@@ -682,11 +683,9 @@ def build_report(out_dir: str | os.PathLike, *, summary: str | os.PathLike | Non
     """
     from ephys_correct.report.tables import read_table
 
-    for name, value, low in (("max_points", max_points, 100), ("max_sweeps", max_sweeps, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ParameterError(f"Invalid value for the '{name}' parameter: an integer >= {low}, got {value!r}.")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise ParameterError(f"Invalid value for the 'jobs' parameter: a positive integer, got {jobs!r}.")
+    max_points = check_integer(max_points, what="max_points", where="build_report", minimum=100)
+    max_sweeps = check_integer(max_sweeps, what="max_sweeps", where="build_report", minimum=1)
+    jobs = None if jobs is None else check_integer(jobs, what="jobs", where="build_report", minimum=1)
     out = Path(out_dir)
     spath = Path(summary) if summary is not None else find_summary(out)
     table = read_table(spath)

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from ephys_correct._version import __version__
+from ephys_correct._validate import check_flag
 from ephys_correct.errors import MissingDependencyError, ParameterError
 from ephys_correct.io import CommandUnavailableError
 from ephys_correct.correction.corrected import CorrectedRecording
@@ -462,8 +463,7 @@ def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False, me
             f"Invalid value for the 'corrected' parameter: expected a CorrectedRecording, got "
             f"{type(corrected).__name__}."
         )
-    if not isinstance(overwrite, bool):
-        raise ParameterError(f"Invalid value for the 'overwrite' parameter: expected True or False, got {overwrite!r}.")
+    overwrite = check_flag(overwrite, what="overwrite", where="write_nwb")
     dest = Path(os.fspath(path))
     if dest.suffix.lower() != ".nwb":
         raise ParameterError(f"Invalid value for the 'path' parameter: {str(dest)!r} must end in '.nwb'.")

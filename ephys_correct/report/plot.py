@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ephys_correct._fileio import atomic_write_bytes
+from ephys_correct._validate import check_integer
 from ephys_correct.errors import MissingDependencyError, OutputExistsError, ParameterError
 
 __all__ = ["plot_sweep", "plot_headstage", "plot_traces", "TracePanel", "plot_driving_force", "plot_plan_scan",
@@ -97,8 +98,7 @@ def downsample_minmax(t, y, max_points: int = 2000):
 
     t = np.asarray(t)
     y = np.asarray(y)
-    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
-        raise ParameterError(f"Invalid value for the 'max_points' parameter: an integer >= 2, got {max_points!r}.")
+    max_points = check_integer(max_points, what="max_points", where="downsample_minmax", minimum=2)
     if t.shape != y.shape or t.ndim != 1:
         raise ParameterError(f"downsample_minmax: t and y must be 1-D of the same length, got {t.shape} and {y.shape}.")
     n = len(y)

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from ephys_correct._version import __version__
-from ephys_correct.errors import MissingDependencyError, ParameterError, suggest
+from ephys_correct._validate import check_choice, check_flag, message
+from ephys_correct.errors import MissingDependencyError, ParameterError
 from ephys_correct._fileio import atomic_write, to_jsonable
 from ephys_correct.report.frozen_attrs import FrozenDict, FrozenList
 
@@ -38,12 +39,7 @@ def sidecar_path(path: str | os.PathLike) -> Path:
 def _format_of(path: Path, fmt: str | None) -> str:
     allowed = sorted(set(FORMATS.values()))
     if fmt is not None:
-        if fmt not in allowed:
-            raise ParameterError(
-                f"Invalid value for the 'format' parameter. Allowed values are "
-                f"{', '.join(map(repr, allowed))}, but got {fmt!r} instead." + suggest(str(fmt), allowed)
-            )
-        return fmt
+        return check_choice(fmt, allowed, what="format", where="write_table")
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ParameterError(
@@ -247,10 +243,9 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
         Parquet without pyarrow, Excel without openpyxl.
     """
     if not isinstance(df, pd.DataFrame):
-        raise ParameterError(f"Invalid value for the 'df' parameter: expected a pandas DataFrame, got "
-                             f"{type(df).__name__}.")
-    if not isinstance(overwrite, bool):
-        raise ParameterError(f"Invalid value for the 'overwrite' parameter: expected True or False, got {overwrite!r}.")
+        raise ParameterError(message("df", df, f"a {type(df).__name__}, not a pandas DataFrame",
+                                     "give the table as a DataFrame", where="write_table"))
+    overwrite = check_flag(overwrite, what="overwrite", where="write_table")
     dest = Path(os.fspath(path))
     fmt = _format_of(dest, format)
     attrs = _attrs_texts(df)  # fails early (TypeError) when attrs are not serializable

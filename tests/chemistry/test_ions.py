@@ -90,3 +90,18 @@ def test_neutral_buffer_names_are_not_ion_aliases(neutral_name):
     # the neutral base / zwitterion must not be read silently as the charged form
     with pytest.raises(UnknownIonError):
         canonical_ion_name(neutral_name)
+
+
+def test_canonical_ions_spells_names_and_checks_amounts():
+    from ephys_correct.chemistry.ions import canonical_ions
+    from ephys_correct.errors import ConcentrationError, ParameterError
+
+    assert canonical_ions({"K": 140, "cl": 4.5}) == {"K+": 140.0, "Cl-": 4.5}
+    with pytest.raises(ParameterError, match=r"^inside: 'Cl' and another key both name 'Cl-'"):
+        canonical_ions({"Cl-": 1, "Cl": 2}, "inside")
+    with pytest.raises(ConcentrationError, match=r"^inside_override_mm: 'Cl-' = -1 is negative"):
+        canonical_ions({"Cl-": -1}, "inside_override_mm")
+    with pytest.raises(ParameterError, match=r"^ions_mm = \[1\] is a list, not a mapping; give a mapping ion -> mM$"):
+        canonical_ions([1])
+    with pytest.raises(UnknownIonError):
+        canonical_ions({"Kalium": 1})

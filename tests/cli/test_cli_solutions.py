@@ -61,3 +61,16 @@ def test_cli_warnings_are_one_line(capsys):
                  "--free-ions"]) == 0
     err = capsys.readouterr().err
     assert "ephys-correct erev: warning:" in err and "speciation.py" not in err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--configuration", "cell-attached"],
+     "ephys-correct erev: --configuration = 'cell-attached' is not one of 'whole-cell', 'perforated', "
+     "'outside-out', 'inside-out'; in 'cell-attached' the inside is the unknown cytoplasm"),
+    (["--inside", "Cl-"], "ephys-correct erev: --inside = 'Cl-' is not ION=MM; e.g. --inside Cl-=10"),
+    (["--inside", "Cl-=nan"], "ephys-correct erev: --inside Cl- = nan is not a finite number"),
+    (["--inside", "Cl-=-2"], "ephys-correct erev: --inside Cl- = -2.0 is negative"),
+])
+def test_erev_option_errors_name_the_option_and_value(capsys, argv, expected):
+    assert main(["erev", "internal_k_gluconate", "acsf_carbogen_standard", "-T", "32", *argv]) == 1
+    assert expected in capsys.readouterr().err

@@ -62,7 +62,7 @@ def test_demo_default_vm_is_the_baseline_not_the_sweep_mean(demo):
     assert row.epoch == "baseline" and row.V_m_mV == pytest.approx(vm, abs=1e-9)
     assert row.t_end_s == pytest.approx(k / demo.sample_rate_hz)
     assert "baseline" in row.V_m_source and df.attrs["window"] == "baseline"
-    with pytest.raises(ParameterError, match="window"):
+    with pytest.raises(ParameterError, match=r"^driving_force_table: window = 'rest' is not one of None"):
         driving_force_table(demo, window="rest")
     with pytest.raises(ParameterError, match="not both"):
         driving_force_table(demo, window="sweep", epochs=[("a", 0, 1)])

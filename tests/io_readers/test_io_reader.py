@@ -208,7 +208,7 @@ def test_neo_logging_is_captured_not_printed(capfd):
 
 
 def test_backend_argument():
-    with pytest.raises(ParameterError, match="Invalid value for the 'backend' parameter.*'neo'.*but got 'abf'"):
+    with pytest.raises(ParameterError, match=r"^read_recording: backend = 'abf' is not one of .*'neo'"):
         read_recording(VC, backend="abf")
     with pytest.raises(UnsupportedFormatError, match="backend='pyabf' reads only ABF"):
         read_recording(WCP, backend="pyabf")

@@ -323,8 +323,10 @@ def test_folder_errors(tmp_path, capsys):
     assert "no report.html: a Markdown summary cannot be read back" in err and not (out / "report.html").exists()
     with pytest.raises(ParameterError, match="Markdown summary is not machine-readable"):
         build_report(out)
-    with pytest.raises(ParameterError, match="max_points"):
+    with pytest.raises(ParameterError, match=r"^build_report: max_points = 10 is less than 100"):
         build_report(out, max_points=10)
+    with pytest.raises(ParameterError, match=r"^build_report: jobs = True is not a number"):
+        build_report(out, jobs=True)
 
 
 def test_missing_outputs_reported_not_hidden(tmp_path):

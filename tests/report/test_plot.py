@@ -163,7 +163,9 @@ def test_downsample_minmax_keeps_extremes(values, max_points):
 
 
 def test_downsample_minmax_rejects_bad_input():
-    with pytest.raises(ParameterError, match="max_points"):
+    with pytest.raises(ParameterError, match=r"^downsample_minmax: max_points = 1 is less than 2"):
         plot.downsample_minmax(np.arange(3), np.arange(3), 1)
+    with pytest.raises(ParameterError, match=r"^downsample_minmax: max_points = 2\.5 is not an integer"):
+        plot.downsample_minmax(np.arange(3), np.arange(3), 2.5)
     with pytest.raises(ParameterError, match="same length"):
         plot.downsample_minmax(np.arange(3), np.arange(4), 10)

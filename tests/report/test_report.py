@@ -255,8 +255,10 @@ def test_requested_ion_absent_and_unknown(pip, bath):
         driving_force_table(cr, ions=["Kalium+"])
     with pytest.raises(ParameterError, match="epochs"):
         driving_force_table(cr, epochs=[("x", 0.5, 0.1)])
-    with pytest.raises(ParameterError, match="statistic"):
+    with pytest.raises(ParameterError, match=r"^driving_force_table: statistic = 'max' is not one of 'mean'"):
         driving_force_table(cr, statistic="max")
+    with pytest.raises(ParameterError, match=r"^driving_force_table: activity_model = 'davis' .*did you mean 'davies'"):
+        driving_force_table(cr, activity_model="davis")
     with pytest.raises(ParameterError, match="CorrectedRecording"):
         driving_force_table(cr.recording)
 
