@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from ephys_correct._version import __version__
 from ephys_correct._constants import check_temperature_c
-from ephys_correct._validate import check_choice, check_number, check_ph
+from ephys_correct._validate import check_choice, check_number, check_ph, message
 from ephys_correct.errors import ParameterError
 from ephys_correct.correction.configurations import _get_agent, get_configuration
 from ephys_correct.correction.corrected import CorrectedRecording, HeadstageCorrection, SignalCorrection, _identity_differs, _solution_summary
@@ -63,18 +63,17 @@ def _per_headstage(value: Any, name: str, headstages: list[int], conv) -> dict[i
     """Expand a scalar or a headstage mapping to {headstage: value}."""
     keys: list[int | None] = list(headstages) if headstages else [None]
     if _is_headstage_mapping(value):
-        extra = sorted(set(int(k) for k in value) - set(headstages))
+        given = sorted(int(k) for k in value)
+        extra = sorted(set(given) - set(headstages))
         if extra:
-            raise ParameterError(
-                f"Invalid value for the {name!r} parameter: headstage(s) {extra} do not exist; "
-                f"the recording has headstages {headstages}."
-            )
-        missing = [h for h in headstages if h not in {int(k) for k in value}]
+            raise ParameterError(message(
+                f"{name} headstages", given, f"not within the recording's headstages {headstages}",
+                f"headstage(s) {extra} do not exist", where="correct_recording"))
+        missing = [h for h in headstages if h not in set(given)]
         if missing:
-            raise ParameterError(
-                f"Invalid value for the {name!r} parameter: no value for headstage(s) {missing}; "
-                f"give one per headstage {headstages} (or a single value for all)."
-            )
+            raise ParameterError(message(
+                f"{name} headstages", given, f"missing headstage(s) {missing}",
+                f"give one value per headstage {headstages} (or a single value for all)", where="correct_recording"))
         return {h: conv(value[h], f"{name}[{h}]") for h in headstages}
     v = conv(value, name)
     return {k: v for k in keys}
@@ -211,17 +210,15 @@ def correct_recording(
         rec = recording
         for name, value in (("clamp_mode", clamp_mode), ("headstages", headstages), ("unit_fix", unit_fix)):
             if value is not None:
-                raise ParameterError(
-                    f"Invalid value for the '{name}' parameter: it only applies when 'recording' is a "
-                    f"path; read the file with read_recording(path, {name}=...) instead."
-                )
+                raise ParameterError(message(
+                    name, value, "given with a Recording already read",
+                    f"it only applies when 'recording' is a path; read the file with read_recording(path, {name}=...)",
+                    where="correct_recording"))
     elif isinstance(recording, (str, os.PathLike)):
         rec = read_recording(recording, clamp_mode=clamp_mode, headstages=headstages, unit_fix=unit_fix)
     else:
-        raise ParameterError(
-            f"Invalid value for the 'recording' parameter: expected a Recording or a file path, "
-            f"got {type(recording).__name__}."
-        )
+        raise ParameterError(message("recording", recording, f"a {type(recording).__name__}, not a Recording or a path",
+                                     "give a file path or read_recording(path)", where="correct_recording"))
     hs_ids = [h.index for h in rec.headstages]
 
     # --- solutions
@@ -230,10 +227,8 @@ def correct_recording(
     if _is_headstage_mapping(pipette):
         pipettes = _per_headstage(pipette, "pipette", hs_ids, lambda v, n: _as_sol(v, n, as_solution))
         if not hs_ids:
-            raise ParameterError(
-                f"Invalid value for the 'pipette' parameter: a mapping headstage -> solution was given "
-                f"but {rec.path} has no headstage; give a single solution."
-            )
+            raise ParameterError(message("pipette headstages", sorted(pipette), f"given but {rec.path} has no headstage",
+                                         "give a single solution", where="correct_recording"))
     else:
         sol = _as_sol(pipette, "pipette", as_solution)
         pipettes = {k: sol for k in (hs_ids or [None])}
@@ -258,32 +253,30 @@ def correct_recording(
             )
         if isinstance(bath_change, BathChange):
             if _identity_differs(bath_change.old_bath_identity, bath_sol):
-                raise ParameterError(
-                    f"Invalid value for the 'bath_change' parameter: its zeroing (old) bath "
-                    f"{bath_change.old_bath_name!r} is not the 'bath' argument {bath_sol.name!r} "
-                    "(identities differ); the LJP is computed against the bath in which the pipette was zeroed."
-                )
+                raise ParameterError(message(
+                    "bath_change zeroing (old) bath", bath_change.old_bath_name,
+                    f"not the 'bath' argument {bath_sol.name!r} (identities differ)",
+                    "the LJP is computed against the bath in which the pipette was zeroed: give that bath as both",
+                    where="correct_recording"))
             new_bath = _lookup_new_bath(bath_change, as_solution)
         elif isinstance(bath_change, BathSchedule):
             first = bath_change.steps[0]
             if _identity_differs(first.bath_identity, bath_sol):
-                raise ParameterError(
-                    f"Invalid value for the 'bath_change' parameter: the schedule's first entry "
-                    f"{first.bath_name!r} must be the bath in which the pipette was zeroed, the 'bath' "
-                    f"argument {bath_sol.name!r} (identities differ)."
-                )
+                raise ParameterError(message(
+                    "bath_change first bath", first.bath_name,
+                    f"not the 'bath' argument {bath_sol.name!r} (identities differ)",
+                    "the schedule starts with the bath in which the pipette was zeroed", where="correct_recording"))
             if bath_change.axis == "sweep":
                 last = max(s.start for s in bath_change.steps)
                 if last >= rec.n_sweeps:
-                    raise ParameterError(
-                        f"Invalid value for the 'bath_change' parameter: a bath change at sweep {last:g} "
-                        f"is beyond the last sweep of {rec.path} ({rec.n_sweeps - 1})."
-                    )
+                    raise ParameterError(message(
+                        "bath_change last sweep", last, f"beyond the last sweep of {rec.path} ({rec.n_sweeps - 1})",
+                        "start every bath within the recording", where="correct_recording"))
         else:
-            raise ParameterError(
-                f"Invalid value for the 'bath_change' parameter: expected a BathSchedule or a BathChange "
-                f"from ephys_correct.ljp, got {type(bath_change).__name__}."
-            )
+            raise ParameterError(message(
+                "bath_change", bath_change, f"a {type(bath_change).__name__}, not a BathSchedule or a BathChange",
+                "make one with ephys_correct.potentials.bath (BathSchedule, bath_change_offset)",
+                where="correct_recording"))
 
     if free_ions:
         sols = [bath_sol, *pipettes.values()]

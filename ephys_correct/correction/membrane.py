@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ephys_correct._validate import check_choice
+from ephys_correct._validate import check_choice, check_number, message
 from ephys_correct.errors import ParameterError
 from ephys_correct.io import CommandUnavailableError
 
@@ -55,12 +55,14 @@ HOLDING_LIMIT_MV = 1000.0
 DRIVING_FORCE_LIMIT_MV = 500.0
 
 
-def check_epochs(epochs) -> list[tuple[str, float, float]]:
+def check_epochs(epochs, where: str = "driving_force_table") -> list[tuple[str, float, float]]:
     """Explicit windows ``[(name, t_start_s, t_end_s), ...]``, checked.
 
     Parameters
     ----------
     epochs : iterable of (str, float, float)
+    where : str, default "driving_force_table"
+        The public function the epochs were given to (named in messages).
 
     Returns
     -------
@@ -73,25 +75,25 @@ def check_epochs(epochs) -> list[tuple[str, float, float]]:
     """
     out = []
     if isinstance(epochs, (str, bytes)) or not isinstance(epochs, Iterable):
-        raise ParameterError(
-            f"Invalid value for the 'epochs' parameter: expected a list of (name, t_start_s, t_end_s), "
-            f"got {epochs!r}."
-        )
+        raise ParameterError(message("epochs", epochs, "not a list of (name, t_start_s, t_end_s)",
+                                     "e.g. [('baseline', 0.0, 0.1)]", where=where))
     for k, e in enumerate(epochs):
         try:
             name, t0, t1 = e
-            t0, t1 = float(t0), float(t1)
         except (TypeError, ValueError):
-            raise ParameterError(
-                f"Invalid epochs[{k}]: expected (name, t_start_s, t_end_s), got {e!r}."
-            ) from None
+            raise ParameterError(message(f"epochs[{k}]", e, "not (name, t_start_s, t_end_s)",
+                                         "e.g. ('baseline', 0.0, 0.1)", where=where)) from None
         if not isinstance(name, str) or not name:
-            raise ParameterError(f"Invalid epochs[{k}]: the name must be a non-empty string, got {name!r}.")
-        if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:
-            raise ParameterError(f"Invalid epochs[{k}] {name!r}: need finite t_start_s < t_end_s, got {e!r}.")
+            raise ParameterError(message(f"epochs[{k}] name", name, "not a non-empty string", "name the window",
+                                         where=where))
+        t0 = check_number(t0, what=f"epochs[{k}] t_start_s", where=where, unit="s")
+        t1 = check_number(t1, what=f"epochs[{k}] t_end_s", where=where, unit="s")
+        if t1 <= t0:
+            raise ParameterError(message(f"epochs[{k}]", e, "not a window with t_start_s < t_end_s",
+                                         "give t_start_s < t_end_s", where=where))
         out.append((name, t0, t1))
     if not out:
-        raise ParameterError("Invalid value for the 'epochs' parameter: it is empty (use None for whole sweeps).")
+        raise ParameterError(message("epochs", epochs, "empty", "give None for the named window", where=where))
     return out
 
 

@@ -117,9 +117,9 @@ def test_paired_pipettes_give_per_channel_ljps(bath):
     with pytest.raises(ParameterError, match="ljp_mv_by_headstage"):
         cr.ljp_mv
     assert cr.provenance["solutions"]["pipette"]["1"]["name"] == "CsF"
-    with pytest.raises(ParameterError, match=r"no value for headstage\(s\) \[3\]"):
+    with pytest.raises(ParameterError, match=r"^correct_recording: pipette headstages = \[0, 1, 2\] is missing headstage\(s\) \[3\]; "):
         correct_recording(FOUR_CH, pipette={0: axo, 1: csf, 2: axo}, bath=bath, temperature_c=20)
-    with pytest.raises(ParameterError, match=r"headstage\(s\) \[7\] do not exist"):
+    with pytest.raises(ParameterError, match=r"^correct_recording: pipette headstages = \[0, 1, 2, 3, 7\] is not within .*headstage\(s\) \[7\] do not exist"):
         correct_recording(FOUR_CH, pipette={0: axo, 1: csf, 2: axo, 3: csf, 7: axo}, bath=bath,
                           temperature_c=20)
 
@@ -255,7 +255,8 @@ def test_single_bath_change_whole_recording(pip, bath, v_l):
     # Vm = Vp - V_L - delta_ref = -10 - V_L + 17.31
     assert cr.holding[0].value == -10.0 - v_l - bc.delta_ref_mv
     other = Solution.from_ions({"Na+": 150, "Cl-": 150}, name="other")
-    with pytest.raises(ParameterError, match="zeroing"):
+    with pytest.raises(ParameterError, match=r"^correct_recording: bath_change zeroing \(old\) bath = 'AxoBits 39 bath' "
+                                             r"is not the 'bath' argument 'other'"):
         correct_recording(FOUR_CH, pipette=pip, bath=other, temperature_c=20, bath_change=bc)
 
 
@@ -303,7 +304,7 @@ def test_parameter_errors(pip, bath):
         correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=float("nan"))
     with pytest.raises(TypeError):
         correct_recording(FOUR_CH, pipette=pip, bath=bath)  # no temperature default
-    with pytest.raises(ParameterError, match="'recording' parameter"):
+    with pytest.raises(ParameterError, match=r"^correct_recording: recording = 42 is a int, not a Recording or a path"):
         correct_recording(42, pipette=pip, bath=bath, temperature_c=20)
     with pytest.raises(ParameterError, match=r"^CorrectedRecording.membrane_potential: statistic = 'mode' is not"):
         correct_recording(FOUR_CH, pipette=pip, bath=bath, temperature_c=20).membrane_potential(

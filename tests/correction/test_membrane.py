@@ -153,3 +153,19 @@ def test_weak_evidence_reaches_the_table_attrs():
     cf = correct_recording(fixed, pipette=PIP, bath=BATH, temperature_c=32)
     attrs = driving_force_table(cf, ions=["K+"]).attrs
     assert attrs["warnings"] == [] and attrs["headstages"][0]["confidence"] == "user"
+
+
+@pytest.mark.parametrize("epochs, pattern", [
+    ("baseline", r"epochs = 'baseline' is not a list of \(name, t_start_s, t_end_s\)"),
+    ([], r"epochs = \[\] is empty; give None for the named window"),
+    ([("a", 0.0)], r"epochs\[0\] = \('a', 0\.0\) is not \(name, t_start_s, t_end_s\)"),
+    ([("", 0.0, 1.0)], r"epochs\[0\] name = '' is not a non-empty string"),
+    ([("a", "0", 1.0)], r"epochs\[0\] t_start_s = '0' is not a number; give a number of s"),
+    ([("a", 0.0, True)], r"epochs\[0\] t_end_s = True is not a number"),
+    ([("a", 0.0, 1.0), ("b", 0.0, float("inf"))], r"epochs\[1\] t_end_s = inf is not a finite number"),
+    ([("a", 1.0, 1.0)], r"epochs\[0\] = \('a', 1\.0, 1\.0\) is not a window with t_start_s < t_end_s; give t_start_s < t_end_s"),
+])
+def test_check_epochs_names_the_function_the_epoch_and_the_value(epochs, pattern):
+    with pytest.raises(ParameterError, match="^driving_force_table: " + pattern):
+        membrane.check_epochs(epochs)
+    assert membrane.check_epochs([("a", 0, 1)]) == [("a", 0.0, 1.0)]

@@ -253,7 +253,7 @@ def test_requested_ion_absent_and_unknown(pip, bath):
     assert set(df.ion) == {"Ca2+", "K+"}
     with pytest.raises(UnknownIonError):
         driving_force_table(cr, ions=["Kalium+"])
-    with pytest.raises(ParameterError, match="epochs"):
+    with pytest.raises(ParameterError, match=r"^driving_force_table: epochs\[0\] = \('x', 0\.5, 0\.1\) is not a window with"):
         driving_force_table(cr, epochs=[("x", 0.5, 0.1)])
     with pytest.raises(ParameterError, match=r"^driving_force_table: statistic = 'max' is not one of 'mean'"):
         driving_force_table(cr, statistic="max")
