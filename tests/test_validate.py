@@ -346,3 +346,18 @@ def test_correction_report_batch_io_name_themselves_in_messages(tmp_path):
         read_recording(tmp_path / "x.abf", backend="neoo")
     with pytest.raises(ParameterError, match=r"^write_table: overwrite = 1 is not True or False"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", overwrite=1)
+
+
+def test_potentials_option_keys_in_the_one_shape():
+    from ephys_correct.potentials.ljp import liquid_junction_potential
+    from ephys_correct.potentials.reversal import ghk_potential, reversal_rows
+
+    nacl, kcl = {"Na+": 150, "Cl-": 150}, {"K+": 150, "Cl-": 150}
+    with pytest.raises(ParameterError, match=r"^liquid_junction_potential: pH_at_recording key = 'bat' is not one "
+                                             r"of 'pipette', 'bath'; did you mean 'bath'\?$"):
+        liquid_junction_potential(nacl, kcl, temperature_c=22, pH_at_recording={"bat": 7.3})
+    with pytest.raises(ParameterError, match=r"^reversal_rows: pH_at_recording key = 'pipette' is not one of "
+                                             r"'inside', 'outside'"):
+        reversal_rows(kcl, nacl, temperature_c=22, pH_at_recording={"pipette": 7.3})
+    with pytest.raises(ParameterError, match=r"^ghk_potential: permeabilities = \{\} is not a non-empty mapping"):
+        ghk_potential(kcl, nacl, permeabilities={}, temperature_c=22)

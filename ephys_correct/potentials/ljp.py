@@ -670,11 +670,10 @@ def liquid_junction_potential(
     check_choice(method, METHODS, what="method", where="liquid_junction_potential")
     check_choice(activity_model, (None, *MODELS), what="activity_model", where="liquid_junction_potential")
     if method == "nernst-planck" and activity_model not in (None, "ideal"):
-        raise ParameterError(
-            f"Invalid value for the 'activity_model' parameter with method='nernst-planck': "
-            f"got {activity_model!r}. The Nernst-Planck solver is an ideal-solution model; "
-            "pass activity_model=None (or 'ideal'), or use method='henderson' for activities."
-        )
+        raise ParameterError(message(
+            "activity_model", activity_model, "not available with method='nernst-planck' (an ideal-solution model)",
+            "give activity_model=None (or 'ideal'), or method='henderson' for activities",
+            where="liquid_junction_potential"))
     psol = _as_solution(pipette, "pipette")
     bsol = _as_solution(bath, "bath")
     ph_key = tuple(_ph_of(pH_at_recording, side) for side in ("pipette", "bath"))
@@ -704,11 +703,8 @@ def _ph_of(ph: Any, side: str) -> float | None:
     if ph is None:
         return None
     if isinstance(ph, Mapping):
-        unknown = set(ph) - {"pipette", "bath"}
-        if unknown:
-            raise ParameterError(
-                f"Invalid key in the 'pH_at_recording' parameter: {sorted(unknown)!r}; "
-                "expected 'pipette' and/or 'bath'.")
+        for key in ph:
+            check_choice(key, ("pipette", "bath"), what="pH_at_recording key", where="liquid_junction_potential")
         ph = ph.get(side)
         if ph is None:
             return None

@@ -255,8 +255,8 @@ def reversal_rows(inside: Any, outside: Any, *, temperature_c: float,
     # speciation needs an activity model for its constants even when E is computed ideally
     model = _act.DEFAULT_MODEL if activity_model == "ideal" else activity_model
     phs = dict(pH_at_recording or {})
-    if set(phs) - {"inside", "outside"}:
-        raise ParameterError(f"Invalid key in 'pH_at_recording': {sorted(phs)!r}; expected 'inside'/'outside'.")
+    for side in phs:
+        check_choice(side, ("inside", "outside"), what="pH_at_recording key", where="reversal_rows")
     s_in, s_out = (_side(obj, lab, free_ions=free_ions, temperature_c=t, activity_model=model, ph=phs.get(lab))
                    for obj, lab in ((inside, "inside"), (outside, "outside")))
     table = load_ion_table()
@@ -524,10 +524,8 @@ def ghk_potential(inside: Any, outside: Any, *, permeabilities: Mapping[str, flo
     check_choice(zero, _ZERO_CHOICES, what="zero", where="ghk_potential")
     t = check_temperature_c(temperature_c, where="ghk_potential")
     if not isinstance(permeabilities, Mapping) or not permeabilities:
-        raise ParameterError(
-            "Invalid value for the 'permeabilities' parameter: expected a non-empty mapping "
-            f"ion -> permeability, got {permeabilities!r}."
-        )
+        raise ParameterError(message("permeabilities", permeabilities, "not a non-empty mapping",
+                                     "give a mapping ion -> permeability (cm/s)", where="ghk_potential"))
     perm: dict[str, float] = {}
     for name, p in permeabilities.items():
         canon = canonical_ion_name(name)
@@ -780,8 +778,8 @@ def donnan_equilibrium(bath: Any, *, impermeant_mm: float, impermeant_charge: in
     cx = check_concentration(impermeant_mm, what="impermeant_mm", where="donnan_equilibrium")
     zx = check_integer(impermeant_charge, what="impermeant_charge", where="donnan_equilibrium")
     if zx == 0:
-        raise ParameterError("Invalid value for the 'impermeant_charge' parameter: got 0; "
-                             "a neutral species makes no Donnan potential.")
+        raise ParameterError(message("impermeant_charge", impermeant_charge, "zero",
+                                     "a neutral species makes no Donnan potential", where="donnan_equilibrium"))
     if isinstance(bath_volume_ratio, str):
         check_choice(bath_volume_ratio, ("infinite",), what="bath_volume_ratio", where="donnan_equilibrium")
         ratio = math.inf
