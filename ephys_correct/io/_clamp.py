@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ephys_correct._validate import check_choice, check_integer, check_number, message
 from ephys_correct.errors import ClampModeError, ParameterError, UnitError, suggest
 from ephys_correct.io._recording import CLAMP_MODES, Channel, Headstage, UnitFix, _clamp_mode_help
 from ephys_correct.io._headstages import TELEGRAPH_INSTRUMENTS, is_command_name, plan_headstages
@@ -95,11 +96,8 @@ def protocol_mode(protocol: str | None) -> str | None:
     return "voltage_clamp" if vc else "current_clamp"
 
 
-def _check_mode(value, where: str) -> str:
-    if not isinstance(value, str) or value not in CLAMP_MODES:
-        raise ClampModeError(f"invalid clamp mode {value!r} for {where}; allowed: {', '.join(CLAMP_MODES)}."
-                             + (suggest(value, CLAMP_MODES) if isinstance(value, str) else ""))
-    return value
+def _check_mode(value, what: str, where: str) -> str:
+    return check_choice(value, CLAMP_MODES, what=what, where=where, error=ClampModeError)
 
 
 def _resolve_channel_key(key, adcs: Sequence[AdcSpec], path: str, what: str) -> int:
@@ -134,12 +132,10 @@ def _unit_fixes(unit_fix, adcs, path) -> dict[int, UnitFix]:
             fix = UnitFix(str(val[0]), val[1])
         else:
             raise ParameterError(f"{path}: unit_fix[{key!r}] must be (units, scale) or UnitFix, got {val!r}")
-        try:
-            scale = float(fix.scale)
-        except (TypeError, ValueError):
-            raise ParameterError(f"{path}: unit_fix[{key!r}]: scale must be a number, got {fix.scale!r}") from None
-        if not (scale == scale and abs(scale) not in (0.0, float("inf"))):
-            raise ParameterError(f"{path}: unit_fix[{key!r}]: scale must be finite and non-zero, got {fix.scale!r}")
+        scale = check_number(fix.scale, what=f"unit_fix[{key!r}] scale", where=path)
+        if scale == 0:
+            raise ParameterError(message(f"unit_fix[{key!r}] scale", fix.scale, "zero", "give a finite non-zero scale",
+                                         where=path))
         try:
             info = parse_unit(fix.units)
         except UnitError as exc:
@@ -211,8 +207,8 @@ def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, proto
                                  f"got {headstages!r}")
         for key, val in headstages.items():
             c = _resolve_channel_key(key, adcs, path, "headstages")
-            if val is not None and (isinstance(val, bool) or not isinstance(val, int) or val < 0):
-                raise ParameterError(f"{path}: headstages[{key!r}] must be a non-negative int or None, got {val!r}")
+            if val is not None:
+                val = check_integer(val, what=f"headstages[{key!r}]", where=path, minimum=0)
             if hs[c] != val:
                 evidence.append(f"{path}: channel {c} {adcs[c].name!r}: headstage {val} given by the user "
                                 f"(the file's evidence said {hs[c]})")
@@ -234,19 +230,17 @@ def assign(path: str, adcs: Sequence[AdcSpec], dacs: Sequence[DacSpec], *, proto
     # ---- clamp mode per headstage
     head_ids = sorted({h for h in hs if h is not None})
     if isinstance(clamp_mode, str):
-        user_modes = {h: _check_mode(clamp_mode, f"clamp_mode (all headstages) in {path}") for h in head_ids}
+        user_modes = {h: _check_mode(clamp_mode, "clamp_mode", path) for h in head_ids}
     elif clamp_mode is None:
         user_modes = {}
     elif isinstance(clamp_mode, Mapping):
         user_modes = {}
         for key, val in clamp_mode.items():
-            if isinstance(key, bool) or not isinstance(key, int) or key not in head_ids:
-                raise ParameterError(f"{path}: clamp_mode key {key!r} is not a headstage of this file "
-                                     f"(headstages: {head_ids})")
-            user_modes[key] = _check_mode(val, f"headstage {key} in {path}")
+            check_choice(key, tuple(head_ids), what="clamp_mode key", where=path, hint="give a headstage of this file")
+            user_modes[key] = _check_mode(val, f"clamp_mode[{key}]", path)
     else:
-        raise ParameterError(f"{path}: clamp_mode must be None, a mode string or a mapping headstage -> mode, "
-                             f"got {clamp_mode!r}")
+        check_choice(clamp_mode, (None, *CLAMP_MODES), what="clamp_mode", where=path,
+                     hint="or give a mapping headstage -> mode")  # raises: clamp_mode is none of these
     proto_mode = protocol_mode(protocol)
 
     modes: dict[int, tuple[str | None, str, str]] = {}

@@ -59,7 +59,7 @@ def test_info_clamp_mode_option(capsys):
     d = json.loads(capsys.readouterr().out)["items"][0]
     assert [c["clamp_mode"] for c in d["channels"]] == ["voltage_clamp", "voltage_clamp"]
     assert main(["info", "--clamp-mode", "bogus", str(WCP)]) == 1
-    assert "invalid clamp mode 'bogus'" in capsys.readouterr().err
+    assert "clamp_mode = 'bogus' is not one of 'voltage_clamp'" in capsys.readouterr().err
 
 
 def test_info_sha256_and_backend(capsys):

@@ -233,9 +233,9 @@ def test_clamp_mode_override_string_and_mapping():
     assert all(c.units_suspect for c in rec.channels)
     rec = read_recording(FOUR, clamp_mode={2: "i_zero"})
     assert [rec.clamp_modes[h] for h in range(4)] == ["voltage_clamp", "voltage_clamp", "i_zero", "voltage_clamp"]
-    with pytest.raises(ClampModeError, match="invalid clamp mode 'voltage-clamp'.*Did you mean"):
+    with pytest.raises(ClampModeError, match=r"^\S*4ch\S*\.abf: clamp_mode = 'voltage-clamp' is not one of .*; did you mean 'voltage_clamp'"):
         read_recording(FOUR, clamp_mode="voltage-clamp")
-    with pytest.raises(ParameterError, match="clamp_mode key 7 is not a headstage"):
+    with pytest.raises(ParameterError, match=r"4ch\.abf: clamp_mode key = 7 is not one of 0, 1, 2, 3; give a headstage of this file$"):
         read_recording(FOUR, clamp_mode={7: "voltage_clamp"})
 
 
@@ -380,7 +380,7 @@ def test_unit_fix_applies_confirmed_scale(tmp_path):
         read_recording(p, unit_fix={0: ("degC", 1.0)})
     with pytest.raises(UnitError, match="unknown unit 'zQ'"):
         read_recording(p, unit_fix={0: ("zQ", 1.0)})
-    with pytest.raises(ParameterError, match="finite and non-zero"):
+    with pytest.raises(ParameterError, match=r"bad_units\.abf: unit_fix\[0\] scale = 0 is zero; give a finite non-zero"):
         read_recording(p, unit_fix={0: ("mV", 0)})
     with pytest.raises(ParameterError, match="channel index 3 out of range"):
         read_recording(p, unit_fix={3: ("mV", 1.0)})
@@ -482,3 +482,17 @@ def test_pyabf_written_abf1_keeps_its_sweeps_on_both_backends(tmp_path):
         assert rec.channels[0].clamp_mode == "current_clamp"  # only a voltage signal, no DAC units
         assert any("without the extended section" in w for w in rec.warnings)
         assert not rec.has_command(0)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"clamp_mode": {2: "izero"}}, r"clamp_mode\[2\] = 'izero' is not one of .*; did you mean 'i_zero'\?$"),
+    ({"clamp_mode": 3}, r"clamp_mode = 3 is not one of None, .*; or give a mapping headstage -> mode$"),
+    ({"unit_fix": {0: ("mV", 0)}}, r"unit_fix\[0\] scale = 0 is zero; give a finite non-zero scale$"),
+    ({"unit_fix": {0: ("mV", "10")}}, r"unit_fix\[0\] scale = '10' is not a number"),
+    ({"unit_fix": {0: ("mV", float("nan"))}}, r"unit_fix\[0\] scale = nan is not a finite number"),
+    ({"headstages": {0: -1}}, r"headstages\[0\] = -1 is less than 0; give a whole number >= 0$"),
+    ({"headstages": {0: True}}, r"headstages\[0\] = True is not a number"),
+])
+def test_reader_overrides_name_the_file_the_key_and_the_value(kwargs, pattern):
+    with pytest.raises((ParameterError, ClampModeError), match=r"^\S*pclamp11_4ch\.abf: " + pattern):
+        read_recording(FOUR, **kwargs)
