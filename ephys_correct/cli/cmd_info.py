@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ephys_correct._validate import message
 from ..errors import EphysCorrectError, ParameterError
 from ._common import print_warning
 
@@ -52,7 +53,8 @@ def parse_clamp_mode(text: str | None):
         try:
             out[int(key.strip())] = mode.strip()
         except ValueError:
-            raise ParameterError(f"--clamp-mode: headstage must be an integer in {part!r}") from None
+            raise ParameterError(message("--clamp-mode headstage", key.strip(), "not an integer",
+                                         "give HEADSTAGE=MODE, e.g. 0=voltage_clamp", where="ephys-correct info")) from None
     return out
 
 

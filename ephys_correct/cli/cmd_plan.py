@@ -13,6 +13,7 @@ import argparse
 
 import math
 
+from ephys_correct._validate import message
 from ephys_correct.chemistry.activity import MODELS
 from ..errors import ParameterError
 from ..plan import QUANTITIES, plan_solutions, scan_component
@@ -67,9 +68,11 @@ def _range(text: str | None):
     try:
         lo, hi = (float(x) for x in text.split(":"))
     except ValueError:
-        raise ParameterError(f"--range must be LO:HI in mM (e.g. 0:50), got {text!r}.") from None
+        raise ParameterError(message("--range", text, "not LO:HI in mM", "e.g. --range 0:50",
+                                     where="ephys-correct plan")) from None
     if not (0 <= lo < hi and math.isfinite(hi)):
-        raise ParameterError(f"--range must satisfy 0 <= LO < HI, got {text!r}.")
+        raise ParameterError(message("--range", text, "not a range with 0 <= LO < HI",
+                                     "give finite amounts in mM, e.g. --range 0:50", where="ephys-correct plan"))
     return lo, hi
 
 

@@ -7,6 +7,7 @@ listens (``--port 0``: any free port).
 
 from __future__ import annotations
 
+from ephys_correct._validate import message
 from ephys_correct.errors import ParameterError
 
 
@@ -29,7 +30,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     if not 0 <= args.port <= 65535:
-        raise ParameterError(f"--port must be 0..65535, got {args.port}.")
+        raise ParameterError(message("--port", args.port, "outside 0-65535", "0 picks a free port",
+                                     where="ephys-correct planner"))
     from ..web import serve
 
     return serve(args.host, args.port, open_browser=args.open_browser)

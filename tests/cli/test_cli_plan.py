@@ -49,7 +49,9 @@ def test_plan_errors(capsys):
     assert main(["plan", *PAIR, "--plot", "x.png"]) == 1
     assert "--vary" in capsys.readouterr().err
     assert main(["plan", *PAIR, "--target", "E_Cl=-70", "--range", "5"]) == 1
-    assert "LO:HI" in capsys.readouterr().err
+    assert "ephys-correct plan: --range = '5' is not LO:HI in mM; e.g. --range 0:50" in capsys.readouterr().err
+    assert main(["plan", *PAIR, "--target", "E_Cl=-70", "--range", "20:5"]) == 1
+    assert "ephys-correct plan: --range = '20:5' is not a range with 0 <= LO < HI" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["plan", "internal_k_gluconate", "acsf_carbogen_standard"])  # --temperature is required
     assert exc.value.code == 2

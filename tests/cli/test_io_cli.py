@@ -60,6 +60,8 @@ def test_info_clamp_mode_option(capsys):
     assert [c["clamp_mode"] for c in d["channels"]] == ["voltage_clamp", "voltage_clamp"]
     assert main(["info", "--clamp-mode", "bogus", str(WCP)]) == 1
     assert "clamp_mode = 'bogus' is not one of 'voltage_clamp'" in capsys.readouterr().err
+    assert main(["info", "--clamp-mode", "x=voltage_clamp", str(WCP)]) == 1
+    assert "ephys-correct info: --clamp-mode headstage = 'x' is not an integer" in capsys.readouterr().err
 
 
 def test_info_sha256_and_backend(capsys):
