@@ -155,20 +155,22 @@ def _c_ljp_method(value: str) -> None:
 
 
 def _setting(default: Any = None, *, parse: Callable, option: tuple[str, ...], help: str, doc: str,
-             check: Callable[[Any], Any] | None = None, column: str | None = None, required: bool = False,
+             example: str, check: Callable[[Any], Any] | None = None, column: str | None = None, required: bool = False,
              digest: bool = False, omit_unset: bool = False, **cli: Any):
     """One per-file setting.
 
     *column* is the sheet column (default: the field name); *option* the command-line flags of
     ``correct`` and *help* their help, *cli* further ``add_argument`` keywords (metavar, type,
-    choices, action); *doc* says what the value means (sheet docs, docstrings).  *parse* turns a
+    choices, action); *doc* says what the value means (sheet docs, docstrings); *example* is a valid
+    value other than the default, as a sheet cell's text (the tests set every setting to it).  *parse* turns a
     value (a sheet cell's text, or a Python value) into the setting's type and checks its range;
     *check* is the meaning check (a known configuration, a parsable override).  *required*: no
     file can go without it; *digest*: the options also hash the file behind the value;
     *omit_unset*: absent from the options when unset (so markers of older runs stay valid).
     """
     return field(default=default, metadata={
-        "column": column, "option": option, "help": help, "doc": doc, "parse": parse, "check": check,
+        "column": column, "option": option, "help": help, "doc": doc, "example": example, "parse": parse,
+        "check": check,
         "required": required, "digest": digest, "omit_unset": omit_unset, "cli": cli})
 
 
@@ -176,63 +178,75 @@ def _setting(default: Any = None, *, parse: Callable, option: tuple[str, ...], h
 class Settings:
     # the docstring is written from the fields' metadata below the class
     pipette: Any = _setting(
-        parse=_p_solution, option=("--pipette",), metavar="SOLUTION", required=True, digest=True,
+        parse=_p_solution, required=True, digest=True, example="internal_cscl",
+        option=("--pipette",), metavar="SOLUTION",
         help="pipette solution: solutions_db name, recipe file or inline 'K=145,Cl=10,...'",
         doc="pipette solution: solutions_db name or recipe file (in a sheet: relative to the sheet's folder); "
             "in Python also a Solution or an ion mapping")
     bath: Any = _setting(
-        parse=_p_solution, option=("--bath",), metavar="SOLUTION", required=True, digest=True,
-        help="bath solution (same forms)", doc="bath solution (same forms as pipette)")
+        parse=_p_solution, required=True, digest=True, example="external_hepes_hek",
+        option=("--bath",), metavar="SOLUTION",
+        help="bath solution (same forms)",
+        doc="bath solution (same forms as pipette)")
     temperature_c: float | None = _setting(
-        parse=_p_number(-5, 60, " degC", to_float=True), option=("--temperature", "-T"), type=float,
-        metavar="DEGC", required=True,
+        parse=_p_number(-5, 60, " degC", to_float=True), required=True, example="25",
+        option=("--temperature", "-T"), type=float, metavar="DEGC",
         help="recording temperature, degC (no default; or per file from --sheet)",
         doc="recording temperature, degC (no default)")
     zeroing_temperature_c: float | None = _setting(
-        parse=_p_number(-5, 60, " degC"), option=("--zeroing-temperature",), type=float, metavar="DEGC",
+        parse=_p_number(-5, 60, " degC"), example="22",
+        option=("--zeroing-temperature",), type=float, metavar="DEGC",
         help="temperature at which the pipette offset was zeroed (LJP); default --temperature",
         doc="temperature at which the pipette offset was zeroed (LJP), degC; default temperature_c")
     free_ions: bool = _setting(
-        True, parse=_p_bool, option=("--totals",), action="store_false",
+        True, parse=_p_bool, example="false",
+        option=("--totals",), action="store_false",
         help="use recipe totals without speciation (default: free ions, pH at the recording "
         "temperature); recorded in every output",
         doc="true (default): speciated solutions (free Ca2+/Mg2+, re-titrated); false: recipe totals "
             "(CLI --totals)")
     ph: float | None = _setting(
-        parse=_p_number(0, 14), option=("--ph",), type=float, metavar="PH",
+        parse=_p_number(0, 14), example="7.1",
+        option=("--ph",), type=float, metavar="PH",
         help="pipette pH measured at the recording temperature (default: computed from the recipe)",
         doc="pipette pH measured at the recording temperature; default: computed from the recipe")
     configuration: str = _setting(
-        "whole-cell", parse=_p_text, check=_c_configuration, option=("--configuration", "-c"), metavar="CONFIG",
+        "whole-cell", parse=_p_text, check=_c_configuration, example="outside-out",
+        option=("--configuration", "-c"), metavar="CONFIG",
         help="whole-cell (default), perforated, outside-out, inside-out, cell-attached",
         doc="whole-cell (default), perforated, outside-out, inside-out, cell-attached")
     ljp_method: str = _setting(
-        "henderson", parse=_p_text, check=_c_ljp_method, option=("--ljp-method",), choices=METHODS,
-        help="LJP method (default henderson)", doc="henderson (default), nernst-planck")
+        "henderson", parse=_p_text, check=_c_ljp_method, example="nernst-planck",
+        option=("--ljp-method",), choices=METHODS,
+        help="LJP method (default henderson)",
+        doc="henderson (default), nernst-planck")
     ljp_mv: float | None = _setting(
-        parse=_p_number(), option=("--ljp",), type=float, metavar="MV",
+        parse=_p_number(), example="12.5",
+        option=("--ljp",), type=float, metavar="MV",
         help="use this V_L (mV, bath relative to pipette) instead of computing it; a measured junction reads -V_L",
         doc="a V_L (mV) to use instead of computing it (bath relative to pipette; a direct measurement "
             "reads -V_L)")
     perforating_agent: str | None = _setting(
-        parse=_p_text, option=("--perforating-agent",), metavar="AGENT",
+        parse=_p_text, example="gramicidin",
+        option=("--perforating-agent",), metavar="AGENT",
         help="perforated patch: gramicidin, amphotericin, nystatin, escin",
         doc="gramicidin, amphotericin, nystatin, escin (perforated)")
     clamp_mode: str | None = _setting(
-        parse=_p_text, check=lambda v: parse_clamp_mode(v), option=("--clamp-mode",), metavar="MODE",
+        parse=_p_text, check=lambda v: parse_clamp_mode(v), example="0=voltage_clamp,1=current_clamp",
+        option=("--clamp-mode",), metavar="MODE",
         help="clamp mode for files whose header does not establish it: voltage_clamp, current_clamp or i_zero "
         "for every headstage, or per headstage '0=voltage_clamp,1=current_clamp'",
         doc="clamp mode for files whose header does not establish it: one mode, or per headstage "
             "'0=voltage_clamp,1=current_clamp'")
     headstages: str | Mapping | None = _setting(
-        parse=_p_override, check=lambda v: parse_headstages(v), option=("--headstages",), metavar="CH=HS,...",
-        omit_unset=True,
+        parse=_p_override, check=lambda v: parse_headstages(v), omit_unset=True, example="1=0,IN 3=none",
+        option=("--headstages",), metavar="CH=HS,...",
         help="channel -> headstage for files whose evidence is weak, e.g. '0=0,1=0,IN 2=none' "
         "(a channel by index or name; 'none': no headstage)",
         doc="channel -> headstage, '1=0,IN 3=none' (a mapping in Python)")
     unit_fix: str | Mapping | None = _setting(
-        parse=_p_override, check=lambda v: parse_unit_fix(v), option=("--unit-fix",),
-        metavar="CH=UNITS*SCALE,...", omit_unset=True,
+        parse=_p_override, check=lambda v: parse_unit_fix(v), omit_unset=True, example="0=mV/20",
+        option=("--unit-fix",), metavar="CH=UNITS*SCALE,...",
         help="channels whose header units are wrong: stored value x SCALE read in UNITS, "
         "e.g. '0=mV/20' (a channel saved as pA x 20 that is V_m)",
         doc="channel unit fixes, '0=mV/20' or 'IN 0=mV*0.05' (a mapping in Python)")
@@ -424,9 +438,21 @@ class FileSettings(Settings):
     _bath: _SolSpec | None = field(default=None, repr=False)
 
     def options(self, digests: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """The settings as hashed into the done-marker, with the solutions' SHA-256."""
+        """The settings as hashed into the done-marker, with the solutions' SHA-256.
+
+        Parameters
+        ----------
+        digests : Mapping, optional
+            Default: the SHA-256 of the solutions this file was resolved
+            with.
+
+        Returns
+        -------
+        dict
+        """
         specs = {f.name: getattr(self, "_" + f.name) for f in SETTING_FIELDS if f.metadata["digest"]}
-        return super().options({k: v.digest for k, v in specs.items() if v is not None})
+        own = {k: v.digest for k, v in specs.items() if v is not None}
+        return super().options(own if digests is None else digests)
 
 
 @dataclass(frozen=True)
