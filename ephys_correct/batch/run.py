@@ -449,6 +449,7 @@ def run_batch(
     run); per-file outputs follow the resume rules of the module docstring.
     """
 
+    # the per-setting keywords, by the names of the Settings fields (locals(): the arguments as given)
     settings = _settings_of_call(settings, {name: value for name, value in locals().items() if name in SETTING_NAMES})
     if window not in WINDOWS:
         raise ParameterError(f"Invalid value for the 'window' parameter. Allowed values are "

@@ -152,9 +152,9 @@ def _nwb_metadata(args):
 
 
 def run(args) -> int:
-    if args.sheet is None and (args.pipette is None or args.bath is None or args.temperature_c is None):
-        missing = [o for o, v in (("--pipette", args.pipette), ("--bath", args.bath),
-                                  ("--temperature", args.temperature_c)) if v is None]
+    missing = [f.metadata["option"][0] for f in SETTING_FIELDS
+               if f.metadata["required"] and getattr(args, f.name) is None]
+    if args.sheet is None and missing:
         raise ParameterError(f"give {', '.join(missing)} (or an experiment sheet with --sheet).")
     values = {f.name: getattr(args, f.name) for f in SETTING_FIELDS}
     for name in SOLUTION_SETTINGS:  # a solution may be given inline, 'K=145,Cl=10,...'

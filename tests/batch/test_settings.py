@@ -265,3 +265,11 @@ def test_a_device_or_a_huge_sheet_is_refused(tmp_path, monkeypatch):
     with pytest.raises(RecipeError, match="is a folder"):
         run_batch([FILE], out_dir=tmp_path / "out", sheet=tmp_path, **BASE)
     assert not (tmp_path / "out").exists()
+
+
+def test_correct_names_the_missing_required_options_from_the_definition():
+    args = build_parser(("correct",)).parse_args(["correct", "x.abf", "--out", "o", "--bath", BASE["bath"]])
+    missing = [f.metadata["option"][0] for f in SETTING_FIELDS if f.name in REQUIRED_SETTINGS and f.name != "bath"]
+    with pytest.raises(ParameterError, match=re.escape(f"give {', '.join(missing)} (or an experiment sheet")):
+        cmd_correct.run(args)
+    assert missing == ["--pipette", "--temperature"]
