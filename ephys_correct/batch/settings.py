@@ -88,8 +88,9 @@ def _p_solution(name: str, value: Any, error: type, where: str) -> Any:
                         f"got {value!r}.")
 
 
-def _p_number(lo: float | None = None, hi: float | None = None, unit: str = "", to_float: bool = False):
-    """A finite number (text from a sheet is read as a float), optionally within lo..hi."""
+def _p_number(lo: float | None = None, hi: float | None = None, unit: str = "", to_float: bool = False,
+              open_interval: bool = False):
+    """A finite number (text from a sheet is read as a float), optionally within lo..hi (or lo < v < hi)."""
 
     def parse(name: str, value: Any, error: type, where: str) -> Any:
         v = value
@@ -102,8 +103,11 @@ def _p_number(lo: float | None = None, hi: float | None = None, unit: str = "", 
             _fail(error, where, f"{name} must be a number, got {value!r}.")
         if not math.isfinite(v):
             _fail(error, where, f"{name} must be finite, got {value!r}.")
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            _fail(error, where, f"{name} {float(v)!r}{unit} is outside {lo:g}..{hi:g}.")
+        outside = (lo is not None and (v <= lo if open_interval else v < lo)) or \
+            (hi is not None and (v >= hi if open_interval else v > hi))
+        if outside:
+            _fail(error, where, f"{name} {float(v)!r}{unit} is outside {lo:g}..{hi:g}"
+                                f"{' (both excluded)' if open_interval else ''}.")
         # a number given as a number keeps its type: the marker's options hash it as it was given
         return float(v) if to_float or isinstance(value, str) else v
 
@@ -206,7 +210,7 @@ class Settings:
         doc="true (default): speciated solutions (free Ca2+/Mg2+, re-titrated); false: recipe totals "
             "(CLI --totals)")
     ph: float | None = _setting(
-        parse=_p_number(0, 14), example="7.1",
+        parse=_p_number(0, 14, open_interval=True), example="7.1",
         option=("--ph",), type=float, metavar="PH",
         help="pipette pH measured at the recording temperature (default: computed from the recipe)",
         doc="pipette pH measured at the recording temperature; default: computed from the recipe")

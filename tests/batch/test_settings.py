@@ -15,6 +15,7 @@ import re
 import threading
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 import ephys_correct.batch.run as run_mod
 import ephys_correct.batch.sheet as sheet_mod
@@ -273,3 +274,40 @@ def test_correct_names_the_missing_required_options_from_the_definition():
     with pytest.raises(ParameterError, match=re.escape(f"give {', '.join(missing)} (or an experiment sheet")):
         cmd_correct.run(args)
     assert missing == ["--pipette", "--temperature"]
+
+
+NUMERIC = [f for f in SETTING_FIELDS if f.metadata["cli"].get("type") is float]
+
+
+@pytest.mark.parametrize("f", NUMERIC, ids=[f.name for f in NUMERIC])
+def test_any_change_of_a_number_changes_the_options_hash(f):
+    pip, bath = _SolSpec("path", "p", "a" * 64), _SolSpec("path", "b", "b" * 64)
+    base = dict(pipette="p", bath="b", temperature_c=32.0, _pipette=pip, _bath=bath)
+    # any value the setting accepts: probe its range with the definition's own parser
+    lo = -1e6 if f.name == "ljp_mv" else next(x / 10 for x in range(-1000, 1000) if _accepts(f.name, x / 10))
+    hi = 1e6 if f.name == "ljp_mv" else next(x / 10 for x in range(1000, -1000, -1) if _accepts(f.name, x / 10))
+    values = st.floats(lo, hi, allow_nan=False)
+
+    @hsettings(max_examples=60, deadline=None)
+    @given(values, values)
+    def check(a, b):
+        ha = _options_hash(FileSettings(**{**base, f.name: a}).options())
+        hb = _options_hash(FileSettings(**{**base, f.name: b}).options())
+        assert (ha == hb) == (repr(a) == repr(b))  # -0.0 and 0.0 are two spellings: two hashes
+
+    check()
+
+
+def _accepts(name, value) -> bool:
+    try:
+        check_setting(name, value)
+    except ParameterError:
+        return False
+    return True
+
+
+def test_ph_is_an_open_interval_as_before():
+    for bad in (0, 14, -0.1, 14.5):
+        with pytest.raises(ParameterError, match="ph .* is outside 0..14"):
+            Settings(ph=bad)
+    assert Settings(ph=0.1).ph == 0.1
