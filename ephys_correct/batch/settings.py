@@ -81,7 +81,7 @@ def _fail(error: type, where: str, msg: str):
     raise error(f"{where}: {msg}" if where else msg)
 
 
-def _p_solution(name: str, value: Any, error: type, where: str) -> Any:
+def _p_solution(name: str, value: Any, error: type, where: str, text: bool) -> Any:
     if isinstance(value, (str, os.PathLike, Mapping, Solution)):
         return value
     _fail(error, where, f"{name} must be a solutions_db name, a recipe file, a Solution or an ion mapping, "
@@ -90,11 +90,11 @@ def _p_solution(name: str, value: Any, error: type, where: str) -> Any:
 
 def _p_number(lo: float | None = None, hi: float | None = None, unit: str = "", to_float: bool = False,
               open_interval: bool = False):
-    """A finite number (text from a sheet is read as a float), optionally within lo..hi (or lo < v < hi)."""
+    """A finite number (a sheet cell's text is read as a float), optionally within lo..hi (or lo < v < hi)."""
 
-    def parse(name: str, value: Any, error: type, where: str) -> Any:
+    def parse(name: str, value: Any, error: type, where: str, text: bool) -> Any:
         v = value
-        if isinstance(v, str):
+        if isinstance(v, str) and text:
             try:
                 v = float(v)
             except ValueError:
@@ -114,10 +114,10 @@ def _p_number(lo: float | None = None, hi: float | None = None, unit: str = "", 
     return parse
 
 
-def _p_bool(name: str, value: Any, error: type, where: str) -> bool:
+def _p_bool(name: str, value: Any, error: type, where: str, text: bool) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+    if text and isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
         return value.strip().lower() in _TRUE
     _fail(error, where, f"{name} must be true or false, got {value!r}.")
 
@@ -125,13 +125,13 @@ def _p_bool(name: str, value: Any, error: type, where: str) -> bool:
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
-def _p_text(name: str, value: Any, error: type, where: str) -> str:
+def _p_text(name: str, value: Any, error: type, where: str, text: bool) -> str:
     if not isinstance(value, str):
         _fail(error, where, f"{name} must be text, got {value!r}.")
     return value
 
 
-def _p_override(name: str, value: Any, error: type, where: str) -> str:
+def _p_override(name: str, value: Any, error: type, where: str, text: bool) -> str:
     """A reader override as the text the sheet and the CLI use (a mapping is written as that text)."""
     if isinstance(value, str):
         return value
@@ -167,7 +167,8 @@ def _setting(default: Any = None, *, parse: Callable, option: tuple[str, ...], h
     ``correct`` and *help* their help, *cli* further ``add_argument`` keywords (metavar, type,
     choices, action); *doc* says what the value means (sheet docs, docstrings); *example* is a valid
     value other than the default, as a sheet cell's text (the tests set every setting to it).  *parse* turns a
-    value (a sheet cell's text, or a Python value) into the setting's type and checks its range;
+    value (a Python value, or with ``text=True`` a sheet cell's text) into the setting's type and checks
+    its range;
     *check* is the meaning check (a known configuration, a parsable override).  *required*: no
     file can go without it; *digest*: the options also hash the file behind the value;
     *omit_unset*: absent from the options when unset (so markers of older runs stay valid).
@@ -348,8 +349,9 @@ SOLUTION_SETTINGS: tuple[str, ...] = tuple(f.name for f in SETTING_FIELDS if f.m
 REQUIRED_SETTINGS: tuple[str, ...] = tuple(f.name for f in SETTING_FIELDS if f.metadata["required"])
 
 
-def parse_setting(name: str, value: Any, *, error: type = ParameterError, where: str = "") -> Any:
-    """A value of setting *name* in the setting's type (a sheet cell's text is read).
+def parse_setting(name: str, value: Any, *, error: type = ParameterError, where: str = "",
+                  text: bool = False) -> Any:
+    """A value of setting *name* in the setting's type.
 
     Parameters
     ----------
@@ -361,6 +363,9 @@ def parse_setting(name: str, value: Any, *, error: type = ParameterError, where:
         Exception class for a bad value (:class:`RecipeError` for sheet cells).
     where : str
         Prefix of the message (the sheet and its line).
+    text : bool
+        *value* is a sheet cell's text: numbers and true/false are read from
+        it (in Python a number must be a number).
 
     Returns
     -------
@@ -368,7 +373,7 @@ def parse_setting(name: str, value: Any, *, error: type = ParameterError, where:
     """
     if value is None:
         return None
-    return _FIELD[name].metadata["parse"](name, value, error, where)
+    return _FIELD[name].metadata["parse"](name, value, error, where, text)
 
 
 def check_setting(name: str, value: Any, *, where: str = "") -> Any:

@@ -109,7 +109,7 @@ def _sheet_value(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise RecipeError(f"{where}: {key} must be text, got {value!r}.")
         return value
-    value = parse_setting(key, value, error=RecipeError, where=where)
+    value = parse_setting(key, value, error=RecipeError, where=where, text=True)
     # a sheet's numbers are floats (TOML 32 and CSV "32" hash alike in the resume marker)
     return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else value
 

@@ -22,7 +22,7 @@ import ephys_correct.batch.sheet as sheet_mod
 from ephys_correct.batch.run import _resolve_settings, run_batch
 from ephys_correct.batch.settings import (
     REQUIRED_SETTINGS, SETTING_FIELDS, SETTING_NAMES, SHEET_COLUMN_OF, FileSettings, Settings, _options_hash,
-    _SolSpec, check_setting,
+    _SolSpec, check_setting, parse_setting,
 )
 from ephys_correct.batch.sheet import SHEET_COLUMNS, SheetRow, load_sheet
 from ephys_correct.cli import build_parser
@@ -37,8 +37,8 @@ IDS = [f.name for f in SETTING_FIELDS]
 
 
 def _example(f: dataclasses.Field):
-    """The field's example in the setting's type (a solution stays its name)."""
-    return check_setting(f.name, f.metadata["example"])
+    """The field's example (a sheet cell's text) in the setting's type (a solution stays its name)."""
+    return check_setting(f.name, parse_setting(f.name, f.metadata["example"], text=True))
 
 
 # --------------------------------------------------------------------------- the definition
@@ -122,7 +122,7 @@ def test_every_field_keyword_or_settings_reaches_the_marker_options(f, tmp_path,
     which carry the setting; and they differ from the options without it."""
     tasks = []
     monkeypatch.setattr(run_mod, "_execute", lambda t, **kw: tasks.extend(t) or [])
-    kw = {**BASE, f.name: f.metadata["example"]}
+    kw = {**BASE, f.name: _example(f)}
     run_batch([FILE], out_dir=tmp_path / "a", jobs=1, **kw)
     run_batch([FILE], out_dir=tmp_path / "b", jobs=1, settings=Settings(**kw))
     run_batch([FILE], out_dir=tmp_path / "c", jobs=1, **BASE)
@@ -132,7 +132,7 @@ def test_every_field_keyword_or_settings_reaches_the_marker_options(f, tmp_path,
     assert with_kw.options_hash == with_settings.options_hash
     assert with_kw.options_hash != without.options_hash
     with pytest.raises(ParameterError, match=f"{f.name}.*not both"):
-        run_batch([FILE], out_dir=tmp_path / "d", settings=Settings(**BASE), **{f.name: f.metadata["example"]})
+        run_batch([FILE], out_dir=tmp_path / "d", settings=Settings(**BASE), **{f.name: _example(f)})
 
 
 # --------------------------------------------------------------------------- the sheet
@@ -192,7 +192,11 @@ def test_a_bad_override_in_a_sheet_fails_before_any_file(tmp_path):
 def test_with_overrides_and_merged():
     s = Settings(**BASE)
     assert s.with_overrides({"ph": None}) == s  # an empty cell keeps the value
-    assert s.with_overrides({"ph": "7.2"}).ph == 7.2
+    assert s.with_overrides({"ph": 7.2}).ph == 7.2
+    with pytest.raises(ParameterError, match="ph must be a number, got '7.2'"):
+        s.with_overrides({"ph": "7.2"})  # text is read as a number in a sheet, not in Python
+    with pytest.raises(ParameterError, match="free_ions must be true or false, got 'false'"):
+        Settings(free_ions="false")
     with pytest.raises(ParameterError, match="unknown setting 'temprature_c'.*Did you mean.*'temperature_c'"):
         s.with_overrides({"temprature_c": 30})
     row = SheetRow("*", temperature_c=25.0, configuration="outside-out")
