@@ -68,10 +68,10 @@ from ephys_correct.batch.outputs import (
     _marker_paths, _mean_vm, _num, _outputs_for, _read_json, _reason, _sync_files,
 )
 from ephys_correct.batch.settings import (
-    FileSettings, _Task, _check_choices, _options_hash, _sol_spec, _solution_from_spec, parse_clamp_mode,
-    parse_headstages, parse_unit_fix,
+    REQUIRED_SETTINGS, SETTING_FIELDS, SETTING_NAMES, FileSettings, Settings, _Task, _options_hash, _sol_spec,
+    _solution_from_spec, check_settings, parse_clamp_mode, parse_headstages, parse_unit_fix,
 )
-from ephys_correct.batch.sheet import ExperimentSheet, _sheet_value, load_sheet
+from ephys_correct.batch.sheet import ExperimentSheet, load_sheet
 from ephys_correct.correction.correct import correct_recording
 from ephys_correct.correction.membrane import WINDOWS
 from ephys_correct.io import read_recording
@@ -277,26 +277,18 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
 
 
 # =========================================================================== the run
-def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, defaults: Mapping[str, Any],
+def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, settings: Settings,
                       specs: dict, sheet_base: Path | None) -> FileSettings:
     row = sheet.match(relpath) if sheet is not None else None
-    if sheet is not None and row is None and (defaults.get("pipette") is None or defaults.get("bath") is None
-                                              or defaults.get("temperature_c") is None):
+    if sheet is not None and row is None and any(getattr(settings, k) is None for k in REQUIRED_SETTINGS):
         raise ParameterError(f"no row of the experiment sheet {sheet.path} matches {relpath!r}, and the "
                              "command-line options do not give pipette, bath and temperature")
-    merged = dict(defaults)
-    if row is not None:
-        for key in ("pipette", "bath", "temperature_c", "configuration", "ljp_mv", "perforating_agent",
-                    "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph",
-                    "headstages", "unit_fix"):
-            value = getattr(row, key)
-            if value is not None:
-                merged[key] = value
+    merged = settings.merged(row) if row is not None else settings
     where = f"sheet line {row.line} ({row.pattern!r})" if row is not None else "the options"
-    for key in ("pipette", "bath", "temperature_c"):
-        if merged.get(key) is None:
-            opt = "--" + key.replace("_c", "").replace("_", "-")
-            raise ParameterError(f"no {key} for {relpath!r}: {where} leaves it empty and {opt} was not given")
+    for f in SETTING_FIELDS:
+        if f.metadata["required"] and getattr(merged, f.name) is None:
+            raise ParameterError(f"no {f.name} for {relpath!r}: {where} leaves it empty and "
+                                 f"{f.metadata['option'][0]} was not given")
 
     def spec(value, base):
         key = (str(value), str(base))
@@ -305,20 +297,12 @@ def _resolve_settings(relpath: str, sheet: ExperimentSheet | None, defaults: Map
         return specs[key]
 
     base = sheet_base if row is not None else None
-    pip = spec(merged["pipette"], base)
-    bath = spec(merged["bath"], base)
-    return FileSettings(
-        pipette=pip.name if not isinstance(merged["pipette"], str) else str(merged["pipette"]),
-        bath=bath.name if not isinstance(merged["bath"], str) else str(merged["bath"]),
-        temperature_c=float(merged["temperature_c"]),
-        configuration=str(merged.get("configuration") or "whole-cell"),
-        ljp_method=str(merged.get("ljp_method") or "henderson"),
-        ljp_mv=merged.get("ljp_mv"), perforating_agent=merged.get("perforating_agent"),
-        clamp_mode=merged.get("clamp_mode"), zeroing_temperature_c=merged.get("zeroing_temperature_c"),
-        free_ions=bool(merged.get("free_ions", True)), ph=merged.get("ph"),
-        headstages=merged.get("headstages"), unit_fix=merged.get("unit_fix"),
-        sheet_line=row.line if row is not None else None,
-        _pipette=pip, _bath=bath)
+    sols = {f.name: spec(getattr(merged, f.name), base) for f in SETTING_FIELDS if f.metadata["digest"]}
+    values = merged.values()
+    for name, sol in sols.items():  # the summary shows a solution by the name it was given, or its own
+        values[name] = values[name] if isinstance(values[name], str) else sol.name
+    return FileSettings(**values, sheet_line=row.line if row is not None else None,
+                        **{f"_{name}": sol for name, sol in sols.items()})
 
 
 def _mp_context():
@@ -346,6 +330,7 @@ def run_batch(
     ph: float | None = None,
     headstages: str | Mapping | None = None,
     unit_fix: str | Mapping | None = None,
+    settings: Settings | None = None,
     strict: bool = False,
     window: str = "baseline",
     sheet: ExperimentSheet | str | os.PathLike | None = None,
@@ -392,6 +377,10 @@ def run_batch(
         unit fixes (``"0=mV/20"``, see
         :func:`~ephys_correct.batch.settings.parse_unit_fix`); mappings are
         passed to :func:`~ephys_correct.io.read_recording` as they are.
+    settings : Settings, optional
+        All the per-file settings above as one
+        :class:`~ephys_correct.batch.settings.Settings` (instead of the
+        keywords; giving both is a ParameterError).
     strict : bool
         A file with warnings fails (status ``failed``) instead of ``warn``.
     window : {"baseline", "epochs", "sweep"}
@@ -461,6 +450,8 @@ def run_batch(
     run); per-file outputs follow the resume rules of the module docstring.
     """
 
+    # the per-setting keywords, by the names of the Settings fields (locals(): the arguments as given)
+    settings = _settings_of_call(settings, {name: value for name, value in locals().items() if name in SETTING_NAMES})
     check_choice(window, WINDOWS, what="window", where="run_batch")
     check_choice(format, TABLE_FORMATS, what="format", where="run_batch")
     jobs = None if jobs is None else check_integer(jobs, what="jobs", where="run_batch", minimum=1)
@@ -469,8 +460,6 @@ def run_batch(
     if not nwb and (nwb_metadata is not None or nwb_timezone is not None):
         raise ParameterError("'nwb_metadata' / 'nwb_timezone' were given but no NWB files are written (nwb=False).")
     nwb_meta = check_nwb_metadata(dict(nwb_metadata) if nwb_metadata is not None else None, "nwb_metadata")
-    if temperature_c is not None:
-        temperature_c = _sheet_value("temperature_c", temperature_c, "temperature_c")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     out = Path(out_dir)
@@ -479,28 +468,20 @@ def run_batch(
                                  "(it is created)")
     if isinstance(sheet, (str, os.PathLike)):
         sheet = load_sheet(sheet)
-    if sheet is None and (pipette is None or bath is None or temperature_c is None):
-        missing = [n for n, v in (("pipette", pipette), ("bath", bath), ("temperature_c", temperature_c))
-                   if v is None]
+    if sheet is None and any(getattr(settings, k) is None for k in REQUIRED_SETTINGS):
+        missing = [k for k in REQUIRED_SETTINGS if getattr(settings, k) is None]
         raise ParameterError(f"no {', '.join(missing)}: give them, or an experiment sheet that does.")
     sheet_base = Path(sheet.path).resolve().parent if sheet is not None and sheet.path else None
     files, problems = collect_recordings(inputs, extensions=extensions, exclude=[out])
-    defaults = {"pipette": pipette, "bath": bath, "temperature_c": temperature_c,
-                "configuration": configuration, "ljp_method": ljp_method, "ljp_mv": ljp_mv,
-                "perforating_agent": perforating_agent, "clamp_mode": clamp_mode,
-                "zeroing_temperature_c": zeroing_temperature_c, "free_ions": bool(free_ions), "ph": ph,
-                "headstages": _override_text(headstages, "headstages"),
-                "unit_fix": _override_text(unit_fix, "unit_fix")}
     specs: dict = {}
-    if pipette is not None:  # check the run's own solutions before any file
-        _sol_spec(pipette, None)
-    if bath is not None:
-        _sol_spec(bath, None)
-    _check_choices(configuration, ljp_method, "")
-    if sheet is not None:  # every solution named in the sheet must load (a sheet error is a usage error)
+    solutions = [f.name for f in SETTING_FIELDS if f.metadata["digest"]]
+    for name in solutions:  # check the run's own solutions before any file
+        if getattr(settings, name) is not None:
+            _sol_spec(getattr(settings, name), None)
+    if sheet is not None:  # every value and solution in the sheet must do (a sheet error is a usage error)
         for row in sheet.rows:
-            _check_choices(row.configuration, row.ljp_method, f"{sheet.path}: line {row.line}")
-            for value in (row.pipette, row.bath):
+            check_settings({k: getattr(row, k) for k in SETTING_NAMES}, f"{sheet.path}: line {row.line}")
+            for value in (getattr(row, name) for name in solutions):
                 if value is not None:
                     specs[(str(value), str(sheet_base))] = _sol_spec(value, sheet_base)
 
@@ -510,9 +491,9 @@ def run_batch(
     for path, rel in files:
         stem = output_stem(rel)
         error = None
-        settings = None
+        file_settings = None
         try:
-            settings = _resolve_settings(rel, sheet, defaults, specs, sheet_base)
+            file_settings = _resolve_settings(rel, sheet, settings, specs, sheet_base)
         except EphysCorrectError as exc:
             error = _reason(exc)
         key = stem.lower()
@@ -522,10 +503,10 @@ def run_batch(
         stems.setdefault(key, str(path))
         options = {"ephys_correct": __version__, "format": format, "nwb": bool(nwb), "plots": bool(plots),
                    "window": window,
-                   **(settings.options() if settings else {})}
+                   **(file_settings.options() if file_settings else {})}
         if nwb:
             options.update(nwb_metadata=nwb_meta, nwb_timezone=nwb_timezone)
-        tasks.append(_Task(str(path), rel, stem, str(out), settings, error, format, bool(nwb), bool(plots),
+        tasks.append(_Task(str(path), rel, stem, str(out), file_settings, error, format, bool(nwb), bool(plots),
                            bool(force), options, _options_hash(options), nwb_meta, nwb_timezone, bool(strict)))
     out.mkdir(parents=True, exist_ok=True)
     with OutputLock(out, wait=wait):  # one run per output folder
@@ -534,7 +515,7 @@ def run_batch(
         if not retry_killed:
             tasks = [t if t.error else _skip_killed(t) for t in tasks]
         rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
-        return _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots, strict)
+        return _finish_run(rows, out, inputs, sheet, settings.values(), format, nwb, plots, strict)
 
 
 def _skip_killed(task: _Task) -> _Task:
@@ -672,23 +653,21 @@ def _gather_dask(client, futures, work, tasks, finish, *, no_worker_timeout_s: f
             pending.clear()
 
 
-def _override_text(value, name: str) -> str | None:
-    """A reader override as the text the sheet and the CLI use (checked now: a usage error)."""
-    if value is None or isinstance(value, str):
-        if value is not None:
-            (parse_headstages if name == "headstages" else parse_unit_fix)(value)
-        return value
-    if not isinstance(value, Mapping):
-        raise ParameterError(f"Invalid value for the '{name}' parameter: expected text or a mapping, "
-                             f"got {type(value).__name__}.")
-    parts = []
-    for k, v in value.items():
-        if name == "headstages":
-            parts.append(f"{k}={'none' if v is None else int(v)}")
-        else:
-            units, scale = (v.units, v.scale) if hasattr(v, "units") else v
-            parts.append(f"{k}={units}*{float(scale)!r}")
-    return ",".join(parts)
+def _settings_of_call(settings: Settings | None, keywords: Mapping[str, Any]) -> Settings:
+    """run_batch's settings: *settings*, or the per-setting keywords (giving both is an error)."""
+    if settings is None:
+        return Settings(**keywords)
+    if not isinstance(settings, Settings):
+        raise ParameterError(f"'settings' must be a Settings, got {type(settings).__name__}.")
+    given = [f.name for f in SETTING_FIELDS if not _is_default(keywords[f.name], f.default)]
+    if given:
+        raise ParameterError(f"give either 'settings' or the keywords {given}, not both "
+                             "(use settings.with_overrides({...}) to change a setting).")
+    return settings
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    return value is default or (type(value) is type(default) and isinstance(value, (str, bool)) and value == default)
 
 
 def _summary_frame(rows: Sequence[dict]):

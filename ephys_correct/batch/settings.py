@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
+import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from ephys_correct._validate import check_choice
-from ephys_correct.errors import ParameterError, RecipeError
+from ephys_correct.errors import ParameterError, RecipeError, suggest
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.chemistry.solutions_db import load_solution
 from ephys_correct.correction.configurations import get_configuration
@@ -69,62 +71,397 @@ def _solution_from_spec(spec: _SolSpec):
                     derived_from=json.loads(spec.derived_from_json))
 
 
+# =========================================================================== the one definition
+# Every per-file setting is one field of :class:`Settings`; its metadata says how it is spelled
+# on every face (sheet column, command-line option and help) and how a value is parsed and checked.
+# The experiment sheet's columns (batch/sheet.py), run_batch's keywords, the resume marker's
+# options and the `correct` command's options all come from these fields.
+
+def _fail(error: type, where: str, msg: str):
+    raise error(f"{where}: {msg}" if where else msg)
+
+
+def _p_solution(name: str, value: Any, error: type, where: str, text: bool) -> Any:
+    if isinstance(value, (str, os.PathLike, Mapping, Solution)):
+        return value
+    _fail(error, where, f"{name} must be a solutions_db name, a recipe file, a Solution or an ion mapping, "
+                        f"got {value!r}.")
+
+
+def _p_number(lo: float | None = None, hi: float | None = None, unit: str = "", to_float: bool = False,
+              open_interval: bool = False):
+    """A finite number (a sheet cell's text is read as a float), optionally within lo..hi (or lo < v < hi)."""
+
+    def parse(name: str, value: Any, error: type, where: str, text: bool) -> Any:
+        v = value
+        if isinstance(v, str) and text:
+            try:
+                v = float(v)
+            except ValueError:
+                _fail(error, where, f"{name} must be a number, got {value!r}.")
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            _fail(error, where, f"{name} must be a number, got {value!r}.")
+        if not math.isfinite(v):
+            _fail(error, where, f"{name} must be finite, got {value!r}.")
+        outside = (lo is not None and (v <= lo if open_interval else v < lo)) or \
+            (hi is not None and (v >= hi if open_interval else v > hi))
+        if outside:
+            _fail(error, where, f"{name} {float(v)!r}{unit} is outside {lo:g}..{hi:g}"
+                                f"{' (both excluded)' if open_interval else ''}.")
+        # a number given as a number keeps its type: the marker's options hash it as it was given
+        return float(v) if to_float or isinstance(value, str) else v
+
+    return parse
+
+
+def _p_bool(name: str, value: Any, error: type, where: str, text: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if text and isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    _fail(error, where, f"{name} must be true or false, got {value!r}.")
+
+
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+def _p_text(name: str, value: Any, error: type, where: str, text: bool) -> str:
+    if not isinstance(value, str):
+        _fail(error, where, f"{name} must be text, got {value!r}.")
+    return value
+
+
+def _p_override(name: str, value: Any, error: type, where: str, text: bool) -> str:
+    """A reader override as the text the sheet and the CLI use (a mapping is written as that text)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, Mapping):
+        _fail(error, where, f"Invalid value for the '{name}' parameter: expected text or a mapping, "
+                            f"got {type(value).__name__}.")
+    parts = []
+    for k, v in value.items():
+        if name == "headstages":
+            parts.append(f"{k}={'none' if v is None else int(v)}")
+        else:
+            units, scale = (v.units, v.scale) if hasattr(v, "units") else v
+            parts.append(f"{k}={units}*{float(scale)!r}")
+    return ",".join(parts)
+
+
+def _c_configuration(value: str) -> None:
+    get_configuration(value)
+
+
+def _c_ljp_method(value: str) -> None:
+    if value not in METHODS:
+        raise ParameterError(f"Invalid value for the 'ljp_method' parameter. Allowed values are {list(METHODS)}, "
+                             f"but got {value!r} instead.")
+
+
+def _setting(default: Any = None, *, parse: Callable, option: tuple[str, ...], help: str, doc: str,
+             example: str, check: Callable[[Any], Any] | None = None, column: str | None = None, required: bool = False,
+             digest: bool = False, omit_unset: bool = False, **cli: Any):
+    """One per-file setting.
+
+    *column* is the sheet column (default: the field name); *option* the command-line flags of
+    ``correct`` and *help* their help, *cli* further ``add_argument`` keywords (metavar, type,
+    choices, action); *doc* says what the value means (sheet docs, docstrings); *example* is a valid
+    value other than the default, as a sheet cell's text (the tests set every setting to it).  *parse* turns a
+    value (a Python value, or with ``text=True`` a sheet cell's text) into the setting's type and checks
+    its range;
+    *check* is the meaning check (a known configuration, a parsable override).  *required*: no
+    file can go without it; *digest*: the options also hash the file behind the value;
+    *omit_unset*: absent from the options when unset (so markers of older runs stay valid).
+    """
+    return field(default=default, metadata={
+        "column": column, "option": option, "help": help, "doc": doc, "example": example, "parse": parse,
+        "check": check,
+        "required": required, "digest": digest, "omit_unset": omit_unset, "cli": cli})
+
+
 @dataclass(frozen=True)
-class FileSettings:
-    """What one recording is corrected with (after sheet matching).
+class Settings:
+    # the docstring is written from the fields' metadata below the class
+    pipette: Any = _setting(
+        parse=_p_solution, required=True, digest=True, example="internal_cscl",
+        option=("--pipette",), metavar="SOLUTION",
+        help="pipette solution: solutions_db name, recipe file or inline 'K=145,Cl=10,...'",
+        doc="pipette solution: solutions_db name or recipe file (in a sheet: relative to the sheet's folder); "
+            "in Python also a Solution or an ion mapping")
+    bath: Any = _setting(
+        parse=_p_solution, required=True, digest=True, example="external_hepes_hek",
+        option=("--bath",), metavar="SOLUTION",
+        help="bath solution (same forms)",
+        doc="bath solution (same forms as pipette)")
+    temperature_c: float | None = _setting(
+        parse=_p_number(-5, 60, " degC", to_float=True), required=True, example="25",
+        option=("--temperature", "-T"), type=float, metavar="DEGC",
+        help="recording temperature, degC (no default; or per file from --sheet)",
+        doc="recording temperature, degC (no default)")
+    zeroing_temperature_c: float | None = _setting(
+        parse=_p_number(-5, 60, " degC"), example="22",
+        option=("--zeroing-temperature",), type=float, metavar="DEGC",
+        help="temperature at which the pipette offset was zeroed (LJP); default --temperature",
+        doc="temperature at which the pipette offset was zeroed (LJP), degC; default temperature_c")
+    free_ions: bool = _setting(
+        True, parse=_p_bool, example="false",
+        option=("--totals",), action="store_false",
+        help="use recipe totals without speciation (default: free ions, pH at the recording "
+        "temperature); recorded in every output",
+        doc="true (default): speciated solutions (free Ca2+/Mg2+, re-titrated); false: recipe totals "
+            "(CLI --totals)")
+    ph: float | None = _setting(
+        parse=_p_number(0, 14, open_interval=True), example="7.1",
+        option=("--ph",), type=float, metavar="PH",
+        help="pipette pH measured at the recording temperature (default: computed from the recipe)",
+        doc="pipette pH measured at the recording temperature; default: computed from the recipe")
+    configuration: str = _setting(
+        "whole-cell", parse=_p_text, check=_c_configuration, example="outside-out",
+        option=("--configuration", "-c"), metavar="CONFIG",
+        help="whole-cell (default), perforated, outside-out, inside-out, cell-attached",
+        doc="whole-cell (default), perforated, outside-out, inside-out, cell-attached")
+    ljp_method: str = _setting(
+        "henderson", parse=_p_text, check=_c_ljp_method, example="nernst-planck",
+        option=("--ljp-method",), choices=METHODS,
+        help="LJP method (default henderson)",
+        doc="henderson (default), nernst-planck")
+    ljp_mv: float | None = _setting(
+        parse=_p_number(), example="12.5",
+        option=("--ljp",), type=float, metavar="MV",
+        help="use this V_L (mV, bath relative to pipette) instead of computing it; a measured junction reads -V_L",
+        doc="a V_L (mV) to use instead of computing it (bath relative to pipette; a direct measurement "
+            "reads -V_L)")
+    perforating_agent: str | None = _setting(
+        parse=_p_text, example="gramicidin",
+        option=("--perforating-agent",), metavar="AGENT",
+        help="perforated patch: gramicidin, amphotericin, nystatin, escin",
+        doc="gramicidin, amphotericin, nystatin, escin (perforated)")
+    clamp_mode: str | None = _setting(
+        parse=_p_text, check=lambda v: parse_clamp_mode(v), example="0=voltage_clamp,1=current_clamp",
+        option=("--clamp-mode",), metavar="MODE",
+        help="clamp mode for files whose header does not establish it: voltage_clamp, current_clamp or i_zero "
+        "for every headstage, or per headstage '0=voltage_clamp,1=current_clamp'",
+        doc="clamp mode for files whose header does not establish it: one mode, or per headstage "
+            "'0=voltage_clamp,1=current_clamp'")
+    headstages: str | Mapping | None = _setting(
+        parse=_p_override, check=lambda v: parse_headstages(v), omit_unset=True, example="1=0,IN 3=none",
+        option=("--headstages",), metavar="CH=HS,...",
+        help="channel -> headstage for files whose evidence is weak, e.g. '0=0,1=0,IN 2=none' "
+        "(a channel by index or name; 'none': no headstage)",
+        doc="channel -> headstage, '1=0,IN 3=none' (a mapping in Python)")
+    unit_fix: str | Mapping | None = _setting(
+        parse=_p_override, check=lambda v: parse_unit_fix(v), omit_unset=True, example="0=mV/20",
+        option=("--unit-fix",), metavar="CH=UNITS*SCALE,...",
+        help="channels whose header units are wrong: stored value x SCALE read in UNITS, "
+        "e.g. '0=mV/20' (a channel saved as pA x 20 that is V_m)",
+        doc="channel unit fixes, '0=mV/20' or 'IN 0=mV*0.05' (a mapping in Python)")
+
+    def __post_init__(self) -> None:
+        for f in SETTING_FIELDS:
+            value = getattr(self, f.name)
+            if value is None:  # unset: a field with a default of its own takes it
+                object.__setattr__(self, f.name, f.default)
+                continue
+            object.__setattr__(self, f.name, check_setting(f.name, value))
+
+    def with_overrides(self, mapping: Mapping[str, Any]) -> Settings:
+        """These settings with the values of *mapping* that are not None.
+
+        Parameters
+        ----------
+        mapping : Mapping
+            Setting name -> value; None (an empty sheet cell) keeps this value.
+
+        Returns
+        -------
+        Settings
+            Of the same class (a :class:`FileSettings` stays one).
+
+        Raises
+        ------
+        ParameterError
+            An unknown setting name, or a value that is not valid for its setting.
+        """
+        unknown = [k for k in mapping if k not in SETTING_NAMES]
+        if unknown:
+            raise ParameterError(f"unknown setting {unknown[0]!r}; the settings are {list(SETTING_NAMES)}."
+                                 + suggest(str(unknown[0]), SETTING_NAMES))
+        return dataclasses.replace(self, **{k: v for k, v in mapping.items() if v is not None})
+
+    def merged(self, row: Any) -> Settings:
+        """These settings with the non-empty cells of an experiment sheet row on top.
+
+        Parameters
+        ----------
+        row : SheetRow
+            Any object with one attribute per setting (None: not given).
+
+        Returns
+        -------
+        Settings
+        """
+        return self.with_overrides({name: getattr(row, name) for name in SETTING_NAMES})
+
+    def values(self) -> dict[str, Any]:
+        """The settings as a plain dict (name -> value).
+
+        Returns
+        -------
+        dict
+        """
+        return {name: getattr(self, name) for name in SETTING_NAMES}
+
+    def options(self, digests: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The settings as hashed into the resume (done) marker.
+
+        Parameters
+        ----------
+        digests : Mapping, optional
+            SHA-256 of the file behind each solution setting (``pipette``,
+            ``bath``), added as ``<name>_sha256`` (None when not given).
+
+        Returns
+        -------
+        dict
+            Every setting; ``headstages`` and ``unit_fix`` only when set (so
+            markers written before they existed stay valid).
+        """
+        out: dict[str, Any] = {}
+        for f in SETTING_FIELDS:
+            value = getattr(self, f.name)
+            if f.metadata["omit_unset"] and not value:
+                continue
+            out[f.name] = value
+            if f.metadata["digest"]:
+                out[f"{f.name}_sha256"] = (digests or {}).get(f.name)
+        return out
+
+
+#: the fields of :class:`Settings`, in order: the per-file settings
+SETTING_FIELDS: tuple[dataclasses.Field, ...] = dataclasses.fields(Settings)
+#: their names
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in SETTING_FIELDS)
+#: setting name -> its experiment-sheet column
+SHEET_COLUMN_OF: dict[str, str] = {f.name: f.metadata["column"] or f.name for f in SETTING_FIELDS}
+#: the settings whose value is a solution (a name, a recipe file, a Solution or ion mapping)
+SOLUTION_SETTINGS: tuple[str, ...] = tuple(f.name for f in SETTING_FIELDS if f.metadata["parse"] is _p_solution)
+#: the settings no file can go without (from the options or a sheet row)
+REQUIRED_SETTINGS: tuple[str, ...] = tuple(f.name for f in SETTING_FIELDS if f.metadata["required"])
+
+
+def parse_setting(name: str, value: Any, *, error: type = ParameterError, where: str = "",
+                  text: bool = False) -> Any:
+    """A value of setting *name* in the setting's type.
+
+    Parameters
+    ----------
+    name : str
+        A field of :class:`Settings`.
+    value : object
+        The value; None stays None.
+    error : type
+        Exception class for a bad value (:class:`RecipeError` for sheet cells).
+    where : str
+        Prefix of the message (the sheet and its line).
+    text : bool
+        *value* is a sheet cell's text: numbers and true/false are read from
+        it (in Python a number must be a number).
+
+    Returns
+    -------
+    object
+    """
+    if value is None:
+        return None
+    return _FIELD[name].metadata["parse"](name, value, error, where, text)
+
+
+def check_setting(name: str, value: Any, *, where: str = "") -> Any:
+    """Parse *value* as setting *name* and check its meaning (a known configuration, ...).
+
+    Parameters
+    ----------
+    name : str
+        A field of :class:`Settings`.
+    value : object
+        The value (not None).
+    where : str
+        Prefix of the message (the sheet and its line).
+
+    Returns
+    -------
+    object
+        The value in the setting's type.
+
+    Raises
+    ------
+    ParameterError
+        A value that no file could use.
+    """
+    value = parse_setting(name, value, where=where)
+    check = _FIELD[name].metadata["check"]
+    if check is not None:
+        try:
+            check(value)
+        except ParameterError as exc:
+            _fail(ParameterError, where, str(exc))
+    return value
+
+
+_FIELD = {f.name: f for f in SETTING_FIELDS}
+
+
+def _settings_doc() -> str:
+    lines = ["The per-file settings of a batch run: one definition for every face.", "",
+             "Each field is a column of the experiment sheet, a keyword of",
+             ":func:`~ephys_correct.batch.run.run_batch`, an option of ``ephys-correct correct``",
+             "and a key of the resume marker's options (see :meth:`options`).", "",
+             "Parameters", "----------"]
+    for f in SETTING_FIELDS:
+        default = "no default" if f.default is None else f"default {f.default!r}"
+        lines += [f"{f.name} : {f.type.replace(' | None', '')}, optional",
+                  f"    {f.metadata['doc'][0].upper()}{f.metadata['doc'][1:]} (sheet column "
+                  f"``{SHEET_COLUMN_OF[f.name]}``, option ``{f.metadata['option'][0]}``; {default})."]
+    lines += ["", "Raises", "------", "ParameterError", "    A value that is not valid for its setting."]
+    return "\n".join(lines)
+
+
+Settings.__doc__ = _settings_doc()
+
+
+@dataclass(frozen=True)
+class FileSettings(Settings):
+    """The :class:`Settings` one recording is corrected with (after sheet matching).
+
+    The fields of :class:`Settings`, with ``pipette`` and ``bath`` as the
+    solution names shown in the summary, plus:
 
     Attributes
     ----------
-    pipette, bath : str
-        Solution names (for the summary).
-    temperature_c : float
-    configuration : str
-    ljp_method : str
-    ljp_mv : float or None
-        Given LJP (V_L, mV) overriding the computed one.
-    perforating_agent, clamp_mode : str or None
-    zeroing_temperature_c : float or None
-        Temperature at which the offset was zeroed (LJP); None: *temperature_c*.
-    free_ions : bool
-        Speciated solutions (the default); False: totals, as asked (``--totals``).
-    ph : float or None
-        Measured pipette pH at the recording temperature; None: computed from the recipe.
-    headstages, unit_fix : str or None
-        Reader overrides as text (:func:`parse_headstages`, :func:`parse_unit_fix`).
     sheet_line : int or None
         Matching sheet row, None when the run's options were used.
     """
 
-    pipette: str
-    bath: str
-    temperature_c: float
-    configuration: str
-    ljp_method: str
-    ljp_mv: float | None = None
-    perforating_agent: str | None = None
-    clamp_mode: str | None = None
-    zeroing_temperature_c: float | None = None
-    free_ions: bool = True
-    ph: float | None = None
-    headstages: str | None = None
-    unit_fix: str | None = None
     sheet_line: int | None = None
     _pipette: _SolSpec | None = field(default=None, repr=False)
     _bath: _SolSpec | None = field(default=None, repr=False)
 
-    def options(self) -> dict[str, Any]:
-        """The settings as hashed into the done-marker."""
-        return {
-            "pipette": self.pipette, "pipette_sha256": self._pipette.digest if self._pipette else None,
-            "bath": self.bath, "bath_sha256": self._bath.digest if self._bath else None,
-            "temperature_c": self.temperature_c, "configuration": self.configuration,
-            "ljp_method": self.ljp_method, "ljp_mv": self.ljp_mv,
-            "perforating_agent": self.perforating_agent, "clamp_mode": self.clamp_mode,
-            "zeroing_temperature_c": self.zeroing_temperature_c,
-            "free_ions": self.free_ions, "ph": self.ph,
-            **({"headstages": self.headstages} if self.headstages else {}),
-            **({"unit_fix": self.unit_fix} if self.unit_fix else {}),
-        }
+    def options(self, digests: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The settings as hashed into the done-marker, with the solutions' SHA-256.
+
+        Parameters
+        ----------
+        digests : Mapping, optional
+            Default: the SHA-256 of the solutions this file was resolved
+            with.
+
+        Returns
+        -------
+        dict
+        """
+        specs = {f.name: getattr(self, "_" + f.name) for f in SETTING_FIELDS if f.metadata["digest"]}
+        own = {k: v.digest for k, v in specs.items() if v is not None}
+        return super().options(own if digests is None else digests)
 
 
 @dataclass(frozen=True)
@@ -151,15 +488,28 @@ def _options_hash(options: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _check_choices(configuration: str | None, ljp_method: str | None, where: str) -> None:
-    """Fail before any file for a configuration or LJP method that no file could use."""
+def check_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Check every given (not None) setting of *values*, e.g. a sheet row, before any file.
 
-    if configuration is not None:
-        try:
-            get_configuration(configuration)
-        except ParameterError as exc:
-            raise ParameterError(f"{where}: {exc}" if where else str(exc)) from None
-    check_choice(ljp_method, (None, *METHODS), what="ljp_method", where=where)
+    Parameters
+    ----------
+    values : Mapping
+        Setting name -> value or None.
+    where : str
+        Prefix of the messages (the sheet and its line).
+
+    Returns
+    -------
+    dict
+        The given settings in their types.
+
+    Raises
+    ------
+    ParameterError
+        A value that no file could use (an unknown configuration or LJP
+        method, an override text that does not parse, ...).
+    """
+    return {k: check_setting(k, v, where=where) for k, v in values.items() if v is not None}
 
 
 # =========================================================================== reader overrides as text

@@ -3,92 +3,75 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import fnmatch
-import math
+import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from ephys_correct._resources import tomllib
+from ephys_correct._resources import read_user_file, tomllib
+from ephys_correct.batch.settings import SETTING_FIELDS, SETTING_NAMES, SHEET_COLUMN_OF, parse_setting
 from ephys_correct.errors import RecipeError, suggest
 
 
-#: columns an experiment sheet may have (``pattern`` is required)
-SHEET_COLUMNS = ("pattern", "pipette", "bath", "temperature_c", "configuration", "ljp_mv",
-                 "perforating_agent", "clamp_mode", "ljp_method", "zeroing_temperature_c", "ph", "headstages",
-                 "unit_fix", "notes")
+#: largest experiment sheet read, bytes (a larger file, a FIFO or a device is refused unread)
+MAX_SHEET_BYTES = 32 * 1024 * 1024
+
+#: columns an experiment sheet may have (``pattern`` is required): one per field of
+#: :class:`~ephys_correct.batch.settings.Settings`, between ``pattern`` and ``notes``
+SHEET_COLUMNS = ("pattern", *(SHEET_COLUMN_OF[name] for name in SETTING_NAMES), "notes")
 
 
 # =========================================================================== sheets
-@dataclass(frozen=True)
-class SheetRow:
-    """One row of an experiment sheet: files matching *pattern* use these settings.
+def _matches(self, relpath: str) -> bool:
+    """True when *relpath* (posix, relative to its input folder) matches.
 
-    Attributes
+    Parameters
     ----------
-    pattern : str
-        Glob pattern (``*``, ``?``, ``[...]``; case-insensitive).  A pattern
-        without ``/`` is matched against the file name, one with ``/`` against
-        the path relative to the folder given on the command line (``*``
-        crosses ``/``).
-    pipette, bath : str or None
-        Solution (solutions_db name or recipe file; a relative file path is
-        taken relative to the sheet).
-    temperature_c : float or None
-    configuration : str or None
-        ``"whole-cell"``, ``"perforated"``, ... (see ``ephys_correct.correction``).
-    ljp_mv : float or None
-        A measured or separately computed LJP (V_L, bath relative to pipette,
-        mV) used instead of the computed one.
-    perforating_agent : str or None
-    clamp_mode : str or None
-        Passed to :func:`ephys_correct.io.read_recording` for files whose
-        headers do not establish it: one mode for every headstage
-        (``"voltage_clamp"``, ``"current_clamp"``, ``"i_zero"``) or per
-        headstage ``"0=voltage_clamp,1=current_clamp"``.
-    ljp_method : str or None
-    zeroing_temperature_c : float or None
-        Temperature at which the pipette offset was zeroed (LJP); default
-        *temperature_c*.
-    ph : float or None
-        pH of the pipette solution measured at the recording temperature; default:
-        computed from the recipe pH and the temperature at which it was set.
-    headstages : str or None
-        Channel -> headstage mapping, ``"0=0,1=0,IN 2=none"`` (see
-        :func:`ephys_correct.batch.settings.parse_headstages`).
-    unit_fix : str or None
-        Channel unit fixes, ``"0=mV/20"`` or ``"IN 0=mV*0.05"`` (see
-        :func:`ephys_correct.batch.settings.parse_unit_fix`).
-    notes : str or None
-        Free text (ignored).
-    line : int
-        Line (CSV) or entry number (TOML) in the sheet, for messages.
+    relpath : str
+        Path of the recording relative to the folder given.
+
+    Returns
+    -------
+    bool
     """
+    pat = self.pattern.lower().replace("\\", "/")
+    rel = relpath.lower()
+    if "/" not in pat:
+        rel = rel.rsplit("/", 1)[-1]
+    return fnmatch.fnmatchcase(rel, pat)
 
-    pattern: str
-    pipette: str | None = None
-    bath: str | None = None
-    temperature_c: float | None = None
-    configuration: str | None = None
-    ljp_mv: float | None = None
-    perforating_agent: str | None = None
-    clamp_mode: str | None = None
-    ljp_method: str | None = None
-    zeroing_temperature_c: float | None = None
-    ph: float | None = None
-    headstages: str | None = None
-    unit_fix: str | None = None
-    notes: str | None = None
-    line: int = 0
 
-    def matches(self, relpath: str) -> bool:
-        """True when *relpath* (posix, relative to its input folder) matches."""
-        pat = self.pattern.lower().replace("\\", "/")
-        rel = relpath.lower()
-        if "/" not in pat:
-            rel = rel.rsplit("/", 1)[-1]
-        return fnmatch.fnmatchcase(rel, pat)
+def _sheet_row_doc() -> str:
+    lines = ["One row of an experiment sheet: files matching *pattern* use these settings.", "",
+             "One field per column: ``pattern``, the settings of",
+             ":class:`~ephys_correct.batch.settings.Settings` (None: an empty cell, the run's",
+             "option applies), ``notes`` and the row's ``line``.", "",
+             "Parameters", "----------",
+             "pattern : str",
+             "    Glob pattern (``*``, ``?``, ``[...]``; case-insensitive).  A pattern",
+             "    without ``/`` is matched against the file name, one with ``/`` against",
+             "    the path relative to the folder given on the command line (``*``",
+             "    crosses ``/``)."]
+    for f in SETTING_FIELDS:
+        doc = f.metadata["doc"]
+        lines += [f"{f.name} : {f.type.replace(' | None', '')} or None", f"    {doc[0].upper()}{doc[1:]}."]
+    lines += ["notes : str or None", "    Free text (ignored).",
+              "line : int", "    Line (CSV) or entry number (TOML) in the sheet, for messages."]
+    return "\n".join(lines)
+
+
+_matches.__name__, _matches.__qualname__ = "matches", "SheetRow.matches"
+SheetRow = dataclasses.make_dataclass(
+    "SheetRow",
+    [("pattern", "str"),
+     *((f.name, f"{f.type.replace(' | None', '')} | None", dataclasses.field(default=None)) for f in SETTING_FIELDS),
+     ("notes", "str | None", dataclasses.field(default=None)),
+     ("line", "int", dataclasses.field(default=0))],
+    frozen=True, namespace={"matches": _matches, "__doc__": _sheet_row_doc()})
+SheetRow.__module__ = __name__
 
 
 @dataclass(frozen=True)
@@ -115,29 +98,20 @@ class ExperimentSheet:
 
 
 def _sheet_value(key: str, value: Any, where: str) -> Any:
+    """A sheet cell (or TOML value) of column *key*; an empty cell is None."""
     if value is None:
         return None
     if isinstance(value, str):
         value = value.strip()
         if value == "":
             return None
-    if key in ("temperature_c", "ljp_mv", "zeroing_temperature_c", "ph"):
-        if isinstance(value, bool):
-            raise RecipeError(f"{where}: {key} must be a number, got {value!r}.")
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise RecipeError(f"{where}: {key} must be a number, got {value!r}.") from None
-        if not math.isfinite(v):
-            raise RecipeError(f"{where}: {key} must be finite, got {value!r}.")
-        if key == "ph" and not 0 < v < 14:
-            raise RecipeError(f"{where}: ph {v!r} is not a pH (0..14).")
-        if key not in ("ljp_mv", "ph") and not -5 <= v <= 60:
-            raise RecipeError(f"{where}: temperature_c {v!r} degC is outside -5..60.")
-        return v
-    if not isinstance(value, str):
-        raise RecipeError(f"{where}: {key} must be text, got {value!r}.")
-    return value
+    if key in ("pattern", "notes"):
+        if not isinstance(value, str):
+            raise RecipeError(f"{where}: {key} must be text, got {value!r}.")
+        return value
+    value = parse_setting(key, value, error=RecipeError, where=where, text=True)
+    # a sheet's numbers are floats (TOML 32 and CSV "32" hash alike in the resume marker)
+    return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else value
 
 
 def _row_from_mapping(data: Mapping[str, Any], where: str, line: int) -> SheetRow:
@@ -145,10 +119,14 @@ def _row_from_mapping(data: Mapping[str, Any], where: str, line: int) -> SheetRo
     if unknown:
         raise RecipeError(f"{where}: unknown column {unknown[0]!r}; allowed: {list(SHEET_COLUMNS)}."
                           + suggest(str(unknown[0]), SHEET_COLUMNS))
-    values = {k: _sheet_value(k, data.get(k), where) for k in SHEET_COLUMNS}
+    values = {_FIELD_OF_COLUMN[k]: _sheet_value(_FIELD_OF_COLUMN[k], data.get(k), where) for k in SHEET_COLUMNS}
     if not values["pattern"]:
         raise RecipeError(f"{where}: 'pattern' is empty; every row needs a file glob pattern.")
     return SheetRow(**values, line=line)
+
+
+#: sheet column -> SheetRow field
+_FIELD_OF_COLUMN = {"pattern": "pattern", "notes": "notes", **{c: n for n, c in SHEET_COLUMN_OF.items()}}
 
 
 def load_sheet(path: str | os.PathLike) -> ExperimentSheet:
@@ -165,11 +143,12 @@ def load_sheet(path: str | os.PathLike) -> ExperimentSheet:
         The sheet does not exist.
     RecipeError
         Unknown column, empty pattern, a temperature or LJP that is not a
-        number, unknown file type.
+        number, unknown file type; a path that is not a regular file (a FIFO,
+        a device) or is longer than :data:`MAX_SHEET_BYTES` (refused unread).
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
+    try:  # bounded: a FIFO, a device or a huge file is refused before it is read
+        raw = read_user_file(p, max_bytes=MAX_SHEET_BYTES, what="sheet file", error=RecipeError)
     except FileNotFoundError:
         raise FileNotFoundError(f"Experiment sheet not found: {p}") from None
     try:

@@ -15,6 +15,7 @@ import time
 
 from ephys_correct.batch.inputs import DEFAULT_EXTENSIONS
 from ephys_correct.batch.run import TABLE_FORMATS, run_batch
+from ephys_correct.batch.settings import SETTING_FIELDS, SOLUTION_SETTINGS, Settings
 from ephys_correct.report.nwb import load_nwb_metadata
 from ..errors import ParameterError
 from ._common import cli_hint, parse_solution, print_warning, safe_text
@@ -36,38 +37,9 @@ def register(sub) -> None:
     )
     p.add_argument("inputs", metavar="RECORDING_OR_FOLDER", nargs="+", help="recording files and/or folders")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--pipette", metavar="SOLUTION", default=None,
-                   help="pipette solution: solutions_db name, recipe file or inline 'K=145,Cl=10,...'")
-    p.add_argument("--bath", metavar="SOLUTION", default=None, help="bath solution (same forms)")
-    p.add_argument("--temperature", "-T", dest="temperature_c", type=float, default=None, metavar="DEGC",
-                   help="recording temperature, degC (no default; or per file from --sheet)")
-    p.add_argument("--zeroing-temperature", dest="zeroing_temperature_c", type=float, default=None,
-                   metavar="DEGC", help="temperature at which the pipette offset was zeroed (LJP); "
-                   "default --temperature")
-    p.add_argument("--totals", action="store_true",
-                   help="use recipe totals without speciation (default: free ions, pH at the recording "
-                   "temperature); recorded in every output")
-    p.add_argument("--ph", type=float, default=None, metavar="PH",
-                   help="pipette pH measured at the recording temperature (default: computed from the recipe)")
-    p.add_argument("--configuration", "-c", default="whole-cell", metavar="CONFIG",
-                   help="whole-cell (default), perforated, outside-out, inside-out, cell-attached")
-    p.add_argument("--ljp-method", choices=("henderson", "nernst-planck"), default="henderson",
-                   help="LJP method (default henderson)")
-    p.add_argument("--ljp", dest="ljp_mv", type=float, default=None, metavar="MV",
-                   help="use this V_L (mV, bath relative to pipette) instead of computing it; "
-                   "a measured junction reads -V_L")
-    p.add_argument("--perforating-agent", default=None, metavar="AGENT",
-                   help="perforated patch: gramicidin, amphotericin, nystatin, escin")
-    p.add_argument("--clamp-mode", default=None, metavar="MODE",
-                   help="clamp mode for files whose header does not establish it: voltage_clamp, "
-                   "current_clamp or i_zero for every headstage, or per headstage "
-                   "'0=voltage_clamp,1=current_clamp'")
-    p.add_argument("--headstages", default=None, metavar="CH=HS,...",
-                   help="channel -> headstage for files whose evidence is weak, e.g. '0=0,1=0,IN 2=none' "
-                   "(a channel by index or name; 'none': no headstage)")
-    p.add_argument("--unit-fix", dest="unit_fix", default=None, metavar="CH=UNITS*SCALE,...",
-                   help="channels whose header units are wrong: stored value x SCALE read in UNITS, "
-                   "e.g. '0=mV/20' (a channel saved as pA x 20 that is V_m)")
+    for f in SETTING_FIELDS:  # the per-file settings: flags, help and defaults from their one definition
+        p.add_argument(*f.metadata["option"], dest=f.name, default=f.default, help=f.metadata["help"],
+                       **f.metadata["cli"])
     p.add_argument("--window", choices=("baseline", "epochs", "sweep"), default="baseline",
                    help="V_m window of the driving-force tables: baseline (default; before the first "
                    "command step), epochs (one row set per command segment), sweep (whole sweep)")
@@ -180,21 +152,19 @@ def _nwb_metadata(args):
 
 
 def run(args) -> int:
-    if args.sheet is None and (args.pipette is None or args.bath is None or args.temperature_c is None):
-        missing = [o for o, v in (("--pipette", args.pipette), ("--bath", args.bath),
-                                  ("--temperature", args.temperature_c)) if v is None]
+    missing = [f.metadata["option"][0] for f in SETTING_FIELDS
+               if f.metadata["required"] and getattr(args, f.name) is None]
+    if args.sheet is None and missing:
         raise ParameterError(f"give {', '.join(missing)} (or an experiment sheet with --sheet).")
+    values = {f.name: getattr(args, f.name) for f in SETTING_FIELDS}
+    for name in SOLUTION_SETTINGS:  # a solution may be given inline, 'K=145,Cl=10,...'
+        if values[name] is not None:
+            values[name] = parse_solution(values[name])
+    settings = Settings(**values)
     bar = ProgressBar(enabled=False if args.no_progress else None)
     try:
         result = run_batch(
-            args.inputs, out_dir=args.out,
-            pipette=None if args.pipette is None else parse_solution(args.pipette),
-            bath=None if args.bath is None else parse_solution(args.bath),
-            temperature_c=args.temperature_c, zeroing_temperature_c=args.zeroing_temperature_c,
-            free_ions=not args.totals, ph=args.ph,
-            configuration=args.configuration, ljp_method=args.ljp_method, ljp_mv=args.ljp_mv,
-            perforating_agent=args.perforating_agent, clamp_mode=args.clamp_mode, sheet=args.sheet,
-            headstages=args.headstages, unit_fix=args.unit_fix, strict=args.strict, window=args.window,
+            args.inputs, out_dir=args.out, settings=settings, sheet=args.sheet, strict=args.strict, window=args.window,
             format=args.format, jobs=args.jobs, force=args.force, nwb=args.nwb, plots=args.plots,
             nwb_metadata=_nwb_metadata(args), nwb_timezone=args.nwb_timezone,
             extensions=(*DEFAULT_EXTENSIONS, *args.ext), scheduler=args.scheduler, progress=bar,
