@@ -300,16 +300,25 @@ class Recording:
         crc_spec = self._checksum  # (offset of the stored CRC-32, stored value) or None
         crc = 0
         pos = 0
-        with open(self.path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        with open(self.path, "rb", buffering=0) as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                block = view[:n]  # no copy: hashed and checksummed in place
                 digest.update(block)
                 if crc_spec is not None:
                     at = crc_spec[0] - pos
-                    if -4 < at < len(block):  # the stored CRC counts as zeros
-                        lo, hi = max(at, 0), min(at + 4, len(block))
-                        block = block[:lo] + bytes(hi - lo) + block[hi:]
-                    crc = zlib.crc32(block, crc)
-                pos += len(block)
+                    if -4 < at < n:  # the stored CRC counts as zeros
+                        lo, hi = max(at, 0), min(at + 4, n)
+                        crc = zlib.crc32(block[:lo], crc)
+                        crc = zlib.crc32(bytes(hi - lo), crc)
+                        crc = zlib.crc32(block[hi:], crc)
+                    else:
+                        crc = zlib.crc32(block, crc)
+                pos += n
         if crc_spec is not None and crc != crc_spec[1]:
             raise CorruptRecordingError(
                 f"{self.path}: corrupt data: the file's CRC-32 is {crc} but its header (ulFileCRC at byte "
