@@ -401,16 +401,26 @@ def _raw_statistics(corrected, plan, sweeps: list[int], spans, statistic: str):
         out[:] = rec.holding[idx].value
         return out, unavailable
     if kind == "command":
-        for (rng, _, _, n), ks in _runs(rec, sweeps, spans, _STACK_SAMPLES, whole=True):
+        # a command made of steps: its statistic per window from the pieces, no waveform built
+        pending: list[int] = []
+        for k, s in enumerate(sweeps):
+            steps = rec.command_steps(s, idx) if all(i1 > i0 for i0, i1, *_ in spans[s]) else None
+            if steps is None:
+                pending.append(k)
+                continue
+            for w, (i0, i1, *_) in enumerate(spans[s]):
+                out[k, w] = _step_statistic(steps, i0, i1, statistic)
+        rest = [sweeps[k] for k in pending]
+        for (rng, _, _, n), ks in _runs(rec, rest, spans, _STACK_SAMPLES, whole=True):
             rows: list[int] = []
             cmds: list[np.ndarray] = []
             for k in ks:
                 try:
-                    cmds.append(rec.command(sweeps[k], idx))
+                    cmds.append(rec.command(rest[k], idx))
                 except CommandUnavailableError:
-                    unavailable.append(sweeps[k])
+                    unavailable.append(rest[k])
                     continue
-                rows.append(k)
+                rows.append(pending[k])
             if len(rows) > 1:
                 data = np.stack(cmds)
                 for w, (i0, i1) in enumerate(rng):
@@ -439,6 +449,30 @@ def _raw_statistics(corrected, plan, sweeps: list[int], spans, statistic: str):
             for w, (i0, i1) in enumerate(rng):
                 out[k, w] = stat(data[i0 - lo:i1 - lo])
     return out, unavailable
+
+
+def _step_statistic(steps, i0: int, i1: int, statistic: str) -> float:
+    """Mean or median over samples ``[i0, i1)`` (non-empty) of a waveform given as constant pieces.
+
+    Equal to ``np.mean`` / ``np.median`` of the waveform's samples up to rounding (~1e-15
+    relative): a piece contributes its value times its overlap with the window.
+    """
+    parts = [(v, min(b, i1) - max(a, i0)) for a, b, v in steps if a < i1 and b > i0]
+    m = i1 - i0
+    if len(parts) == 1:
+        return parts[0][0]
+    if statistic == "mean":
+        return math.fsum(v * c for v, c in parts) / m
+    parts.sort()
+    lo, hi = (m - 1) // 2, m // 2  # the middle sample(s) in sorted order
+    seen, a = 0, None
+    for v, c in parts:
+        if a is None and lo < seen + c:
+            a = v
+        if hi < seen + c:
+            return a if a == v else (a + v) / 2.0
+        seen += c
+    raise AssertionError("pieces do not cover the window")  # pragma: no cover
 
 
 def _membrane_potentials(corrected, h, mode: str, spans, statistic: str, named: str | None):
@@ -864,19 +898,20 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     df = _frame(columns, n_rows)
     df.attrs.update(_table_attrs(corrected, ions, windows, statistic))
     df.attrs["window"] = named if named is not None else "explicit epochs"
-    df.attrs["warnings"] = freeze(recording_warnings(rec) + _flag_warnings(df, fname))
+    df.attrs["warnings"] = freeze(recording_warnings(rec) + _flag_warnings(flags, notes, fname))
     df.attrs["headstages"] = freeze([{"headstage": h.index, "dac": h.dac, "channels": list(h.channels),
                                       "confidence": h.confidence, "evidence": list(h.evidence)}
                                      for h in rec.headstages])
     return df
 
 
-def _flag_warnings(df: pd.DataFrame, fname: str) -> list[str]:
-    """One line per distinct implausibility reason of the table's flagged rows."""
+def _flag_warnings(flags: list[str], notes: list[str], fname: str) -> list[str]:
+    """One line per distinct implausibility reason of the table's flagged rows (the flag and note columns)."""
     out: list[str] = []
-    if not len(df) or not (df["flag"] == "implausible").any():
-        return out
-    for note in df.loc[df["flag"] == "implausible", "note"].unique():
+    # the distinct notes of the flagged rows, in row order (lists: pandas operations on the
+    # finished table would copy its attrs each time)
+    flagged = list(dict.fromkeys(n for f, n in zip(flags, notes) if f == "implausible"))
+    for note in flagged:
         for part in str(note).split("; "):
             if part.startswith("implausible"):
                 why = part.split(":", 1)[0]
