@@ -721,6 +721,14 @@ class AbfCommand:
         own synthesis, a length that differs from *n*, a non-finite level) or is unavailable:
         the caller then uses :meth:`waveform`.
         """
+        cache = self.__dict__.setdefault("_steps", {})
+        key = (sweep, dac, n)
+        if key not in cache:
+            cache[key] = self._steps_of(sweep, dac, n)
+        hit = cache[key]
+        return None if hit is None else list(hit)
+
+    def _steps_of(self, sweep: int, dac: int, n: int) -> tuple[tuple[int, int, float], ...] | None:
         if not self.available(dac):
             return None
         d = self._h.dacs[dac]
@@ -762,7 +770,7 @@ class AbfCommand:
             if not math.isfinite(v):
                 return None
             out.append((a, b, v))
-        return out
+        return tuple(out)
 
     def waveform(self, sweep: int, dac: int, n: int) -> np.ndarray:
         h = self._h
