@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import types
 import warnings
 import weakref
 from collections import OrderedDict
@@ -101,7 +102,20 @@ class _WithErevOptions:
         self.inside_override_mm = inside_override_mm
 
     def __getattr__(self, name):
-        return getattr(self._corrected, name)
+        value = getattr(self._corrected, name)
+        if type(value) is types.MethodType or name in _STABLE_ATTRIBUTES:
+            # the corrected recording is immutable: its methods and these fields are looked up once
+            # per table, not once per sweep x window (about 5000 look-ups for a 4-headstage file)
+            self.__dict__[name] = value
+        return value
+
+
+#: fields of a CorrectedRecording that never change (properties that build new values are not cached)
+_STABLE_ATTRIBUTES = frozenset({
+    "recording", "configuration", "temperature_c", "zeroing_temperature_c", "bath",
+    "headstage_corrections", "channel_corrections", "command_corrections", "bath_change",
+    "perforating_agent", "polarity_inverted_at_acquisition", "resting_potential_mv", "ljp_method",
+    "free_ions", "ph_at_recording"})
 
 
 def _erev_options(corrected, activity_model: Any, inside_override_mm: Any) -> _WithErevOptions:
@@ -788,10 +802,13 @@ def driving_force_table(corrected, *, ions: Sequence[str] | None = None,
     g_flag: list[str] = []
     n_win = max((len(v[6][s]) for v in per_head.values() for s in range(n_sweeps)), default=0)
     holding_of = {}  # voltage-clamp headstages: the corrected holding level of their DAC
+    holding_levels = None  # corrected.holding, built once (it corrects every DAC's level)
     for h in heads:
         if modes[h.index] == "voltage_clamp" and h.dac is not None and h.dac < len(corrected.command_corrections) \
                 and corrected.command_corrections[h.dac].quantity == "potential":
-            holding_of[h.index] = float(corrected.holding[h.dac].value)
+            if holding_levels is None:
+                holding_levels = corrected.holding
+            holding_of[h.index] = float(holding_levels[h.dac].value)
     for s in range(n_sweeps):
         for w in range(n_win):
             for h in heads:

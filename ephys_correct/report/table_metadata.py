@@ -132,6 +132,7 @@ def _frozen_provenance(corrected):
     copied) when headstages use the same LJP computation (``CorrectedRecording.provenance``
     writes it out once per headstage, and so do the table's outputs).
     """
+    corrected = getattr(corrected, "_corrected", corrected)  # driving_force's view with E_rev options
     try:
         hit = _FROZEN_PROV.get(corrected)
     except TypeError:  # not weak-referenceable
