@@ -600,10 +600,53 @@ def _execute(tasks: list[_Task], *, jobs: int | None, dask_client: Any, schedule
                 row["reason"] = reason
                 return row
 
+            ctx = _mp_context()
+            if ctx.get_start_method() == "fork":
+                _warm_chemistry([tasks[i] for i in work])
             run_in_processes([tasks[i] for i in work], _process_task, lambda k, row: finish(work[k], row),
-                             n_jobs=n_jobs, mp_context=_mp_context(), killed_row=killed_row,
+                             n_jobs=n_jobs, mp_context=ctx, killed_row=killed_row,
                              on_killed=lambda k, reason: _record_killed(tasks[work[k]], reason))
     return [r for r in results if r is not None]
+
+
+def _warm_chemistry(tasks: Sequence[_Task], max_settings: int = 8) -> None:
+    """Speciate the run's solutions and compute their LJP once here, before the workers fork.
+
+    The free-ion speciation of a pipette/bath pair (and the import of the solver it needs)
+    costs far more than correcting a file; each worker would otherwise redo it for itself
+    (with 2 workers, twice the serial work: no speed-up at all).  Forked workers inherit
+    the filled caches.  Only the chemistry is done here (no recording is read in this
+    process); any error is left for the files to report.
+    """
+    from ephys_correct.chemistry.speciation import free_ion_solution
+    from ephys_correct.potentials.ljp import liquid_junction_potential
+
+    seen: set = set()
+    for t in tasks:
+        s = t.settings
+        if t.error or s is None:
+            continue
+        key = (s._pipette, s._bath, s.temperature_c, s.zeroing_temperature_c, s.free_ions, s.ljp_method,
+               s.ph, s.ljp_mv)
+        if key in seen:
+            continue
+        if len(seen) >= max_settings:
+            break
+        seen.add(key)
+        try:
+            pip, bath = _solution_from_spec(s._pipette), _solution_from_spec(s._bath)
+            t_rec = float(s.temperature_c)
+            t_zero = t_rec if s.zeroing_temperature_c is None else float(s.zeroing_temperature_c)
+            if s.free_ions:
+                for sol in (pip, bath):
+                    free_ion_solution(sol, temperature_c=t_zero)  # as correct_recording
+                    if s.ph is None:  # as the driving-force table's reversal potentials
+                        free_ion_solution(sol, temperature_c=t_rec, activity_model="truesdell-jones")
+            if s.ljp_mv is None and s.ph is None:
+                liquid_junction_potential(pip, bath, temperature_c=t_zero, method=s.ljp_method,
+                                          free_ions=s.free_ions)
+        except Exception:  # noqa: BLE001 - a warm-up only: the file that needs it reports the error
+            continue
 
 
 def _execute_dask(tasks, work, finish, dask_client, scheduler) -> None:
