@@ -53,6 +53,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +150,10 @@ def _base_row(task: _Task) -> dict[str, Any]:
     }
 
 
+#: the run in progress in this process (and in the workers it forked): its done-markers carry the id
+_RUN: dict[str, str | None] = {"id": None}
+
+
 def _process_task(task: _Task) -> dict[str, Any]:
     """Correct one recording and write its outputs; never raises (failures are rows)."""
     t0 = time.perf_counter()
@@ -195,6 +200,12 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
             if all(Path(task.out_dir, p).exists() for p in marker.get("outputs", {}).values()):
                 prev = marker.get("row", {})
                 row.update({k: prev.get(k, row.get(k)) for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings")})
+                if _RUN["id"] is not None and marker.get("run_id") == _RUN["id"]:
+                    # finished by a worker of this run whose result was lost when another worker
+                    # died (the pool breaks for every file in flight): report it as that worker did
+                    row["status"] = "warn" if row.get("warnings") else "ok"
+                    row["reason"] = str(prev.get("reason", ""))
+                    return
                 row["status"] = "skipped"
                 row["reason"] = f"done earlier ({marker.get('finished', '?')}); same input and options"
                 return
@@ -266,7 +277,8 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         "options": dict(task.options), "options_hash": task.options_hash,
         "outputs": {k: os.path.relpath(v, task.out_dir) for k, v in outs.items()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings")},
+        "run_id": _RUN["id"],
+        "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings", "reason")},
     }, durable=True)
     for stale in (partial_path, _killed_path(task)):
         try:
@@ -537,7 +549,11 @@ def run_batch(
         _adopt_crash(out, tasks)
         if not retry_killed:
             tasks = [t if t.error else _skip_killed(t) for t in tasks]
-        rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
+        _RUN["id"] = uuid.uuid4().hex  # forked workers inherit it: their done-markers name this run
+        try:
+            rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
+        finally:
+            _RUN["id"] = None
         return _finish_run(rows, out, inputs, sheet, defaults, format, nwb, plots, strict)
 
 

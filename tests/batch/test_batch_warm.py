@@ -50,3 +50,38 @@ def test_warm_up_never_fails_the_run(monkeypatch):
 
     monkeypatch.setattr(speciation, "free_ion_solution", broken)
     batch_run._warm_chemistry([_task(), SimpleNamespace(settings=None, error=None)])  # no exception
+
+
+def test_a_file_finished_in_this_run_whose_result_was_lost_is_reported_as_done(tmp_path, monkeypatch):
+    """When a worker dies, the pool fails every file in flight, also one another worker had finished.
+
+    Run again alone (as ``batch.pool`` does with the suspects), such a file finds the done-marker of
+    this very run: it is reported as it was corrected (ok / warn, with its reason), not "skipped:
+    done earlier".  Simulated deterministically: every file is processed twice and the first result
+    is dropped.
+    """
+    import shutil
+
+    from ephys_correct.batch.run import run_batch
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in ("a.abf", "b.abf"):
+        shutil.copy(TEST_DATA / "171116sh_0013.abf", src / n)
+
+    def lossy(items, process, finish, **kw):
+        for i, item in enumerate(items):
+            process(item)  # outputs and marker written, result lost
+            finish(i, process(item))
+
+    monkeypatch.setattr(batch_run, "run_in_processes", lossy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_batch(src, out_dir=tmp_path / "out", jobs=2, pipette="internal_k_gluconate",
+                        bath="acsf_carbogen_standard", temperature_c=32)
+        assert all(r["status"] in ("ok", "warn") for r in res.rows), [(r["status"], r["reason"]) for r in res.rows]
+        # a later run: those are earlier results now
+        again = run_batch(src, out_dir=tmp_path / "out", jobs=2, pipette="internal_k_gluconate",
+                          bath="acsf_carbogen_standard", temperature_c=32)
+    assert all(r["status"] == "skipped" and "done earlier" in r["reason"] for r in again.rows)
+    assert batch_run._RUN["id"] is None  # reset after the run
