@@ -51,6 +51,15 @@ def to_jsonable(obj: Any) -> Any:
     >>> to_jsonable({"a": np.float64(1.5), "b": (1, float("nan"))})
     {'a': 1.5, 'b': [1, None]}
     """
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:  # the common leaves, without ABC checks
+        return obj
+    if t is float:
+        return obj if math.isfinite(obj) else None
+    if t is dict:
+        return {k if type(k) is str else str(k): to_jsonable(v) for k, v in obj.items()}
+    if t is list:
+        return [to_jsonable(v) for v in obj]
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, Set)):

@@ -66,6 +66,9 @@ def main(argv=None) -> int:
     ap.add_argument("--files", type=int, default=120, help="files in the benchmark folder (default 120)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     ap.add_argument("--data", type=Path, default=shared_dir() / "data" / "abf", help="source ABF folder")
+    ap.add_argument("--no-report", action="store_true",
+                    help="pass --no-report (diagnosis: the run without its HTML report, which a user's "
+                         "default run writes; the figures of the report are most of a run's time)")
     args = ap.parse_args(argv)
     import warnings
 
@@ -101,14 +104,15 @@ def main(argv=None) -> int:
         mb = sum(os.path.getsize(p) for p in paths) / 1e6
         print(f"ephys_correct {__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
               f"{len(paths)} files ({len(usable)} recordings), {mb:.1f} MB; {PIPETTE} / {BATH}, "
-              f"{TEMPERATURE_C:g} degC; {args.rounds} interleaved rounds")
+              f"{TEMPERATURE_C:g} degC; {args.rounds} interleaved rounds"
+              + ("; WITHOUT the HTML report (--no-report)" if args.no_report else "; with the HTML report (default)"))
         for r in refused:
             print(f"  left out (refused, with reason): {r}")
         pyabf_cmd = [sys.executable, "-c", "import sys, pyabf\n"
                      "for p in open(sys.argv[1]).read().split('\\n'): pyabf.ABF(p)", str(list_file)]
         cli = [sys.executable, "-c", "import sys; from ephys_correct.cli import main; sys.exit(main())",
                "correct", str(folder), "--pipette", PIPETTE, "--bath", BATH, "--temperature", str(TEMPERATURE_C),
-               "--no-progress"]
+               "--no-progress"] + (["--no-report"] if args.no_report else [])
         # warm-up: bytecode caches and page cache
         timed(pyabf_cmd)
         timed(cli + ["--out", str(Path(tmp) / "warm"), "--jobs", "1"])

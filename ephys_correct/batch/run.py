@@ -53,6 +53,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,10 @@ def _base_row(task: _Task) -> dict[str, Any]:
     }
 
 
+#: the run in progress in this process (and in the workers it forked): its done-markers carry the id
+_RUN: dict[str, str | None] = {"id": None}
+
+
 def _process_task(task: _Task) -> dict[str, Any]:
     """Correct one recording and write its outputs; never raises (failures are rows)."""
     t0 = time.perf_counter()
@@ -196,6 +201,12 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
             if all(Path(task.out_dir, p).exists() for p in marker.get("outputs", {}).values()):
                 prev = marker.get("row", {})
                 row.update({k: prev.get(k, row.get(k)) for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings")})
+                if _RUN["id"] is not None and marker.get("run_id") == _RUN["id"]:
+                    # finished by a worker of this run whose result was lost when another worker
+                    # died (the pool breaks for every file in flight): report it as that worker did
+                    row["status"] = "warn" if row.get("warnings") else "ok"
+                    row["reason"] = str(prev.get("reason", ""))
+                    return
                 row["status"] = "skipped"
                 row["reason"] = f"done earlier ({marker.get('finished', '?')}); same input and options"
                 return
@@ -267,7 +278,8 @@ def _run_task(task: _Task, row: dict[str, Any]) -> None:
         "options": dict(task.options), "options_hash": task.options_hash,
         "outputs": {k: os.path.relpath(v, task.out_dir) for k, v in outs.items()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings")},
+        "run_id": _RUN["id"],
+        "row": {k: row[k] for k in ("ljp_mv", "n_sweeps", "mean_Vm_mV", "warnings", "reason")},
     }, durable=True)
     for stale in (partial_path, _killed_path(task)):
         try:
@@ -514,7 +526,11 @@ def run_batch(
         _adopt_crash(out, tasks)
         if not retry_killed:
             tasks = [t if t.error else _skip_killed(t) for t in tasks]
-        rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
+        _RUN["id"] = uuid.uuid4().hex  # forked workers inherit it: their done-markers name this run
+        try:
+            rows = _execute(tasks, jobs=jobs, dask_client=dask_client, scheduler=scheduler, progress=progress)
+        finally:
+            _RUN["id"] = None
         return _finish_run(rows, out, inputs, sheet, settings.values(), format, nwb, plots, strict)
 
 
@@ -577,10 +593,53 @@ def _execute(tasks: list[_Task], *, jobs: int | None, dask_client: Any, schedule
                 row["reason"] = reason
                 return row
 
+            ctx = _mp_context()
+            if ctx.get_start_method() == "fork":
+                _warm_chemistry([tasks[i] for i in work])
             run_in_processes([tasks[i] for i in work], _process_task, lambda k, row: finish(work[k], row),
-                             n_jobs=n_jobs, mp_context=_mp_context(), killed_row=killed_row,
+                             n_jobs=n_jobs, mp_context=ctx, killed_row=killed_row,
                              on_killed=lambda k, reason: _record_killed(tasks[work[k]], reason))
     return [r for r in results if r is not None]
+
+
+def _warm_chemistry(tasks: Sequence[_Task], max_settings: int = 8) -> None:
+    """Speciate the run's solutions and compute their LJP once here, before the workers fork.
+
+    The free-ion speciation of a pipette/bath pair (and the import of the solver it needs)
+    costs far more than correcting a file; each worker would otherwise redo it for itself
+    (with 2 workers, twice the serial work: no speed-up at all).  Forked workers inherit
+    the filled caches.  Only the chemistry is done here (no recording is read in this
+    process); any error is left for the files to report.
+    """
+    from ephys_correct.chemistry.speciation import free_ion_solution
+    from ephys_correct.potentials.ljp import liquid_junction_potential
+
+    seen: set = set()
+    for t in tasks:
+        s = t.settings
+        if t.error or s is None:
+            continue
+        key = (s._pipette, s._bath, s.temperature_c, s.zeroing_temperature_c, s.free_ions, s.ljp_method,
+               s.ph, s.ljp_mv)
+        if key in seen:
+            continue
+        if len(seen) >= max_settings:
+            break
+        seen.add(key)
+        try:
+            pip, bath = _solution_from_spec(s._pipette), _solution_from_spec(s._bath)
+            t_rec = float(s.temperature_c)
+            t_zero = t_rec if s.zeroing_temperature_c is None else float(s.zeroing_temperature_c)
+            if s.free_ions:
+                for sol in (pip, bath):
+                    free_ion_solution(sol, temperature_c=t_zero)  # as correct_recording
+                    if s.ph is None:  # as the driving-force table's reversal potentials
+                        free_ion_solution(sol, temperature_c=t_rec, activity_model="truesdell-jones")
+            if s.ljp_mv is None and s.ph is None:
+                liquid_junction_potential(pip, bath, temperature_c=t_zero, method=s.ljp_method,
+                                          free_ions=s.free_ions)
+        except Exception:  # noqa: BLE001 - a warm-up only: the file that needs it reports the error
+            continue
 
 
 def _execute_dask(tasks, work, finish, dask_client, scheduler) -> None:

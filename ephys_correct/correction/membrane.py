@@ -172,6 +172,25 @@ def _command(corrected, h, sweep: int) -> np.ndarray | None:
         return None
 
 
+def _command_changes(corrected, h, sweep: int) -> list[int] | None:
+    """Samples where the command differs from the sample before (``flatnonzero(diff) + 1``).
+
+    From the protocol's steps (:meth:`Recording.command_steps`) when the command is made of
+    steps, without building the waveform; else from the waveform.  None when the file has none.
+    """
+    rec = corrected.recording
+    dac = h.dac
+    if dac is None or not rec.has_command(dac):
+        return None
+    steps = rec.command_steps(sweep, dac)
+    if steps is not None:
+        return [a for (a, _, v), (_, _, prev) in zip(steps[1:], steps) if v != prev]
+    cmd = _command(corrected, h, sweep)
+    if cmd is None:
+        return None
+    return (np.flatnonzero(cmd[1:] != cmd[:-1]) + 1).tolist()
+
+
 def _t(rec, i: int) -> float:
     return rec.t_start_s + i / rec.sample_rate_hz
 
@@ -205,8 +224,8 @@ def windows_for(corrected, h, sweep: int, window: str) -> list[Window]:
     n = rec.sweep_lengths[sweep]
     if window == "sweep":
         return [Window("sweep", 0, n, f"whole sweep {_span(rec, 0, n)}")]
-    cmd = _command(corrected, h, sweep)
-    if cmd is None:
+    changed = _command_changes(corrected, h, sweep)
+    if changed is None:
         if window == "epochs":
             raise ParameterError(
                 f"{rec.path}: window='epochs' needs the command waveform of headstage {h.index}, which the "
@@ -214,9 +233,8 @@ def windows_for(corrected, h, sweep: int, window: str) -> list[Window]:
         k = max(1, int(math.floor(n * BASELINE_FALLBACK_FRACTION)))
         return [Window("baseline", 0, k, f"baseline {_span(rec, 0, k)}: first "
                        f"{BASELINE_FALLBACK_FRACTION:.0%} of the sweep (the file stores no command waveform)")]
-    changed = np.flatnonzero(cmd[1:] != cmd[:-1]) + 1
     if window == "baseline":
-        if not changed.size:
+        if not changed:
             return [Window("baseline", 0, n, f"baseline {_span(rec, 0, n)}: whole sweep (the command "
                            "stays at the holding level)")]
         k = int(changed[0])
@@ -225,7 +243,7 @@ def windows_for(corrected, h, sweep: int, window: str) -> list[Window]:
     # epochs: segments of constant level; a run of changing samples (a ramp) is one segment
     bounds = [0]
     prev, run = -2, 0
-    for i in changed.tolist():
+    for i in changed:
         if i == prev + 1:
             run += 1
         else:

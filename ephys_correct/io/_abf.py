@@ -21,6 +21,7 @@ The fields pyabf gets wrong or does not read are read here from the raw bytes:
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -711,6 +712,65 @@ class AbfCommand:
         if d.waveform_enable and d.waveform_source == 2:
             return False  # stimulus file
         return True
+
+    def steps(self, sweep: int, dac: int, n: int) -> list[tuple[int, int, float]] | None:
+        """The waveform of :meth:`waveform` as constant pieces ``(i0, i1, value)`` tiling ``[0, n)``.
+
+        Same values as :meth:`waveform` (the same level x factor product), without building the
+        array.  None when the waveform is not a sequence of steps (a ramp, a pulse train, pyabf's
+        own synthesis, a length that differs from *n*, a non-finite level) or is unavailable:
+        the caller then uses :meth:`waveform`.
+        """
+        cache = self.__dict__.setdefault("_steps", {})
+        key = (sweep, dac, n)
+        if key not in cache:
+            cache[key] = self._steps_of(sweep, dac, n)
+        hit = cache[key]
+        return None if hit is None else list(hit)
+
+    def _steps_of(self, sweep: int, dac: int, n: int) -> tuple[tuple[int, int, float], ...] | None:
+        if not self.available(dac):
+            return None
+        d = self._h.dacs[dac]
+        hold = self._holding[dac]
+        factor = self._factors[dac]
+        if not d.waveform_enable or d.waveform_source == 0:
+            pieces = [(0, n, float(hold))]
+        else:
+            plan = self._plan(dac)
+            if plan is None or plan.n_points != n:
+                return None
+            epochs = plan.epochs
+            if plan.return_to_hold and sweep > 0 and epochs:
+                last = epochs[-1]
+                start_level = last[1] + last[2] * (sweep - 1)
+            else:
+                start_level = hold
+            pre = int(n / 64)
+            pieces = [(0, pre, start_level)]
+            position = pt2 = pre
+            level = hold
+            for kind, lev, lev_inc, dur, dur_inc, _period, _width in epochs:
+                if kind != "Step":
+                    return None
+                pt1, pt2 = position, position + (dur + dur_inc * sweep)
+                level = lev + lev_inc * sweep
+                pieces.append((pt1, pt2, level))
+                position = pt2
+            pieces.append((pt2, n, level if plan.return_to_hold else hold))
+            if not all(0 <= a <= b <= n for a, b, _ in pieces):
+                return None
+            pieces = [(int(a), int(b), float(v)) for a, b, v in pieces]
+        out = []
+        for a, b, v in pieces:
+            if a == b:
+                continue
+            if factor != 1.0:
+                v = float(np.float64(v) * factor)  # as waveform's out *= factor
+            if not math.isfinite(v):
+                return None
+            out.append((a, b, v))
+        return tuple(out)
 
     def waveform(self, sweep: int, dac: int, n: int) -> np.ndarray:
         h = self._h

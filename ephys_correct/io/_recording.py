@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -300,16 +301,25 @@ class Recording:
         crc_spec = self._checksum  # (offset of the stored CRC-32, stored value) or None
         crc = 0
         pos = 0
-        with open(self.path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        with open(self.path, "rb", buffering=0) as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                block = view[:n]  # no copy: hashed and checksummed in place
                 digest.update(block)
                 if crc_spec is not None:
                     at = crc_spec[0] - pos
-                    if -4 < at < len(block):  # the stored CRC counts as zeros
-                        lo, hi = max(at, 0), min(at + 4, len(block))
-                        block = block[:lo] + bytes(hi - lo) + block[hi:]
-                    crc = zlib.crc32(block, crc)
-                pos += len(block)
+                    if -4 < at < n:  # the stored CRC counts as zeros
+                        lo, hi = max(at, 0), min(at + 4, n)
+                        crc = zlib.crc32(block[:lo], crc)
+                        crc = zlib.crc32(bytes(hi - lo), crc)
+                        crc = zlib.crc32(block[hi:], crc)
+                    else:
+                        crc = zlib.crc32(block, crc)
+                pos += n
         if crc_spec is not None and crc != crc_spec[1]:
             raise CorruptRecordingError(
                 f"{self.path}: corrupt data: the file's CRC-32 is {crc} but its header (ulFileCRC at byte "
@@ -573,6 +583,41 @@ class Recording:
         if off:
             out += off  # a fresh array from the command source
         return out
+
+    def command_steps(self, sweep: int, dac: int) -> list[tuple[int, int, float]] | None:
+        """The command of one DAC for one sweep as constant pieces, when it is made of steps.
+
+        The same values as :meth:`command` (holding offsets included), given as
+        ``(i0, i1, value)`` pieces that tile the sweep's samples ``[0, n)`` in
+        order (no empty piece; neighbours may have equal values), without
+        building the sample array.  Statistics and step detection over a
+        protocol's windows then cost nothing per sample.
+
+        Parameters
+        ----------
+        sweep : int
+            Sweep index (negative counts from the end).
+        dac : int
+            DAC index.
+
+        Returns
+        -------
+        list of (int, int, float) or None
+            None when the waveform has anything but steps (ramps, trains, a
+            stimulus file), its levels are not finite, or the format stores no
+            command: use :meth:`command` then (which says why when there is none).
+        """
+        s = self._sweep_index(sweep)
+        steps = getattr(self._command, "steps", None)
+        d = int(dac)
+        if steps is None or not 0 <= d < len(self.holding):
+            return None
+        pieces = steps(s, d, self.sweep_lengths[s])
+        off = self._holding_offsets[d]
+        if pieces is None or not off:
+            return pieces
+        out = [(a, b, float(np.float64(v) + off)) for a, b, v in pieces]  # as command's out += off
+        return out if all(math.isfinite(v) for _, _, v in out) else None
 
     # ------------------------------------------------------------------ copies
     def with_offsets(self, channel_offsets: Mapping[int | str, float], *, note: str,

@@ -144,10 +144,15 @@ class MemmapSource:
                 j += 1
             first = self.sweep_frames[sweeps[i]][0]
             count = (j - i) * n_samples * self.n_channels
-            raw = np.fromfile(self.path, dtype=self.dtype, count=count,
-                              offset=self.data_offset + first * frame_bytes)
-            if raw.size != count:
-                raise CorruptRecordingError(f"{self.path}: data section shorter than the header says")
+            whole = self._whole()
+            if whole is not False and first + (j - i) * n_samples <= len(whole):
+                # the file's map (made once): scaled straight from the page cache, no raw copy
+                raw = whole[first:first + (j - i) * n_samples]
+            else:
+                raw = np.fromfile(self.path, dtype=self.dtype, count=count,
+                                  offset=self.data_offset + first * frame_bytes)
+                if raw.size != count:
+                    raise CorruptRecordingError(f"{self.path}: data section shorter than the header says")
             raw = raw.reshape(j - i, n_samples, self.n_channels)
             for k, c in enumerate(channels):
                 self._scale_into(raw[:, :, c], c, out[i:j, k, :])

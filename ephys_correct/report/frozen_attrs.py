@@ -15,9 +15,12 @@ json.dumps(record))``).
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Mapping, Set
 from typing import Any
 
-__all__ = ["FrozenDict", "FrozenList", "freeze", "thaw"]
+__all__ = ["FrozenDict", "FrozenList", "freeze", "freeze_json", "thaw"]
 
 
 def _refusing(cls: str, names: str) -> dict:
@@ -113,6 +116,79 @@ def freeze(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return FrozenList([freeze(v) for v in obj])
     return obj
+
+
+def freeze_json(obj: Any, memo: dict | None = None) -> Any:
+    """``freeze(json.loads(json.dumps(to_jsonable(obj))))`` in one pass, sharing repeated parts.
+
+    The JSON values are those of :func:`ephys_correct._fileio.to_jsonable` after
+    a JSON round trip: mapping keys become ``str``, tuples and sets lists, numpy
+    scalars and arrays Python values, non-finite floats ``None``, paths ``str``,
+    and subclasses of ``str``/``int``/``float`` their base type.  A container
+    object met twice (the same object, e.g. one LJP record referenced by every
+    headstage) is converted once and the frozen result shared: it is read-only,
+    so sharing is invisible except in memory and time.
+
+    Parameters
+    ----------
+    obj : object
+        A JSON-like value.
+    memo : dict, optional
+        ``id(input) -> (input, frozen)`` of the containers already converted; pass the
+        same dict to several calls to share between them.
+
+    Returns
+    -------
+    object
+        Made of :class:`FrozenDict`, :class:`FrozenList` and JSON scalars.
+
+    Raises
+    ------
+    TypeError
+        A value that JSON cannot represent (as ``json.dumps`` would).
+    """
+    if memo is None:
+        memo = {}
+    return _fj(obj, memo)
+
+
+def _fj(obj: Any, memo: dict) -> Any:
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:
+        return obj
+    if t is float:
+        return obj if math.isfinite(obj) else None
+    if t is FrozenDict or t is FrozenList:
+        return obj
+    hit = memo.get(id(obj))
+    if hit is not None:
+        return hit[1]
+    if t is dict or isinstance(obj, Mapping):
+        out = FrozenDict()
+        dict.update(out, {(k if type(k) is str else _json_key(k)): _fj(v, memo) for k, v in obj.items()})
+    elif t is list or t is tuple or isinstance(obj, (list, tuple, Set)):
+        out = FrozenList([_fj(v, memo) for v in obj])
+    elif hasattr(obj, "tolist") and hasattr(obj, "dtype"):  # numpy scalars and arrays
+        return _fj(obj.tolist(), memo)
+    elif isinstance(obj, bool):
+        return bool(obj)
+    elif isinstance(obj, int):
+        return int(obj)
+    elif isinstance(obj, float):
+        return _fj(float(obj), memo)
+    elif isinstance(obj, str):
+        return str(obj)
+    elif isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    else:
+        raise TypeError(f"Object of type {t.__name__} is not JSON serializable")
+    memo[id(obj)] = (obj, out)  # the input is kept alive so that its id is not reused
+    return out
+
+
+def _json_key(k: Any) -> str:
+    # to_jsonable makes every key str(k); the JSON round trip keeps it
+    return str(k)
 
 
 def thaw(obj: Any) -> Any:

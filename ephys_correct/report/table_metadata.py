@@ -6,7 +6,7 @@ import weakref
 from typing import Any
 import numpy as np
 from ephys_correct._version import __version__
-from ephys_correct.report.frozen_attrs import freeze
+from ephys_correct.report.frozen_attrs import freeze, freeze_json
 
 COLUMN_UNITS: dict[str, str] = {
     "file": "",
@@ -118,18 +118,62 @@ def _table_attrs(corrected, ions, windows, statistic) -> dict[str, Any]:
 
 
 _FROZEN_PROV: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: id(LJPResult) -> (the result, its frozen ``as_dict()``): the LJP record of a pipette/bath pair is
+#: frozen once and shared by every headstage and every recording that uses the same (cached) result
+_FROZEN_LJP: dict[int, tuple[Any, Any]] = {}
+_FROZEN_LJP_MAX = 64
 
 
 def _frozen_provenance(corrected):
-    """``corrected.provenance`` as a read-only record, made once per CorrectedRecording."""
+    """``corrected.provenance`` as a read-only record, made once per CorrectedRecording.
+
+    Equal to ``freeze(corrected.provenance)`` (``tests/report/test_frozen_attrs.py``), built
+    without the JSON round trip, and with the LJP record of each headstage shared (not
+    copied) when headstages use the same LJP computation (``CorrectedRecording.provenance``
+    writes it out once per headstage, and so do the table's outputs).
+    """
+    corrected = getattr(corrected, "_corrected", corrected)  # driving_force's view with E_rev options
     try:
         hit = _FROZEN_PROV.get(corrected)
     except TypeError:  # not weak-referenceable
         return freeze(corrected.provenance)
     if hit is None:
-        hit = freeze(corrected.provenance)
+        data = getattr(corrected, "_provenance_data", None)
+        if not isinstance(data, dict):
+            hit = freeze(corrected.provenance)
+        else:
+            hit = freeze_json(data, _shared_ljp_records(corrected, data))
         try:
             _FROZEN_PROV[corrected] = hit
         except TypeError:
             pass
     return hit
+
+
+def _shared_ljp_records(corrected, data) -> dict:
+    """A :func:`freeze_json` memo in which each headstage's LJP record is a shared frozen record.
+
+    ``data["ljp"]["by_headstage"][str(k)]["ljp"]`` is ``headstage_corrections[k].ljp.as_dict()``
+    (a pure function of an immutable result): the frozen record of that result is reused.
+    Anything of another shape is left to the plain conversion.
+    """
+    memo: dict = {}
+    try:
+        by_hs = data["ljp"]["by_headstage"]
+        items = list(corrected.headstage_corrections.items())
+    except (KeyError, TypeError, AttributeError):
+        return memo
+    for k, hc in items:
+        res = getattr(hc, "ljp", None)
+        rec = by_hs.get(str(k)) if isinstance(by_hs, dict) else None
+        raw = rec.get("ljp") if isinstance(rec, dict) else None
+        if res is None or type(raw) is not dict or raw.get("ljp_mv") != float(res.ljp_mv):
+            continue
+        entry = _FROZEN_LJP.get(id(res))
+        if entry is None or entry[0] is not res:
+            entry = (res, freeze_json(raw))
+            if len(_FROZEN_LJP) >= _FROZEN_LJP_MAX:
+                _FROZEN_LJP.pop(next(iter(_FROZEN_LJP)))
+            _FROZEN_LJP[id(res)] = entry
+        memo[id(raw)] = (raw, entry[1])
+    return memo

@@ -103,8 +103,38 @@ def _assert_same(path: Path, *, require_fast: bool, monkeypatch) -> int:
             assert isinstance(got, np.ndarray), f"{where}: command() raised {got}"
             assert got.dtype == np.float64
             assert np.array_equal(got, value, equal_nan=True), f"{where}: differs from pyabf sweepC"
+            _assert_steps_match(rec, s, dac, got, where)
         assert got_warns == warns, where
     return len(expected)
+
+
+def _assert_steps_match(rec, s: int, dac: int, wave: np.ndarray, where: str) -> None:
+    """``Recording.command_steps`` (issue 16: statistics without the waveform) is ``command`` piece by piece."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        steps = rec.command_steps(s, dac)
+    if steps is None:
+        return
+    assert [(a, b) for a, b, _ in steps] == list(zip([0] + [b for _, b, _ in steps[:-1]], [b for _, b, _ in steps]))
+    assert steps[0][0] == 0 and steps[-1][1] == len(wave) and all(a < b for a, b, _ in steps), where
+    rebuilt = np.concatenate([np.full(b - a, v) for a, b, v in steps])
+    assert np.array_equal(rebuilt, wave), f"{where}: command_steps differs from command()"
+
+
+def test_command_steps_of_a_step_protocol_with_holding_offsets():
+    """A voltage-step file gives its commands as pieces, equal to command(), offsets included."""
+    rec = read_recording(LOCAL / "pclamp11_4ch.abf")
+    dacs = [d for d in range(len(rec.holding))
+            if rec.has_command(d) and len({v for _, _, v in rec.command_steps(0, d) or ()}) > 1]
+    assert dacs
+    shifted = rec.with_offsets({}, note="test", holding_offsets={dacs[0]: -7.25})
+    for r in (rec, shifted):
+        for s in range(r.n_sweeps):
+            steps = r.command_steps(s, dacs[0])
+            assert steps is not None and len(steps) > 1
+            _assert_steps_match(r, s, dacs[0], r.command(s, dacs[0]), f"sweep {s}")
+    assert shifted.command_steps(0, dacs[0])[0][2] == rec.command_steps(0, dacs[0])[0][2] - 7.25
+    assert rec.command_steps(0, len(rec.holding)) is None  # no such DAC: None, as has_command says
 
 
 # --------------------------------------------------------------------------- real files

@@ -81,3 +81,58 @@ def test_provenance_written_in_full(table, tmp_path):
         back = read_table(tmp_path / name)
         assert back.attrs == json.loads(json.dumps(df.attrs))
         assert back.attrs["correction"]["ljp"] == cr.provenance["ljp"]
+
+
+# ----------------------------------------------------------------------------- freeze_json (issue 16)
+def _round_trip(value):
+    from ephys_correct._fileio import to_jsonable
+
+    return freeze(json.loads(json.dumps(to_jsonable(value))))
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                   | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)),
+    max_leaves=20)
+
+
+@given(json_like)
+def test_freeze_json_is_the_json_round_trip(value):
+    from ephys_correct.report.frozen_attrs import freeze_json
+
+    got = freeze_json(value)
+    want = _round_trip(value)
+    assert json.dumps(got) == json.dumps(want)
+    assert got == want or json.dumps(got) == json.dumps(want)  # NaN -> None on both sides
+
+
+def test_freeze_json_numpy_paths_and_shared_parts(tmp_path):
+    import numpy as np
+
+    from ephys_correct.report.frozen_attrs import freeze_json
+
+    shared = {"ions": [{"name": "K+", "mM": np.float64(140.0)}]}
+    value = {"a": shared, "b": shared, "c": np.arange(3), "p": tmp_path, "n": np.int64(2), 1: float("inf"),
+             "t": (np.bool_(True),)}
+    got = freeze_json(value)
+    assert json.dumps(got) == json.dumps(_round_trip(value))
+    assert got["a"] is got["b"]  # one object met twice: converted once, shared
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        freeze_json({"x": object()})
+
+
+def test_table_provenance_equals_the_corrections_and_shares_the_ljp_record():
+    from ephys_correct.report.table_metadata import _frozen_provenance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cr = correct_recording(TEST_DATA / "pclamp11_4ch.abf", pipette="internal_k_gluconate",
+                               bath="acsf_carbogen_standard", temperature_c=32.0)
+        prov = _frozen_provenance(cr)
+        assert json.dumps(prov) == json.dumps(cr.provenance)
+        assert prov == freeze(cr.provenance)
+        recs = [r["ljp"] for r in prov["ljp"]["by_headstage"].values()]
+        assert len(recs) == 4 and all(r is recs[0] for r in recs)  # one LJP computation, one record
+        table = driving_force_table(cr)
+    assert json.dumps(table.attrs["correction"]) == json.dumps(cr.provenance)
