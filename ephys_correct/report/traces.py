@@ -13,8 +13,8 @@ import numpy as np
 
 from ephys_correct._fileio import atomic_write
 
-#: samples per piece when a trace is streamed into the ``.npz`` (float64 while corrected: 8 MiB)
-CHUNK_SAMPLES = 1 << 20
+#: samples per piece when a trace is streamed into the ``.npz`` (float64 while corrected: 2 MiB)
+CHUNK_SAMPLES = 1 << 18
 
 
 def write_corrected_npz(path: Path, corrected, *, durable: bool = True,

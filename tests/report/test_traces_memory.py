@@ -140,3 +140,35 @@ def test_batch_memory_bounded_by_the_chunk_not_the_file(tmp_path, monkeypatch, g
     assert data.shape == ((1, 2, 300 * 20000) if gapfree else (300, 2, 20000))
     print(f"traced peak {peak / 1e6:.2f} MB for a {size / 1e6:.1f} MB file")
     assert peak < 0.10 * size, f"traced peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB file"
+
+
+def test_long_sweep_plotted_as_its_envelope_read_in_pieces(tmp_path, monkeypatch):
+    from ephys_correct.report import plot
+
+    monkeypatch.setattr(plot, "SWEEP_PLOT_MAX_SAMPLES", 1000)
+    monkeypatch.setattr(plot, "SWEEP_PLOT_BINS", 64)
+    monkeypatch.setattr(plot, "_ENVELOPE_CHUNK_SAMPLES", 1000)  # 3 bins of 313 samples per piece
+    corrected = correct_recording(str(TEST_DATA / "171116sh_0013.abf"), pipette=PIPETTE, bath=BATH,
+                                  temperature_c=32)
+    reads = []
+    rec_type = type(corrected.recording)
+    read = rec_type.sweep_data
+
+    def spy(self, s, c, *, start=0, stop=None):
+        reads.append((start, stop))
+        return read(self, s, c, start=start, stop=stop)
+
+    monkeypatch.setattr(rec_type, "sweep_data", spy)
+    fig = plot.plot_sweep(corrected, 2)
+    assert max(b - a for a, b in reads) == 939
+    real = corrected.recording.sweep_data
+    raw_line, cor_line = fig.axes[0].get_lines()[:2]
+    width = -(-20000 // 64)
+    assert len(cor_line.get_ydata()) == 2 * -(-20000 // width)
+    y = real(2, 0)
+    assert raw_line.get_ydata().min() == y.min() and raw_line.get_ydata().max() == y.max()
+    c = corrected.sweep_data(2, 0)
+    np.testing.assert_allclose([cor_line.get_ydata().min(), cor_line.get_ydata().max()], [c.min(), c.max()])
+    np.testing.assert_allclose(cor_line.get_ydata()[4:6], [c[2 * width:3 * width].min(), c[2 * width:3 * width].max()])
+    assert cor_line.get_xdata()[-1] == pytest.approx((20000 // width) * width / 20000)
+    assert f"min/max of every {width} samples as recorded vs LJP-corrected" in fig.axes[0].get_title()
