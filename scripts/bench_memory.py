@@ -54,6 +54,7 @@ warnings.simplefilter("ignore")
 path, which, out, extra = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 import numpy as np
 import pyabf
+import ephys_correct
 from ephys_correct.batch.run import run_batch
 
 
@@ -80,7 +81,7 @@ else:
 elapsed = time.perf_counter() - t0
 _, traced = tracemalloc.get_traced_memory()
 tracemalloc.stop()
-print(json.dumps({"s": elapsed, "traced_mb": traced / 1e6, "rss_mb": (status_kb("VmHWM") - base) / 1024}))
+print(json.dumps({"package": os.path.dirname(ephys_correct.__file__), "s": elapsed, "traced_mb": traced / 1e6, "rss_mb": (status_kb("VmHWM") - base) / 1024}))
 """
 
 
@@ -88,8 +89,10 @@ def run_child(path: Path, which: str, out: Path, extra: dict) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = env.get("PYTHONPATH", "") + os.pathsep + str(ROOT)
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # run from the file's folder: ``-c`` puts the working directory first on sys.path, and the
+    # package under test must be the one PYTHONPATH names
     res = subprocess.run([sys.executable, "-c", _CHILD, str(path), which, str(out), json.dumps(extra)],
-                         capture_output=True, text=True, env=env)
+                         capture_output=True, text=True, env=env, cwd=path.parent)
     if res.returncode:
         raise SystemExit(f"{which} on {path.name} failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -131,6 +134,8 @@ def main(argv=None) -> int:
                         for f in out.iterdir():
                             f.unlink()
                         out.rmdir()
+        used = {x["package"] for k in results for x in results[k]["ours"]}
+        print(f"package used by the runs: {', '.join(sorted(used))}")
         print(f"{args.rounds} interleaved rounds, fresh process each; min / median / max; peaks above the "
               "level after the imports, as a fraction of the file size")
         for kind, path in files.items():
