@@ -119,8 +119,7 @@ def test_batch_memory_bounded_by_the_chunk_not_the_file(tmp_path, monkeypatch, g
     With pieces of 32 k samples the streamed work needs well under 1 MB; the
     bound (10 % of the file) leaves room for the table and its provenance,
     while any step that holds one of the two channels whole as float32 (100 % of
-    the file) or float64 (200 %), or a whole sweep of the episodic file's
-    traces, fails it.
+    the file) or float64 (200 %) fails it.
     """
     monkeypatch.setattr(traces, "CHUNK_SAMPLES", CHUNK)
     monkeypatch.setattr(driving_force, "_CHUNK_SAMPLES", CHUNK)
