@@ -125,6 +125,34 @@ def sweeps(n_sweeps: int, values: list[float], n: int = 400) -> np.ndarray:
     return np.stack([np.stack([np.full(n, v) + ramp for v in values]) for _ in range(n_sweeps)])
 
 
+def write_abf1_large(path: Path, *, n_sweeps: int, samples: int, gapfree: bool = False,
+                     rate_hz: float = 20000.0) -> Path:
+    """A large ABF 1.83 file written block by block (memory: one sweep, whatever the size).
+
+    An Axopatch 200B current-clamp recording (``IN 0`` V_m in mV, telegraphed;
+    ``IN 1`` current in pA; DAC 0 a current step protocol): *n_sweeps* copies of
+    one sweep of *samples* samples per channel (4 bytes per sample pair).  With
+    ``gapfree=True`` the file is gap-free (``nOperationMode`` 3): one sweep of
+    ``n_sweeps * samples`` samples.
+    """
+    rng = np.random.default_rng(0)
+    one = sweeps(1, [-65.0, 50.0], samples) + rng.normal(0.0, 0.5, size=(1, 2, samples))
+    write_abf1(path, one, rate_hz, [Adc("IN 0", "mV", (AXOPATCH_200B, 0)), Adc("IN 1", "pA")],
+               [Dac("Cmd 0", "pA", 0.0, [(1, 50.0, samples // 4), (1, 0.0, samples // 4)]), Dac("OUT 1", "V", -6.0)],
+               protocol="steps")
+    raw = Path(path).read_bytes()
+    head, block = bytearray(raw[:6144]), raw[6144:]
+    struct.pack_into("<i", head, 10, n_sweeps * 2 * samples)  # lActualAcqLength
+    struct.pack_into("<i", head, 16, 1 if gapfree else n_sweeps)  # lActualEpisodes
+    if gapfree:
+        struct.pack_into("<h", head, 8, 3)  # nOperationMode: gap-free
+    with open(path, "wb") as f:
+        f.write(bytes(head))
+        for _ in range(n_sweeps):
+            f.write(block)
+    return Path(path)
+
+
 # --------------------------------------------------------------------------- ABF2 patches
 def _section(data: bytes, offset: int) -> tuple[int, int, int]:
     block, size, count = struct.unpack_from("<IIq", data, offset)

@@ -434,22 +434,24 @@ class CorrectedRecording:
         """True when :meth:`command` can return a waveform for *dac*."""
         return self.recording.has_command(dac)
 
-    def command(self, sweep: int, dac: int) -> np.ndarray:
+    def command(self, sweep: int, dac: int, *, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Corrected command waveform (holding + steps) of one DAC, in its units.
 
         A voltage command is corrected like any potential (a protocol whose
         steps were deliberately pre-shifted by the experimenter is an ordinary
         command and gets the ordinary correction); a current command gets the
         configuration's current sign.  See :attr:`command_corrections`.
+        *start*, *stop*: a sample range inside the sweep (as in
+        :meth:`sweep_data`), built without the rest of the sweep.
 
         Raises
         ------
         CommandUnavailableError
             The file stores no command for this DAC.
         """
-        raw = self.recording.command(sweep, dac)
+        raw = self.recording.command(sweep, dac, start=start, stop=stop)
         d = int(dac)
-        return self._apply(self.command_corrections[d], raw, sweep, 0, None)
+        return self._apply(self.command_corrections[d], raw, sweep, start, stop)
 
     def holding_at(self, sweep: int = 0):
         """Corrected holding levels (tuple of :class:`~ephys_correct.io.Holding`) at the start of *sweep*."""

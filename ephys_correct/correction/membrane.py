@@ -160,19 +160,39 @@ def vm_signal(corrected, h) -> tuple[str, int] | None:
     return None
 
 
-def _command(corrected, h, sweep: int) -> np.ndarray | None:
-    """The raw command waveform of the headstage's DAC (any units), None when the file has none."""
+#: the command of a sweep is scanned for steps in pieces of this many samples (bounded memory)
+SCAN_SAMPLES = 1 << 20
+
+
+def _scan_command_changes(corrected, h, sweep: int, *, first_only: bool = False) -> np.ndarray | None:
+    """Samples ``i`` where the raw command of the headstage's DAC differs from sample ``i - 1``.
+
+    None when the file has no command.  The sweep's command is built and scanned in pieces
+    of :data:`SCAN_SAMPLES` (a gap-free sweep can be as long as the file); *first_only*: stop
+    at the first piece with a change.
+    """
     rec = corrected.recording
     dac = h.dac
     if dac is None or not rec.has_command(dac):
         return None
+    n = rec.sweep_lengths[sweep]
+    found: list[np.ndarray] = []
+    prev = None
     try:
-        return rec.command(sweep, dac)
+        for lo in range(0, n, SCAN_SAMPLES):
+            piece = rec.command(sweep, dac, start=lo, stop=min(n, lo + SCAN_SAMPLES))
+            if prev is not None and piece[0] != prev:
+                found.append(np.array([lo]))
+            found.append(np.flatnonzero(piece[1:] != piece[:-1]) + (lo + 1))
+            if first_only and any(len(f) for f in found):
+                break
+            prev = piece[-1]
     except CommandUnavailableError:
         return None
+    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
 
 
-def _command_changes(corrected, h, sweep: int) -> list[int] | None:
+def _command_changes(corrected, h, sweep: int, *, first_only: bool = False) -> list[int] | None:
     """Samples where the command differs from the sample before (``flatnonzero(diff) + 1``).
 
     From the protocol's steps (:meth:`Recording.command_steps`) when the command is made of
@@ -185,10 +205,8 @@ def _command_changes(corrected, h, sweep: int) -> list[int] | None:
     steps = rec.command_steps(sweep, dac)
     if steps is not None:
         return [a for (a, _, v), (_, _, prev) in zip(steps[1:], steps) if v != prev]
-    cmd = _command(corrected, h, sweep)
-    if cmd is None:
-        return None
-    return (np.flatnonzero(cmd[1:] != cmd[:-1]) + 1).tolist()
+    changed = _scan_command_changes(corrected, h, sweep, first_only=first_only)
+    return None if changed is None else changed.tolist()
 
 
 def _t(rec, i: int) -> float:
@@ -224,7 +242,7 @@ def windows_for(corrected, h, sweep: int, window: str) -> list[Window]:
     n = rec.sweep_lengths[sweep]
     if window == "sweep":
         return [Window("sweep", 0, n, f"whole sweep {_span(rec, 0, n)}")]
-    changed = _command_changes(corrected, h, sweep)
+    changed = _command_changes(corrected, h, sweep, first_only=window == "baseline")
     if changed is None:
         if window == "epochs":
             raise ParameterError(

@@ -556,6 +556,7 @@ class AbfCommand:
 
     def __init__(self, header: AbfHeader, factors, holding):
         self._h = header
+        self.ranges = True  # waveform() builds a sample range without the rest of the sweep
         self._factors = list(factors)
         self._holding = list(holding)
         self._tables: dict[int, object] = {}
@@ -639,9 +640,15 @@ class AbfCommand:
         self._plans[dac] = plan
         return plan
 
-    def _sweep_from_plan(self, plan: _EpochPlan, sweep: int, hold: float) -> np.ndarray:
-        """pyabf's ``getEpochWaveformsBySweep`` (for one sweep) + ``getWaveform``, with holding level *hold*."""
+    def _sweep_from_plan(self, plan: _EpochPlan, sweep: int, hold: float, lo: int = 0,
+                         hi: int | None = None) -> np.ndarray:
+        """pyabf's ``getEpochWaveformsBySweep`` (for one sweep) + ``getWaveform``, with holding level *hold*.
+
+        Samples *lo*..*hi* of it (default: all); steps and ramps are filled only where they overlap
+        that range (a long gap-free sweep is synthesized piece by piece).
+        """
         n = plan.n_points
+        hi = n if hi is None else hi
         epochs = plan.epochs
         # the level a sweep starts at: the last epoch level of the previous sweep (nInterEpisodeLevel) or holding
         if plan.return_to_hold and sweep > 0 and epochs:
@@ -660,14 +667,16 @@ class AbfCommand:
             position = pt2
         segs.append((pt2, n, level if plan.return_to_hold else hold, "Step", 0, 0))
 
-        if all(s[3] in ("Step", "Ramp") and 0 <= s[0] <= s[1] <= n for s in segs):
-            out = np.empty(n, dtype=np.float64)  # the segments tile [0, n)
+        if all(s[3] in ("Step", "Ramp") and 0 <= s[0] <= s[1] <= n for s in segs) and 0 <= lo <= hi <= n:
+            out = np.empty(hi - lo, dtype=np.float64)  # the segments tile [0, n)
             before = start_level
             for p1, p2, lev, kind, _, _ in segs:
-                if kind == "Step":
-                    out[p1:p2] = lev
-                else:
-                    out[p1:p2] = np.linspace(before, lev, p2 - p1)
+                a, b = max(p1, lo), min(p2, hi)
+                if a < b:
+                    if kind == "Step":
+                        out[a - lo:b - lo] = lev
+                    else:
+                        out[a - lo:b - lo] = np.linspace(before, lev, p2 - p1)[a - p1:b - p1]
                 before = lev
             return out
         # anything else: pyabf's own synthesis of the same epoch list.  pyabf allocates each epoch before
@@ -681,7 +690,7 @@ class AbfCommand:
         ep = EpochSweepWaveform()
         for p1, p2, lev, kind, width, period in segs:
             ep.addEpoch(p1, p2, lev, kind, width, period, [0] * _DIGITAL_OUTPUT_COUNT)
-        return ep.getWaveform()
+        return np.asarray(ep.getWaveform(), dtype=np.float64)[lo:hi]
 
     def _sweep_from_pyabf(self, sweep: int, dac: int, hold: float) -> np.ndarray:
         """The old path: pyabf's epoch table from a full ``pyabf.ABF``."""
@@ -772,8 +781,10 @@ class AbfCommand:
             out.append((a, b, v))
         return tuple(out)
 
-    def waveform(self, sweep: int, dac: int, n: int) -> np.ndarray:
+    def waveform(self, sweep: int, dac: int, n: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """Samples *lo*..*hi* (default all *n*) of the command of *dac* in *sweep*."""
         h = self._h
+        hi = n if hi is None else hi
         if not self.available(dac):
             if not 0 <= dac < len(h.dacs):
                 why = f"the file has DACs 0..{len(h.dacs) - 1}"
@@ -787,19 +798,25 @@ class AbfCommand:
         d = h.dacs[dac]
         hold = self._holding[dac]
         if not d.waveform_enable or d.waveform_source == 0:
-            out = np.full(n, hold, dtype=np.float64)
+            out = np.full(hi - lo, hold, dtype=np.float64)
         else:
             plan = self._plan(dac)
-            if plan is not None:
-                out = self._sweep_from_plan(plan, sweep, hold)
-            else:
-                out = self._sweep_from_pyabf(sweep, dac, hold)
-            out = np.asarray(out, dtype=np.float64)
-            if len(out) != n:
-                fixed = np.full(n, hold, dtype=np.float64)
-                m = min(n, len(out))
-                fixed[:m] = out[:m]
-                out = fixed
+            out = None
+            if plan is not None and plan.n_points == n and (lo, hi) != (0, n):
+                out = self._sweep_from_plan(plan, sweep, hold, lo, hi)
+                if len(out) != hi - lo:  # pyabf laid the epochs out differently: build the sweep
+                    out = None
+            if out is None:
+                out = self._sweep_from_plan(plan, sweep, hold) if plan is not None else \
+                    self._sweep_from_pyabf(sweep, dac, hold)
+                out = np.asarray(out, dtype=np.float64)
+                if len(out) != n:
+                    fixed = np.full(n, hold, dtype=np.float64)
+                    m = min(n, len(out))
+                    fixed[:m] = out[:m]
+                    out = fixed
+                if (lo, hi) != (0, n):
+                    out = out[lo:hi].copy()
         # out is a fresh array: scale it in place (a second sweep-long temporary costs page faults per call)
         factor = self._factors[dac]
         if factor != 1.0:

@@ -546,7 +546,7 @@ class Recording:
             return False
         return self._command.available(int(dac))
 
-    def command(self, sweep: int, dac: int) -> np.ndarray:
+    def command(self, sweep: int, dac: int, *, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Command waveform of one DAC for one sweep, in the DAC's units (mV or pA).
 
         Built from the ABF epoch table (pyabf ``sweepC`` logic) with the true
@@ -559,11 +559,14 @@ class Recording:
             Sweep index (negative counts from the end).
         dac : int
             DAC index (``holding[dac]``).
+        start, stop : int, optional
+            Sample range inside the sweep (Python slice semantics, no step); an
+            ABF epoch waveform is synthesized for that range only.
 
         Returns
         -------
         numpy.ndarray
-            float64, one value per sample of the sweep (a new array), including
+            float64, one value per sample of the range (a new array), including
             the offsets of :meth:`with_offsets`.
 
         Raises
@@ -578,7 +581,15 @@ class Recording:
         d = int(dac)
         if not 0 <= d < len(self.holding):
             raise CommandUnavailableError(f"{self.path}: no DAC {dac} (DACs 0..{len(self.holding) - 1})")
-        out = self._command.waveform(s, d, self.sweep_lengths[s])
+        n = self.sweep_lengths[s]
+        lo, hi, _ = slice(start, stop).indices(n)
+        hi = max(hi, lo)
+        if (lo, hi) == (0, n):
+            out = self._command.waveform(s, d, n)
+        elif getattr(self._command, "ranges", False):
+            out = self._command.waveform(s, d, n, lo, hi)
+        else:
+            out = self._command.waveform(s, d, n)[lo:hi].copy()
         off = self._holding_offsets[d]
         if off:
             out += off  # a fresh array from the command source

@@ -202,9 +202,15 @@ def plot_sweep(corrected, sweep: int = 0, channel: int | str | None = None, *,
         channel = vm[0] if vm else 0
     c = rec.channel_index(channel)
     ch = rec.channels[c]
-    t = corrected.sweep_times(sweep)
-    raw = corrected.raw_sweep_data(sweep, c)
-    cor = corrected.sweep_data(sweep, c)
+    n = rec.sweep_lengths[corrected._sweep(sweep) if hasattr(corrected, "_sweep") else sweep]
+    if n > SWEEP_PLOT_MAX_SAMPLES:  # a long (gap-free) sweep: its min/max envelope, read in pieces
+        t, raw, cor = _envelope(corrected, sweep, c, n)
+        shown = f"min/max of every {-(-n // SWEEP_PLOT_BINS)} samples"
+    else:
+        t = corrected.sweep_times(sweep)
+        raw = corrected.raw_sweep_data(sweep, c)
+        cor = corrected.sweep_data(sweep, c)
+        shown = "every sample"
     fig = _figure()
     ax = fig.add_subplot()
     ax.plot(t, raw, color="0.6", lw=0.8, label="as recorded")
@@ -218,12 +224,41 @@ def plot_sweep(corrected, sweep: int = 0, channel: int | str | None = None, *,
     cfg = getattr(getattr(corrected, "configuration", None), "name", "")
     sweep_no = corrected._sweep(sweep) if hasattr(corrected, "_sweep") else sweep
     ax.set_title(f"{Path(rec.path).name} | {_hs_text([ch.headstage])} | {ch.name}, "
-                 f"{_sweeps_text([sweep_no], rec.n_sweeps)}: every sample as recorded vs LJP-corrected\n"
+                 f"{_sweeps_text([sweep_no], rec.n_sweeps)}: {shown} as recorded vs LJP-corrected\n"
                  f"{ljp} ({cfg})", fontsize=9)
     ax.legend(loc="best", fontsize=8, frameon=False)
     if ch.units_suspect:
         _mark_suspect(fig, ax, suspect_text(rec, ch.headstage))
     return _finish(fig, path, overwrite)
+
+
+#: :func:`plot_sweep` draws every sample of a sweep up to this length ...
+SWEEP_PLOT_MAX_SAMPLES = 1 << 20
+#: ... and of a longer one the minimum and maximum of each of this many bins (read in pieces)
+SWEEP_PLOT_BINS = 1 << 14
+_ENVELOPE_CHUNK_SAMPLES = 1 << 18
+
+
+def _envelope(corrected, sweep: int, c: int, n: int):
+    """(times, raw, corrected) of the min/max envelope of a long sweep, 2 points per bin, read in pieces."""
+    import numpy as np
+
+    rec = corrected.recording
+    width = -(-n // SWEEP_PLOT_BINS)
+    step = max(1, _ENVELOPE_CHUNK_SAMPLES // width) * width  # whole bins per piece
+    t_parts, raw_parts, cor_parts = [], [], []
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        starts = np.arange(0, hi - lo, width)
+        t0 = rec.t_start_s + (lo + starts) / rec.sample_rate_hz
+        t_parts.append(np.repeat(t0, 2))
+        for parts, y in ((raw_parts, corrected.raw_sweep_data(sweep, c, start=lo, stop=hi)),
+                         (cor_parts, corrected.sweep_data(sweep, c, start=lo, stop=hi))):
+            pair = np.empty(2 * len(starts))
+            pair[0::2] = np.minimum.reduceat(y, starts)
+            pair[1::2] = np.maximum.reduceat(y, starts)
+            parts.append(pair)
+    return np.concatenate(t_parts), np.concatenate(raw_parts), np.concatenate(cor_parts)
 
 
 @dataclass(frozen=True)

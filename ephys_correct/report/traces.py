@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-import io
 import json
+import math
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
-from ephys_correct._fileio import atomic_write_bytes
+import numpy as np
 
-def write_corrected_npz(path: Path, corrected, *, durable: bool = True) -> None:
+from ephys_correct._fileio import atomic_write
+
+#: samples per piece when a trace is streamed into the ``.npz`` (float64 while corrected: 2 MiB)
+CHUNK_SAMPLES = 1 << 18
+
+
+def write_corrected_npz(path: Path, corrected, *, durable: bool = True,
+                        chunk_samples: int | None = None) -> None:
     """Corrected traces -> ``.npz`` (atomic; durable unless ``durable=False``).
+
+    The traces are streamed into the archive: each sweep of each channel is
+    read, corrected and written in pieces of *chunk_samples* samples, so the
+    memory used stays at a few pieces whatever the size of the recording (the
+    corrected command waveforms are taken a sweep at a time).  The file is the
+    one :func:`numpy.savez` would write for the same arrays (uncompressed zip,
+    ZIP64 members, ``.npy`` format 1.0); it is written to a temporary file in
+    the destination folder and renamed.
 
     A batch passes ``durable=False`` and flushes all of a file's outputs together
     before its done-marker (docs/performance.md, durability).
@@ -24,33 +40,20 @@ def write_corrected_npz(path: Path, corrected, *, durable: bool = True) -> None:
         The corrected recording.
     durable : bool
         fsync the file and its folder after the rename.
+    chunk_samples : int, optional
+        Samples per piece read, corrected and written at once (default
+        :data:`CHUNK_SAMPLES`).
     """
-    import numpy as np
-
     rec = corrected.recording
     channels = list(rec.channels)
     n_sweeps = int(rec.n_sweeps)
     lengths = [int(n) for n in rec.sweep_lengths]
-    arrays: dict[str, Any] = {}
     equal = len(set(lengths)) == 1
-    if equal:
-        data = np.empty((n_sweeps, len(channels), lengths[0]), dtype=np.float32)
-        for s in range(n_sweeps):
-            for c in range(len(channels)):
-                data[s, c] = corrected.sweep_data(s, c)
-        arrays["data"] = data
-    else:
-        for s in range(n_sweeps):
-            for c in range(len(channels)):
-                arrays[f"sweep_{s:05d}_ch{c:02d}"] = corrected.sweep_data(s, c).astype(np.float32)
+    step = max(1, int(CHUNK_SAMPLES if chunk_samples is None else chunk_samples))
     corrections = [sc.as_dict() for sc in getattr(corrected, "channel_corrections", ())]
     # corrected command waveforms of the DACs that command a headstage (the HTML report shows them)
     commands = [sc for sc in getattr(corrected, "command_corrections", ())
                 if sc.headstage is not None and rec.has_command(sc.index)]
-    for sc in commands:
-        cmd = [corrected.command(s, sc.index).astype(np.float32) for s in range(n_sweeps)]
-        arrays.update({f"command_dac{sc.index}": np.stack(cmd)} if equal else
-                      {f"command_{s:05d}_dac{sc.index}": c for s, c in enumerate(cmd)})
     meta = {
         "format": "ephys_correct corrected traces v1",
         "layout": "data[sweep, channel, sample]" if equal else "sweep_<s>_ch<c>",
@@ -69,10 +72,65 @@ def write_corrected_npz(path: Path, corrected, *, durable: bool = True) -> None:
         "ljp_mv_by_headstage": {str(k): v for k, v in corrected.ljp_mv_by_headstage.items()},
         "provenance": corrected.provenance,
     }
-    arrays["metadata_json"] = np.array(json.dumps(meta, default=str))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue(), overwrite=True, durable=durable, make_parents=True)
+
+    def trace(s: int, c: int):
+        for lo in range(0, lengths[s], step):
+            hi = min(lengths[s], lo + step)
+            piece = corrected.sweep_data(s, c, start=lo, stop=hi)
+            if len(piece) != hi - lo:
+                raise RuntimeError(f"{rec.path}: sweep {s}, channel {c}: {len(piece)} samples read for "
+                                   f"samples {lo}-{hi} (internal error)")
+            yield piece
+
+    def command(s: int, dac: int):
+        for lo in range(0, lengths[s], step):
+            yield corrected.command(s, dac, start=lo, stop=min(lengths[s], lo + step))
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            if equal:
+                _stream_member(zf, "data", (n_sweeps, len(channels), lengths[0]),
+                               (piece for s in range(n_sweeps) for c in range(len(channels))
+                                for piece in trace(s, c)))
+            else:
+                for s in range(n_sweeps):
+                    for c in range(len(channels)):
+                        _stream_member(zf, f"sweep_{s:05d}_ch{c:02d}", (lengths[s],), trace(s, c))
+            for sc in commands:
+                if equal:
+                    _stream_member(zf, f"command_dac{sc.index}", (n_sweeps, lengths[0]),
+                                   (piece for s in range(n_sweeps) for piece in command(s, sc.index)))
+                else:
+                    for s in range(n_sweeps):
+                        _stream_member(zf, f"command_{s:05d}_dac{sc.index}", (lengths[s],), command(s, sc.index))
+            with zf.open("metadata_json.npy", "w", force_zip64=True) as fid:
+                np.lib.format.write_array(fid, np.array(json.dumps(meta, default=str)), allow_pickle=False)
+
+    atomic_write([path], [write], overwrite=True, durable=durable, make_parents=True)
+
+
+def _stream_member(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], pieces) -> None:
+    """Write ``<name>.npy`` (float32, C order, *shape*) into *zf* from consecutive 1-D *pieces*.
+
+    The member is what :func:`numpy.savez` writes for such an array (``.npy``
+    header version 1.0, ZIP64 entry); the number of values written is checked
+    against *shape*.
+    """
+    expected = math.prod(shape)
+    written = 0
+    with zf.open(f"{name}.npy", "w", force_zip64=True) as fid:
+        np.lib.format.write_array_header_1_0(
+            fid, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                  "shape": tuple(int(n) for n in shape)})
+        for piece in pieces:
+            block = np.ascontiguousarray(piece, dtype=np.float32)
+            written += block.size
+            if written > expected:
+                break
+            fid.write(memoryview(block).cast("B"))
+    if written != expected:
+        raise RuntimeError(f"{name}: {written} values for an array of shape {shape} (internal error)")
+
 
 def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
     """Read a ``<stem>.corrected.npz`` written by :func:`run_batch`.
@@ -91,8 +149,6 @@ def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
         waveforms stored beside the data as ``command_dac<d>`` (sweeps x
         samples), read by :mod:`ephys_correct.report.html`.
     """
-    import numpy as np
-
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["metadata_json"]))
         if "data" in z.files:
