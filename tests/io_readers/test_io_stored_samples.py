@@ -140,3 +140,18 @@ def test_neo_objects_in_memory_have_no_stored_integers():
     mem = read_recording(rec.to_neo(sweeps=[0]))
     with pytest.raises(StoredSamplesUnavailableError, match="not stored integer samples"):
         mem.stored_sweep_data(0, 0)
+
+
+def test_nwb_written_by_write_nwb_hands_back_the_abf_samples(tmp_path):
+    """An int16 NWB series is stored samples too: the ABF's counts survive write_nwb and read_recording."""
+    from ephys_correct.correction.correct import correct_recording
+    from ephys_correct.report.nwb import write_nwb
+
+    cr = correct_recording(TEST_DATA / "171116sh_0013.abf", pipette="axobits39_kgluconate_pipette",
+                           bath="axobits39_saline_bath", temperature_c=32, zeroing_temperature_c=22)
+    back = read_recording(write_nwb(cr, tmp_path / "x.nwb"))
+    assert _check_file(back) == 1
+    assert back.stored_scaling(0).dtype == np.int16
+    for s in (0, 12):
+        np.testing.assert_array_equal(back.stored_sweep_data(s, 0), cr.recording.stored_sweep_data(s, 0))
+        np.testing.assert_allclose(back.sweep_data(s, 0), cr.sweep_data(s, 0), rtol=1e-13, atol=1e-9)
