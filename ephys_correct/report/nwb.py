@@ -13,11 +13,19 @@ Layout (``docs/reports.md``)
   ``CurrentClampSeries`` (membrane potential, current clamp),
   ``IZeroClampSeries`` (I=0), ``VoltageClampSeries`` (membrane current,
   voltage clamp), ``PatchClampSeries`` for other headstage signals (a voltage
-  monitor in voltage clamp, a current monitor in current clamp); data are
-  stored in mV / pA with ``conversion`` 1e-3 / 1e-12 to NWB's volts /
-  amperes, exactly (float64);
-* per sweep and headstage the corrected command, when the file holds one,
-  as ``VoltageClampStimulusSeries`` / ``CurrentClampStimulusSeries``;
+  monitor in voltage clamp, a current monitor in current clamp).  ``data``
+  are the file's integer samples (:meth:`Recording.stored_sweep_data`,
+  int16 for ABF), ``conversion`` and ``offset`` the header's scaling, the
+  unit factor to volts / amperes and the correction (a sign and an offset),
+  so that ``data * conversion + offset`` is the corrected value; float64
+  corrected values (``conversion`` 1e-3 / 1e-12, ``offset`` 0) where the file
+  has no integers or the correction is no single offset for the sweep (the
+  series' description and the provenance ``nwb.storage`` say which);
+  gzip + shuffle, chunked;
+* per sweep and headstage the command, when the file holds one, as
+  ``VoltageClampStimulusSeries`` / ``CurrentClampStimulusSeries``: the
+  protocol's values (float32 when exact) with the correction in
+  ``conversion`` and ``offset``;
 * responses and stimuli linked in the ``intracellular_recordings`` table,
   grouped per sweep in ``icephys_simultaneous_recordings``;
 * channels of no headstage as plain ``TimeSeries`` in acquisition;
@@ -570,7 +578,10 @@ def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False, me
     -----
     Both files are written to temporary files in the destination directory
     and moved into place; on failure no partial file remains.  The layout is
-    described in the module docstring and ``docs/reports.md``.
+    described in the module docstring and ``docs/reports.md``: the file's
+    integer samples with ``conversion`` and ``offset`` giving the corrected
+    values, each series checked against :meth:`CorrectedRecording.sweep_data`
+    before it is written.
 
     Raises
     ------
