@@ -93,6 +93,16 @@ def test_axograph_offsets_and_unit_factor_are_not_bit_for_bit_in_one_step():
     np.testing.assert_array_equal(sc.values(raw), rec.sweep_data(0, 0))
 
 
+def test_a_unit_fix_is_in_the_scaling():
+    """UnitFix("V", 1/20): stored counts unchanged, scale = gain / 20 * 1000 (the fix and V -> mV)."""
+    plain = read_recording(TEST_DATA / "171116sh_0013.abf")
+    rec = read_recording(TEST_DATA / "171116sh_0013.abf", unit_fix={0: ("V", 1 / 20)})
+    assert _check_file(rec) == 1
+    sc, sc0 = rec.stored_scaling(0), plain.stored_scaling(0)
+    assert sc.units == "mV" and sc.scale == pytest.approx(sc0.scale / 20 * 1000, rel=1e-15)
+    np.testing.assert_array_equal(rec.stored_sweep_data(5, 0), plain.stored_sweep_data(5, 0))
+
+
 def test_offsets_of_with_offsets_are_in_the_scaling():
     rec = read_recording(TEST_DATA / "190619B_0003.abf")
     shifted = rec.with_offsets({0: -15.5}, note="test shift")
@@ -155,3 +165,19 @@ def test_nwb_written_by_write_nwb_hands_back_the_abf_samples(tmp_path):
     for s in (0, 12):
         np.testing.assert_array_equal(back.stored_sweep_data(s, 0), cr.recording.stored_sweep_data(s, 0))
         np.testing.assert_allclose(back.sweep_data(s, 0), cr.sweep_data(s, 0), rtol=1e-13, atol=1e-9)
+
+
+def test_nwb_series_whose_offsets_differ_per_sweep_have_no_single_scaling(tmp_path):
+    """A per-sweep bath schedule gives each sweep its own offset: no one StoredScaling for the channel."""
+    from ephys_correct.correction.correct import correct_recording
+    from ephys_correct.potentials.bath import BathSchedule
+    from ephys_correct.report.nwb import write_nwb
+
+    sched = BathSchedule([(0, "axobits39_saline_bath"), (4, {"Na+": 145, "Cl-": 75, "gluconate-": 70})],
+                         temperature_c=20, reference="ag_agcl", activity_model=None)
+    cr = correct_recording(TEST_DATA / "190619B_0003.abf", pipette="axobits39_kgluconate_pipette",
+                           bath="axobits39_saline_bath", temperature_c=20, bath_change=sched)
+    back = read_recording(write_nwb(cr, tmp_path / "x.nwb"))
+    with pytest.raises(StoredSamplesUnavailableError, match=r"x\.nwb: the series of channel 0 differ"):
+        back.stored_scaling(0)
+    np.testing.assert_allclose(back.sweep_data(6, 0), cr.sweep_data(6, 0), rtol=1e-13, atol=1e-9)
