@@ -36,6 +36,8 @@ from ephys_correct.io._recording import (
     Headstage,
     Holding,
     Recording,
+    StoredSamplesUnavailableError,
+    StoredScaling,
     Tag,
     UnitFix,
 )
@@ -61,6 +63,8 @@ __all__ = [
     "FolderEntry",
     "SkippedEntry",
     "CommandUnavailableError",
+    "StoredScaling",
+    "StoredSamplesUnavailableError",
     "RecordingNotFoundError",
     "RecordingIsADirectoryError",
     "RecordingPermissionError",

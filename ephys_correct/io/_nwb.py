@@ -43,6 +43,7 @@ from ephys_correct.errors import (
 from ephys_correct.io._clamp import AdcSpec, DacSpec, adc_unit, assign
 from ephys_correct.io._headstages import HeadstagePlan
 from ephys_correct.io._recording import Holding, Recording
+from ephys_correct.io._stored import StoredSamplesUnavailableError, check_integer
 from ephys_correct.io._units import parse_unit
 
 __all__ = ["read_nwb"]
@@ -125,6 +126,29 @@ class _NwbSource:
             for j, c in enumerate(channels):
                 out[i, j] = self.read(s, c, 0, n_samples)
         return out
+
+    def stored_scaling(self, channel: int) -> tuple[np.dtype, float, float]:
+        """(integer dtype, conversion, offset) of *channel*, the same in every sweep; else unavailable."""
+        first = self.table[0][channel]
+        dt = check_integer(self.path, first.data.dtype, f"NWB series {first.name!r}")
+        scaling = _scale_offset(first)
+        for row in self.table[1:]:
+            s = row[channel]
+            if np.dtype(s.data.dtype) != dt or _scale_offset(s) != scaling:
+                raise StoredSamplesUnavailableError(
+                    f"{self.path}: the series of channel {channel} differ in dtype, conversion or offset "
+                    f"({first.name!r}: {dt.name} {scaling}, {s.name!r}: {np.dtype(s.data.dtype).name} "
+                    f"{_scale_offset(s)}); one scaling per channel is needed")
+        return dt, scaling[0], scaling[1]
+
+    def read_stored(self, sweep: int, channel: int, start: int, stop: int) -> np.ndarray:
+        """The stored integers of one series (a new native-order array)."""
+        dt, _, _ = self.stored_scaling(channel)
+        s = self.table[sweep][channel]
+        try:
+            return np.array(s.data[start:stop], dtype=dt.newbyteorder("="))
+        except (OSError, ValueError, KeyError) as exc:
+            raise CorruptRecordingError(f"{self.path}: cannot read {s.name!r}: {exc}") from exc
 
 
 class _NwbCommand:

@@ -25,6 +25,8 @@ __all__ = [
     "UnitFix",
     "Recording",
     "CommandUnavailableError",
+    "StoredScaling",
+    "StoredSamplesUnavailableError",
     "CLAMP_MODES",
     "SIGNAL_KINDS",
     "SIGNAL_ROLES",
@@ -36,6 +38,7 @@ from ephys_correct.io._parts import (  # noqa: F401  (re-exported)
     CLAMP_MODES, HEADSTAGE_CONFIDENCE, SIGNAL_KINDS, SIGNAL_ROLES, Channel, Headstage, Holding, Tag, UnitFix,
     _clamp_mode_help,
 )
+from ephys_correct.io._stored import StoredSamplesUnavailableError, StoredScaling, combine
 
 
 class CommandUnavailableError(RecordingError, LookupError):
@@ -432,6 +435,72 @@ class Recording:
         if off:
             out += off
         return out
+
+    def stored_scaling(self, channel: int | str) -> StoredScaling:
+        """How the file's integer samples of a channel become the values of :meth:`sweep_data`.
+
+        Parameters
+        ----------
+        channel : int or str
+            Channel index or name.
+
+        Returns
+        -------
+        StoredScaling
+            ``dtype`` (e.g. int16), ``scale`` and ``offset`` with
+            ``stored_sweep_data(...) * scale + offset == sweep_data(...)``
+            (bit for bit without a unit factor or header offset, else within
+            a few units in the last place), in the channel's units.
+
+        Raises
+        ------
+        StoredSamplesUnavailableError
+            The file stores floats for this channel (ABF ``nDataFormat = 1``,
+            AxoGraph float columns, NWB float series) or the recording was
+            built from neo objects in memory; the message says which.
+        """
+        c = self.channel_index(channel)
+        get = getattr(self._source, "stored_scaling", None)
+        if get is None:
+            raise StoredSamplesUnavailableError(
+                f"{self.path}: the {self.format} data read by {self.reader} are values, not stored integer "
+                "samples (use sweep_data)")
+        dtype, gain, offset = get(c)
+        chan = self.channels[c]
+        return combine(c, dtype, gain, offset, chan.scale, self._offsets[c], chan.units)
+
+    def stored_sweep_data(self, sweep: int, channel: int | str, *, start: int = 0,
+                          stop: int | None = None) -> np.ndarray:
+        """One sweep of one channel as the file stores it: the integer samples (ADC counts).
+
+        ``stored_sweep_data(s, c) * scale + offset`` with :meth:`stored_scaling`
+        gives :meth:`sweep_data`; exporters use it to keep the data lossless
+        and small.
+
+        Parameters
+        ----------
+        sweep : int
+            Sweep index (negative counts from the end).
+        channel : int or str
+            Channel index or name.
+        start, stop : int, optional
+            Sample range inside the sweep (Python slice semantics, no step).
+
+        Returns
+        -------
+        numpy.ndarray
+            A new integer array (``stored_scaling(channel).dtype``, native byte order).
+
+        Raises
+        ------
+        StoredSamplesUnavailableError
+            As :meth:`stored_scaling`.
+        """
+        s = self._sweep_index(sweep)
+        c = self.channel_index(channel)
+        self.stored_scaling(c)  # raises for float data
+        lo, hi, _ = slice(start, stop).indices(self.sweep_lengths[s])
+        return self._source.read_stored(s, c, lo, max(hi, lo))
 
     def iter_chunks(self, sweep: int, channel: int | str, *, chunk_samples: int = 1 << 20):
         """Yield one sweep of one channel in consecutive pieces (bounded memory).

@@ -14,6 +14,7 @@ import numpy as np
 
 from ephys_correct.errors import CorruptRecordingError, RecordingError
 from ephys_correct.io._checks import check_finite_samples
+from ephys_correct.io._stored import check_integer
 
 __all__ = ["MemmapSource", "NeoSource"]
 
@@ -122,6 +123,29 @@ class MemmapSource:
         if self.offsets[channel]:
             out += self.offsets[channel]
 
+    def stored_scaling(self, channel: int) -> tuple[np.dtype, float, float]:
+        """(integer dtype, gain, offset) of *channel*: value = stored * gain + offset."""
+        check_integer(self.path, self.dtype, "the ABF data section (nDataFormat = 1: float32)")
+        return self.dtype, self.gains[channel], self.offsets[channel]
+
+    def read_stored(self, sweep: int, channel: int, start: int, stop: int) -> np.ndarray:
+        """The stored integers of one sweep of one channel (a new native-order array)."""
+        check_integer(self.path, self.dtype, "the ABF data section (nDataFormat = 1: float32)")
+        first, _ = self.sweep_frames[sweep]
+        out = np.empty(stop - start, dtype=self.dtype.newbyteorder("="))
+        if stop == start:
+            return out
+        whole = self._whole()
+        if whole is not False:
+            out[:] = whole[first + start:first + stop, channel]
+        else:
+            mm = self._map(first + start, stop - start)
+            try:
+                out[:] = mm[:, channel]
+            finally:
+                del mm
+        return out
+
     def read_block(self, sweeps: Sequence[int], channels: Sequence[int], n_samples: int,
                    dtype=np.float64) -> np.ndarray:
         """(sweeps, channels, samples) array for equal-length sweeps.
@@ -212,6 +236,31 @@ class NeoSource:
             for j, c in enumerate(channels):
                 out[i, j] = self.read(s, c, 0, n_samples)
         return out
+
+    def _what(self) -> str:
+        return f"neo {type(self.rawio).__name__}"
+
+    def stored_scaling(self, channel: int) -> tuple[np.dtype, float, float]:
+        """(integer dtype, gain, offset) of *channel* from neo's header: value = stored * gain + offset."""
+        hdr = self.rawio.header
+        stream_id = hdr["signal_streams"][self.stream_index[channel]]["id"]
+        chans = hdr["signal_channels"][hdr["signal_channels"]["stream_id"] == stream_id]
+        ch = chans[self.channel_index[channel]]
+        dt = check_integer(self.path, ch["dtype"], f"{self._what()} (channel {channel})")
+        return dt, float(ch["gain"]), float(ch["offset"])
+
+    def read_stored(self, sweep: int, channel: int, start: int, stop: int) -> np.ndarray:
+        """neo's raw chunk of one sweep of one channel (the stored integers, a new array)."""
+        dt, _, _ = self.stored_scaling(channel)
+        seg, first = self.segment_map[sweep]
+        try:
+            raw = self.rawio.get_analogsignal_chunk(block_index=0, seg_index=seg, i_start=first + start,
+                                                    i_stop=first + stop, stream_index=self.stream_index[channel],
+                                                    channel_indexes=[self.channel_index[channel]])
+        except (OSError, ValueError, IndexError) as exc:
+            raise CorruptRecordingError(f"{self.path}: neo could not read sweep {sweep} channel {channel}: {exc}") from exc
+        check_integer(self.path, raw.dtype, f"{self._what()} (channel {channel}, read)")
+        return np.array(raw[:, 0], dtype=raw.dtype.newbyteorder("="))
 
 
 def file_signature(path: str) -> tuple[int, float]:

@@ -13,11 +13,19 @@ Layout (``docs/reports.md``)
   ``CurrentClampSeries`` (membrane potential, current clamp),
   ``IZeroClampSeries`` (I=0), ``VoltageClampSeries`` (membrane current,
   voltage clamp), ``PatchClampSeries`` for other headstage signals (a voltage
-  monitor in voltage clamp, a current monitor in current clamp); data are
-  stored in mV / pA with ``conversion`` 1e-3 / 1e-12 to NWB's volts /
-  amperes, exactly (float64);
-* per sweep and headstage the corrected command, when the file holds one,
-  as ``VoltageClampStimulusSeries`` / ``CurrentClampStimulusSeries``;
+  monitor in voltage clamp, a current monitor in current clamp).  ``data``
+  are the file's integer samples (:meth:`Recording.stored_sweep_data`,
+  int16 for ABF), ``conversion`` and ``offset`` the header's scaling, the
+  unit factor to volts / amperes and the correction (a sign and an offset),
+  so that ``data * conversion + offset`` is the corrected value; float64
+  corrected values (``conversion`` 1e-3 / 1e-12, ``offset`` 0) where the file
+  has no integers or the correction is no single offset for the sweep (the
+  series' description and the provenance ``nwb.storage`` say which);
+  gzip + shuffle, chunked;
+* per sweep and headstage the command, when the file holds one, as
+  ``VoltageClampStimulusSeries`` / ``CurrentClampStimulusSeries``: the
+  protocol's values (float32 when exact) with the correction in
+  ``conversion`` and ``offset``;
 * responses and stimuli linked in the ``intracellular_recordings`` table,
   grouped per sweep in ``icephys_simultaneous_recordings``;
 * channels of no headstage as plain ``TimeSeries`` in acquisition;
@@ -48,8 +56,9 @@ import numpy as np
 from ephys_correct._version import __version__
 from ephys_correct._validate import check_flag
 from ephys_correct.errors import MissingDependencyError, ParameterError
-from ephys_correct.io import CommandUnavailableError
+from ephys_correct.io import CommandUnavailableError, StoredSamplesUnavailableError
 from ephys_correct.correction.corrected import CorrectedRecording
+from ephys_correct.correction.sign import apply_current_sign, apply_ljp
 from ephys_correct._fileio import atomic_write, to_jsonable
 
 __all__ = ["write_nwb", "read_nwb_provenance", "nwb_sidecar_path", "load_nwb_metadata", "check_nwb_metadata",
@@ -280,10 +289,137 @@ def _start_time(rec, timezone: str | None = None) -> tuple[_dt.datetime, str]:
     return t, "the file records no acquisition time: modification time of the input file used"
 
 
+#: bytes per HDF5 chunk of a series (HDF5's advice: 10 KiB - 1 MiB); a shorter sweep is one chunk
+_CHUNK_BYTES = 1 << 18
+#: NWB's unit and the factor to it, for the package's units
+_SI = {"mV": ("volts", 1e-3), "pA": ("amperes", 1e-12)}
+
+
 def _compressed(data: np.ndarray):
-    """gzip (level 4) with the byte shuffle filter: lossless, a few times smaller for patch-clamp traces."""
+    """gzip (level 4) with the byte shuffle filter, chunked: lossless, several times smaller for patch-clamp traces."""
     from hdmf.backends.hdf5.h5_utils import H5DataIO
-    return H5DataIO(data=np.asarray(data), compression="gzip", compression_opts=4, shuffle=True)
+
+    data = np.asarray(data)
+    if data.size == 0:
+        return data
+    chunk = int(min(data.size, max(1, _CHUNK_BYTES // data.dtype.itemsize)))
+    return H5DataIO(data=data, compression="gzip", compression_opts=4, shuffle=True, chunks=(chunk,))
+
+
+def _correction_map(corrected, sc, sweep: int):
+    """(a, b) with ``corrected = a * value + b`` for one signal in one sweep, or why there is none.
+
+    The correction of a signal is affine in the recorded value (a sign and
+    an offset, :func:`apply_ljp` / :func:`apply_current_sign`); it is probed
+    here with the same functions and parameters as
+    :meth:`CorrectedRecording.sweep_data`, which the caller checks against.
+    A time-based bath schedule that changes the bath within the sweep has
+    no single offset for it.
+    """
+    if sc.quantity == "potential":
+        delta = corrected.delta_ref_mv(sweep)
+        if np.ndim(delta):  # a time-based schedule: one offset when the bath does not change within the sweep
+            if np.size(delta) and np.any(delta != delta[0]):
+                return "the bath changes within this sweep (time-based bath schedule): no single offset"
+            delta = float(delta[0]) if np.size(delta) else 0.0
+
+        def f(x):
+            return apply_ljp(x, ljp_mv=sc.ljp_mv, configuration=corrected.configuration, delta_ref_mv=delta,
+                             ljp_applied_online_mv=sc.ljp_applied_online_mv,
+                             polarity_inverted_at_acquisition=corrected.polarity_inverted_at_acquisition,
+                             resting_potential_mv=corrected.resting_potential_mv)
+    elif sc.quantity == "current":
+        def f(x):
+            return apply_current_sign(x, corrected.configuration, corrected.polarity_inverted_at_acquisition)
+    else:
+        return 1.0, 0.0
+    b = float(f(0.0))
+    a = float(f(1.0)) - b
+    if abs(abs(a) - 1.0) < 1e-9:  # the correction's slope is a sign; the probe's rounding is not part of it
+        a = 1.0 if a > 0 else -1.0
+    return a, b
+
+
+def _matches(approx: np.ndarray, exact: np.ndarray, scale: float) -> bool:
+    """approx equals exact within rounding (64 ulp of the larger term)."""
+    mag = np.abs(exact) + abs(scale)
+    return bool(np.all(np.abs(approx - exact) <= 64 * np.spacing(mag)))
+
+
+def _storage(corrected) -> dict[int, Any]:
+    """Per channel: its StoredScaling, or the reason its values are stored as float64."""
+    rec = corrected.recording
+    out: dict[int, Any] = {}
+    for c in rec.channels:
+        try:
+            out[c.index] = rec.stored_scaling(c.index)
+        except StoredSamplesUnavailableError as exc:
+            out[c.index] = f"the file stores no integer samples ({exc})"
+    return out
+
+
+def _storage_provenance(storage) -> dict[str, Any]:
+    """The storage of each channel, for the provenance: dtype and the file's scaling, or the float64 reason."""
+    out = {}
+    for c, st in storage.items():
+        if isinstance(st, str):
+            out[str(c)] = {"dtype": "float64", "reason": st}
+        else:
+            out[str(c)] = {"dtype": st.dtype.name, "file_scale": st.scale, "file_offset": st.offset,
+                           "units": st.units}
+    return out
+
+
+def _response_data(corrected, storage, s: int, c: int, si: float):
+    """(data, conversion, offset, resolution, storage text) of the series of sweep *s*, channel *c*.
+
+    The file's integer samples with ``conversion`` and ``offset`` that give
+    the corrected values in NWB's unit (*si*: the factor from the channel's
+    units); float64 corrected values when the file has no integers or the
+    correction is not one offset for the sweep.
+    """
+    rec = corrected.recording
+    values = corrected.sweep_data(s, c)
+    st = storage[c]
+    why = st if isinstance(st, str) else None
+    if why is None:
+        ab = _correction_map(corrected, corrected.channel_corrections[c], s)
+        if isinstance(ab, str):
+            why = ab
+        else:
+            a, b = ab
+            raw = rec.stored_sweep_data(s, c)
+            scale, offset = a * st.scale, a * st.offset + b
+            if _matches(raw * scale + offset, values, offset):
+                return (raw, scale * si, offset * si, abs(scale) * si,
+                        f"stored: the file's {st.dtype.name} samples; corrected value = data * conversion + "
+                        f"offset; the file's value ({st.units}) = data * {st.scale!r} + {st.offset!r}")
+            why = "the correction is not an offset of the stored samples"
+    return values, si, 0.0, -1.0, f"stored: corrected values as float64 ({why})"
+
+
+def _command_data(corrected, s: int, dac: int, si: float):
+    """(data, conversion, offset, storage text) of the command of *dac* in sweep *s*.
+
+    The command as the protocol gives it (float64; stored as float32 when
+    that is exact, as for the steps of an ABF epoch table) with the
+    correction in ``conversion`` and ``offset``; the corrected command
+    (float64) when the correction is not one offset for the sweep.
+    """
+    rec = corrected.recording
+    values = corrected.command(s, dac)
+    ab = _correction_map(corrected, corrected.command_corrections[dac], s)
+    if not isinstance(ab, str):
+        a, b = ab
+        cmd = rec.command(s, dac)
+        if _matches(cmd * a + b, values, b):
+            small = cmd.astype(np.float32)
+            if np.array_equal(small, cmd):
+                cmd = small
+            return (cmd, a * si, b * si, f"stored: the protocol's command ({cmd.dtype.name}); corrected value = "
+                                         "data * conversion + offset")
+        ab = "the correction is not an offset of the command"
+    return values, si, 0.0, f"stored: corrected command as float64 ({ab})"
 
 
 def _build(corrected, pynwb, metadata=None, timezone=None):
@@ -308,8 +444,10 @@ def _build(corrected, pynwb, metadata=None, timezone=None):
     subject = None
     if meta["Subject"]:
         subject = Subject(**meta["Subject"])
+    storage = _storage(corrected)
     prov_json = json.dumps({**prov, "nwb": {"session_start_time_source": start_note,
-                                            "metadata": to_jsonable(meta)},
+                                            "metadata": to_jsonable(meta),
+                                            "storage": _storage_provenance(storage)},
                             "channel_corrections": [c.as_dict() for c in corrected.channel_corrections],
                             "command_corrections": [c.as_dict() for c in corrected.command_corrections]},
                            indent=1)
@@ -349,50 +487,45 @@ def _build(corrected, pynwb, metadata=None, timezone=None):
             if dac is None or not rec.has_command(dac) or mode == "i_zero":
                 continue
             sc = corrected.command_corrections[dac]
+            units = rec.holding[dac].units
+            if units == "mV" and mode in (None, "voltage_clamp"):
+                kind = VoltageClampStimulusSeries
+            elif units == "pA":
+                kind = CurrentClampStimulusSeries
+            else:
+                continue
             try:
-                cmd = _compressed(corrected.command(s, dac))
+                cmd, conv, off, how = _command_data(corrected, s, dac, _SI[units][1])
             except CommandUnavailableError:
                 continue
-            units = rec.holding[dac].units
-            kw = dict(name=f"stimulus_sweep{s:04d}_hs{h.index}_dac{dac}", data=cmd, electrode=electrodes[h.index],
-                      starting_time=t0, rate=rate, sweep_number=np.uint32(s), gain=1.0,
-                      description=f"corrected command of DAC {dac} '{rec.holding[dac].name}': {sc.formula}")
-            if units == "mV" and mode in (None, "voltage_clamp"):
-                stimuli[h.index] = VoltageClampStimulusSeries(conversion=1e-3, **kw)
-            elif units == "pA":
-                stimuli[h.index] = CurrentClampStimulusSeries(conversion=1e-12, **kw)
-            else:
-                continue
+            stimuli[h.index] = kind(
+                name=f"stimulus_sweep{s:04d}_hs{h.index}_dac{dac}", data=_compressed(cmd), conversion=conv,
+                offset=off, electrode=electrodes[h.index], starting_time=t0, rate=rate, sweep_number=np.uint32(s),
+                gain=1.0, description=f"corrected command of DAC {dac} '{rec.holding[dac].name}': {sc.formula}; {how}")
             nwb.add_stimulus(stimuli[h.index])
         for c in rec.channels:
-            data = _compressed(corrected.sweep_data(s, c.index))
+            si_unit, si = _SI.get(c.units, (c.units or "n/a", 1.0))
+            values, conv, off, res, how = _response_data(corrected, storage, s, c.index, si)
             sc = corrected.channel_corrections[c.index]
             name = f"sweep{s:04d}_ch{c.index}_{_safe(c.name)}"
-            desc = f"channel '{c.name}' ({c.kind}, {c.units}): {sc.formula}" + (f"; {sc.note}" if sc.note else "")
-            if c.headstage is None or c.headstage not in electrodes:
-                ts = TimeSeries(name=name, data=data, unit=c.units or "n/a", starting_time=t0, rate=rate,
-                                description=desc)
-                nwb.add_acquisition(ts)
+            desc = (f"channel '{c.name}' ({c.kind}, {c.units}): {sc.formula}" + (f"; {sc.note}" if sc.note else "")
+                    + f"; {how}")
+            kw = dict(name=name, data=_compressed(values), conversion=conv, offset=off, resolution=res,
+                      starting_time=t0, rate=rate, description=desc)
+            h = next((hh for hh in rec.headstages if hh.index == c.headstage), None)
+            mode = h.clamp_mode if h is not None and h.clamp_mode_known else None
+            if h is None or c.headstage not in electrodes or c.units not in _SI:
+                nwb.add_acquisition(TimeSeries(unit=si_unit, **kw))
                 continue
-            h = next(hh for hh in rec.headstages if hh.index == c.headstage)
-            mode = h.clamp_mode if h.clamp_mode_known else None
-            kw = dict(name=name, data=data, electrode=electrodes[c.headstage], starting_time=t0, rate=rate,
-                      sweep_number=np.uint32(s), gain=1.0, description=desc)
+            kw.update(electrode=electrodes[c.headstage], sweep_number=np.uint32(s), gain=1.0)
             if c.units == "mV" and mode == "current_clamp":
-                series = CurrentClampSeries(conversion=1e-3, **kw)
+                series = CurrentClampSeries(**kw)
             elif c.units == "mV" and mode == "i_zero":
-                series = IZeroClampSeries(conversion=1e-3, **kw)
+                series = IZeroClampSeries(**kw)
             elif c.units == "pA" and mode == "voltage_clamp":
-                series = VoltageClampSeries(conversion=1e-12, **kw)
-            elif c.units == "mV":
-                series = PatchClampSeries(unit="volts", conversion=1e-3, **kw)
-            elif c.units == "pA":
-                series = PatchClampSeries(unit="amperes", conversion=1e-12, **kw)
+                series = VoltageClampSeries(**kw)
             else:
-                ts = TimeSeries(name=name, data=data, unit=c.units or "n/a", starting_time=t0, rate=rate,
-                                description=desc)
-                nwb.add_acquisition(ts)
-                continue
+                series = PatchClampSeries(unit=si_unit, **kw)
             nwb.add_acquisition(series)
             stim = stimuli.get(c.headstage)
             if stim is not None:
@@ -446,7 +579,10 @@ def write_nwb(corrected, path: str | os.PathLike, *, overwrite: bool = False, me
     -----
     Both files are written to temporary files in the destination directory
     and moved into place; on failure no partial file remains.  The layout is
-    described in the module docstring and ``docs/reports.md``.
+    described in the module docstring and ``docs/reports.md``: the file's
+    integer samples with ``conversion`` and ``offset`` giving the corrected
+    values, each series checked against :meth:`CorrectedRecording.sweep_data`
+    before it is written.
 
     Raises
     ------

@@ -49,14 +49,19 @@ def test_round_trip_tiny_file(tmp_path, wcp_corrected):
             vm = nwb.acquisition[f"sweep{s:04d}_ch1_Vm"]
             assert isinstance(im, pynwb.icephys.VoltageClampSeries)
             assert isinstance(vm, pynwb.icephys.PatchClampSeries) and vm.unit == "volts"
-            np.testing.assert_array_equal(im.data[:], cr.sweep_data(s, 0))  # exact (float64)
-            np.testing.assert_array_equal(vm.data[:], cr.sweep_data(s, 1))
-            assert (im.conversion, vm.conversion) == (1e-12, 1e-3)
+            # the file's int16 samples, lossless; data * conversion + offset = the corrected values (SI)
+            assert im.data.dtype == vm.data.dtype == np.int16
+            np.testing.assert_array_equal(im.data[:], cr.recording.stored_sweep_data(s, 0))
+            np.testing.assert_array_equal(vm.data[:], cr.recording.stored_sweep_data(s, 1))
+            assert_si(im, cr.sweep_data(s, 0), 1e-12)
+            assert_si(vm, cr.sweep_data(s, 1), 1e-3)
+            assert im.conversion == cr.recording.stored_scaling(0).scale * 1e-12
+            assert vm.resolution == vm.conversion  # one count
             assert vm.rate == pytest.approx(cr.sample_rate_hz)
             assert int(vm.sweep_number) == s
-        # the correction is visible: stored Vm = raw - V_L
-        np.testing.assert_array_equal(nwb.acquisition["sweep0003_ch1_Vm"].data[:],
-                                      cr.raw_sweep_data(3, 1) - cr.ljp_mv)
+        # the correction is the offset: Vm = file value - V_L (the file's offset is 0)
+        assert nwb.acquisition["sweep0003_ch1_Vm"].offset == pytest.approx(-cr.ljp_mv * 1e-3, rel=1e-15)
+        assert nwb.acquisition["sweep0003_ch0_Im"].offset == 0.0
         el = nwb.icephys_electrodes["headstage0"]
         for s in (cr.pipette(0).name, cr.pipette(0).source_sha256, "LJP V_L = ", f"{cr.ljp_mv:.6g} mV",
                   "bath relative to pipette", "whole-cell", cr.bath.source_sha256):
@@ -73,6 +78,12 @@ def test_round_trip_tiny_file(tmp_path, wcp_corrected):
     assert side["ljp"] == expected["ljp"] and len(side["channel_corrections"]) == 2
 
 
+def assert_si(series, expected, si):
+    """series.data * conversion + offset equals *expected* (package units) times *si*, within rounding."""
+    got = series.data[:] * series.conversion + series.offset
+    np.testing.assert_allclose(got, expected * si, rtol=1e-13, atol=1e-13 * si * max(1.0, np.abs(expected).max()))
+
+
 def test_stimulus_and_per_headstage_ljps(tmp_path):
     axo = Solution.from_ions({"K+": 145, "Na+": 13, "Cl-": 10, "gluconate-": 145, "Mg2+": 1, "HEPES-": 5},
                              name="K-gluconate")
@@ -85,12 +96,18 @@ def test_stimulus_and_per_headstage_ljps(tmp_path):
         for hs in range(4):
             st = nwb.stimulus[f"stimulus_sweep0004_hs{hs}_dac{hs}"]
             assert isinstance(st, pynwb.icephys.VoltageClampStimulusSeries)
-            np.testing.assert_array_equal(st.data[:], cr.command(4, hs))
+            # the protocol's command (steps: float32, exactly), the correction in the offset
+            assert st.data.dtype == np.float32 and st.conversion == 1e-3
+            np.testing.assert_array_equal(st.data[:], cr.recording.command(4, hs))
+            assert st.offset == pytest.approx(-cr.ljp_mv_by_headstage[hs] * 1e-3, rel=1e-15)
+            assert_si(st, cr.command(4, hs), 1e-3)
             desc = nwb.icephys_electrodes[f"headstage{hs}"].description
             assert f"LJP V_L = {cr.ljp_mv_by_headstage[hs]:.6g} mV" in desc
             assert ("CsF" if hs % 2 else "K-gluconate") in desc
-        # holding -40 mV on DAC 3 stored corrected
-        assert nwb.stimulus["stimulus_sweep0000_hs3_dac3"].data[0] == -40.0 - cr.ljp_mv_by_headstage[3]
+        # holding -40 mV on DAC 3: corrected through the offset
+        st = nwb.stimulus["stimulus_sweep0000_hs3_dac3"]
+        assert st.data[0] * st.conversion + st.offset == pytest.approx((-40.0 - cr.ljp_mv_by_headstage[3]) * 1e-3,
+                                                                       rel=1e-14)
         assert len(nwb.icephys_simultaneous_recordings) == 10
 
 
@@ -162,8 +179,9 @@ def test_nwbinspector_finds_nothing_serious(tmp_path, src):
         assert start.utcoffset() is not None
         assert start.replace(tzinfo=None) == cr.recording.start_time.replace(tzinfo=None)
         name = next(iter(nwb.acquisition))
-        assert nwb.acquisition[name].data.compression == "gzip"  # lossless, smaller
-        np.testing.assert_array_equal(nwb.acquisition[name].data[:], cr.sweep_data(0, 0))
+        data = nwb.acquisition[name].data
+        assert data.compression == "gzip" and data.shuffle and data.chunks  # lossless, smaller
+        np.testing.assert_array_equal(data[:], cr.recording.stored_sweep_data(0, 0))
 
 
 def test_without_metadata_the_assumed_time_zone_is_stated(tmp_path, wcp_corrected):
