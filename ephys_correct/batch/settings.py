@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from ephys_correct._validate import check_choice
 from ephys_correct.errors import ParameterError, RecipeError, suggest
 from ephys_correct.chemistry.solutions import Solution
 from ephys_correct.chemistry.solutions_db import load_solution
@@ -153,9 +154,7 @@ def _c_configuration(value: str) -> None:
 
 
 def _c_ljp_method(value: str) -> None:
-    if value not in METHODS:
-        raise ParameterError(f"Invalid value for the 'ljp_method' parameter. Allowed values are {list(METHODS)}, "
-                             f"but got {value!r} instead.")
+    check_choice(value, METHODS, what="ljp_method")
 
 
 def _setting(default: Any = None, *, parse: Callable, option: tuple[str, ...], help: str, doc: str,

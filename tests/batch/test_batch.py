@@ -349,7 +349,7 @@ def test_bad_configuration_fails_before_any_file(clean_folder, tmp_path):
                   configuration="wholecel")
     sheet = tmp_path / "s.csv"
     sheet.write_text("pattern,ljp_method\n*.abf,jpcalc\n")
-    with pytest.raises(ParameterError, match=r"s\.csv: line 2: ljp_method = 'jpcalc' is not one of None, 'henderson'"):
+    with pytest.raises(ParameterError, match=r"s\.csv: line 2: ljp_method = 'jpcalc' is not one of 'henderson', 'nernst-planck'"):
         run_batch(clean_folder, out_dir=tmp_path / "out", pipette=PIPETTE, bath=BATH, temperature_c=32,
                   sheet=sheet)
     assert not (tmp_path / "out").exists()

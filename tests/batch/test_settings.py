@@ -202,7 +202,7 @@ def test_with_overrides_and_merged():
     row = SheetRow("*", temperature_c=25.0, configuration="outside-out")
     m = s.merged(row)
     assert (m.temperature_c, m.configuration, m.pipette) == (25.0, "outside-out", BASE["pipette"])
-    with pytest.raises(ParameterError, match="'configuration'.*Did you mean.*'whole-cell'"):
+    with pytest.raises(ParameterError, match="configuration = 'wholecel' is not one of .*did you mean 'whole-cell'"):
         s.with_overrides({"configuration": "wholecel"})
     assert Settings(headstages={1: 0, "IN 3": None}).headstages == "1=0,IN 3=none"  # a mapping as the text
 
