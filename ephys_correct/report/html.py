@@ -132,24 +132,26 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _load_npz(path: Path) -> tuple[Any, dict, dict]:
-    """(data, metadata, commands) of a ``<stem>.corrected.npz``; commands: dac -> per-sweep arrays."""
-    import numpy as np
+    """(data, metadata, commands) of a ``<stem>.corrected.npz``; commands: dac -> per-sweep arrays.
 
-    from ephys_correct.report.traces import load_corrected_npz
+    The traces are mapped from the file, not read (a report over a large recording stays
+    within memory; only the samples drawn are touched).
+    """
+    from ephys_correct.report.traces import load_corrected_npz, npz_arrays
 
-    data, meta = load_corrected_npz(path)
+    data, meta = load_corrected_npz(path, mmap=True)
+    z = npz_arrays(path, mmap=True)
     commands: dict[int, Any] = {}
-    with np.load(path, allow_pickle=False) as z:
-        for c in meta.get("commands") or []:
-            d = int(c["dac"])
-            key = f"command_dac{d}"
-            if key in z.files:
-                commands[d] = z[key]
-            else:
-                per = {int(k.split("_")[1]): z[k] for k in z.files
-                       if k.startswith("command_") and k.endswith(f"_dac{d}") and k != key}
-                if per:
-                    commands[d] = [per[s] for s in sorted(per)]
+    for c in meta.get("commands") or []:
+        d = int(c["dac"])
+        key = f"command_dac{d}"
+        if key in z:
+            commands[d] = z[key]
+        else:
+            per = {int(k.split("_")[1]): z[k] for k in z
+                   if k.startswith("command_") and k.endswith(f"_dac{d}") and k != key}
+            if per:
+                commands[d] = [per[s] for s in sorted(per)]
     return data, meta, commands
 
 

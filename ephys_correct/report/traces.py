@@ -132,8 +132,60 @@ def _stream_member(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], piece
         raise RuntimeError(f"{name}: {written} values for an array of shape {shape} (internal error)")
 
 
-def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
+def npz_arrays(path: str | os.PathLike, *, mmap: bool = False) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` by member name (without ``.npy``).
+
+    Parameters
+    ----------
+    path : str or path
+        The archive.
+    mmap : bool
+        Map the members stored uncompressed (as :func:`write_corrected_npz` and
+        ``numpy.savez`` write them) read-only from the file instead of reading them:
+        memory then stays bounded by what is looked at, not by the file's size.
+        Compressed members are read.
+
+    Returns
+    -------
+    dict
+        Member name -> array (a read-only ``numpy.memmap`` for mapped members).
+    """
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            name = info.filename[:-4]
+            header = None
+            if mmap and info.compress_type == zipfile.ZIP_STORED:
+                fh.seek(info.header_offset)
+                local = fh.read(30)  # the local file header: its name and extra field precede the data
+                n_name, n_extra = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+                fh.seek(info.header_offset + 30 + n_name + n_extra)
+                version = np.lib.format.read_magic(fh)
+                readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                if version in readers:
+                    header = readers[version](fh)
+            if header is not None and not header[2].hasobject and math.prod(header[0]) > 0:
+                shape, fortran, dtype = header
+                out[name] = np.memmap(path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape,
+                                      order="F" if fortran else "C")
+            else:
+                with zf.open(info) as member:
+                    out[name] = np.lib.format.read_array(member, allow_pickle=False)
+    return out
+
+
+def load_corrected_npz(path: str | os.PathLike, *, mmap: bool = False) -> tuple[Any, dict]:
     """Read a ``<stem>.corrected.npz`` written by :func:`run_batch`.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    mmap : bool
+        Map the traces from the file instead of reading them (:func:`npz_arrays`): for
+        files larger than memory.
 
     Returns
     -------
@@ -149,6 +201,13 @@ def load_corrected_npz(path: str | os.PathLike) -> tuple[Any, dict]:
         waveforms stored beside the data as ``command_dac<d>`` (sweeps x
         samples), read by :mod:`ephys_correct.report.html`.
     """
+    if mmap:
+        z = npz_arrays(path, mmap=True)
+        meta = json.loads(str(z["metadata_json"][()]))
+        if "data" in z:
+            return z["data"], meta
+        return {(int(k[len("sweep_"):].split("_ch")[0]), int(k.split("_ch")[1])): v
+                for k, v in z.items() if k.startswith("sweep_")}, meta
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["metadata_json"]))
         if "data" in z.files:

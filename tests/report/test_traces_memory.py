@@ -172,3 +172,27 @@ def test_long_sweep_plotted_as_its_envelope_read_in_pieces(tmp_path, monkeypatch
     np.testing.assert_allclose(cor_line.get_ydata()[4:6], [c[2 * width:3 * width].min(), c[2 * width:3 * width].max()])
     assert cor_line.get_xdata()[-1] == pytest.approx((20000 // width) * width / 20000)
     assert f"min/max of every {width} samples as recorded vs LJP-corrected" in fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_mapped_npz_equals_the_read_one_without_reading_it(tmp_path, ragged):
+    """The HTML report maps the traces (npz_arrays(mmap=True)): same values, no copy in memory."""
+    if ragged:
+        corrected = _ragged_corrected([2500, 700, 3001])
+    else:
+        corrected = correct_recording(str(TEST_DATA / "171116sh_0013.abf"), pipette=PIPETTE, bath=BATH,
+                                      temperature_c=32)
+    path = tmp_path / "t.npz"
+    write_corrected_npz(path, corrected, durable=False)
+    read, meta = load_corrected_npz(path)
+    mapped, meta_m = load_corrected_npz(path, mmap=True)
+    assert meta_m == meta
+    pairs = [(read[k], mapped[k]) for k in read] if ragged else [(read, mapped)]
+    for r, m in pairs:
+        assert isinstance(m, np.memmap) and not m.flags.writeable
+        np.testing.assert_array_equal(r, m)
+    members = traces.npz_arrays(path, mmap=True)
+    with np.load(path) as z:
+        assert sorted(members) == sorted(z.files)
+        for k in z.files:
+            np.testing.assert_array_equal(members[k], z[k])
