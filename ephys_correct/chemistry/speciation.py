@@ -33,7 +33,6 @@ plain names (``HEPES``, ``H4BAPTA``, ``MgPCr``, ``CO2``). Every number's source 
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from ephys_correct.errors import (
     ModelValidityWarning,
     ParameterError,
 )
+from ephys_correct.chemistry._roots import secant_root
 from ephys_correct.chemistry.acidbase import (
     _check_conditions, _check_ionic_strength_mm, _check_ph, _check_temperature, get_ligand)
 
@@ -883,7 +883,7 @@ def ph_at_temperature(solution: Any, *, temperature_c: float,
     lo, hi = float(sol.ph) - 1.0, float(sol.ph) + 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelValidityWarning)  # trial pH values only
-        root = _secant_root(excess, float(sol.ph), lo, hi)
+        root = secant_root(excess, float(sol.ph), lo, hi)
         if root is not None:
             return root
         from scipy.optimize import brentq  # the safeguard: a bracketing solver
@@ -894,34 +894,6 @@ def ph_at_temperature(solution: Any, *, temperature_c: float,
                 f"ph_at_temperature: no pH within {lo:g}-{hi:g} balances the protons of "
                 f"{sol.name!r} at {t:g} degC.")
         return float(brentq(excess, lo, hi, xtol=1e-9, maxiter=100))
-
-
-def _secant_root(f, x0: float, lo: float, hi: float, *, xtol: float = 1e-9, max_steps: int = 12) -> float | None:
-    """A root of *f* near *x0* by secant steps, or None (the caller then brackets it).
-
-    The bound-proton balance is smooth and monotone in pH and the pH moves by a few
-    tenths over a temperature change, so secant steps from the recipe pH converge in
-    4-6 evaluations where a bracketing solver over +-1 pH unit needs about 20 (each one
-    a full speciation).  None when a step leaves [*lo*, *hi*], stalls, or does not
-    converge in *max_steps*: the result is then found by bisection-safe means.
-    """
-    xa, fa = x0, f(x0)
-    if fa == 0.0:
-        return xa
-    xb = x0 - 0.05 if fa > 0 else x0 + 0.05
-    fb = f(xb)
-    for _ in range(max_steps):
-        if fb == 0.0:
-            return xb
-        if fb == fa or not math.isfinite(fb):
-            return None
-        xc = xb - fb * (xb - xa) / (fb - fa)
-        if not (lo <= xc <= hi and math.isfinite(xc)):
-            return None
-        if abs(xc - xb) < xtol:
-            return float(xc)
-        xa, fa, xb, fb = xb, fb, xc, f(xc)
-    return None
 
 
 def retitrate_after_binding(original, speciated):

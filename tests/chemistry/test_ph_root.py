@@ -9,6 +9,7 @@ from hypothesis import given, strategies as st
 from scipy.optimize import brentq
 
 from ephys_correct.chemistry import speciation
+from ephys_correct.chemistry._roots import secant_root
 from ephys_correct.chemistry.solutions_db import load_solution
 
 
@@ -17,19 +18,19 @@ def test_secant_finds_the_root_of_a_smooth_monotone_balance(root, slope, curve):
     def f(x):  # monotone on [root - 1, root + 1] for |curve| <= 2 ... like a titration curve
         return slope * math.tanh(x - root) * (1.0 + 0.1 * curve * (x - root) ** 2)
 
-    found = speciation._secant_root(f, 7.3, 6.3, 8.3)
+    found = secant_root(f, 7.3, 6.3, 8.3)
     if found is not None:  # None is allowed (the caller then brackets); a wrong value is not
         assert abs(found - root) < 1e-7
 
 
 def test_secant_converges_on_a_titration_like_curve_near_the_start():
-    found = speciation._secant_root(lambda x: 5.0 * math.tanh(x - 7.15), 7.3, 6.3, 8.3)
+    found = secant_root(lambda x: 5.0 * math.tanh(x - 7.15), 7.3, 6.3, 8.3)
     assert found is not None and abs(found - 7.15) < 1e-9
 
 
 def test_secant_gives_up_outside_the_bracket_and_on_a_flat_function():
-    assert speciation._secant_root(lambda x: x - 10.0, 7.0, 6.0, 8.0) is None
-    assert speciation._secant_root(lambda x: 1.0, 7.0, 6.0, 8.0) is None
+    assert secant_root(lambda x: x - 10.0, 7.0, 6.0, 8.0) is None
+    assert secant_root(lambda x: 1.0, 7.0, 6.0, 8.0) is None
 
 
 @pytest.mark.parametrize("name, t", [("internal_k_gluconate", 32.0), ("internal_k_gluconate", 4.0),
