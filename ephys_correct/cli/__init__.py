@@ -16,7 +16,7 @@ import importlib
 import sys
 
 from ephys_correct._version import __version__
-from ._common import SafeStream, safe_text
+from ._common import SafeStream
 
 #: sub-command modules, in help order
 COMMANDS = ("demo", "solutions", "ljp", "erev", "info", "correct", "report", "plan", "speciate", "planner")
@@ -102,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..errors import EphysCorrectError  # after parsing: `--help` needs none of it
 
+    from ._common import CURRENT_COMMAND, print_warning
+
     def _show(message, category, filename, lineno, file=None, line=None):
         # model-validity and similar warnings read as one line each, without source lines
-        print(f"ephys-correct {args.command}: warning: {safe_text(message, keep_newlines=True)}", file=sys.stderr)
-
-    from ._common import CURRENT_COMMAND
+        print_warning(args.command, message, keep_newlines=True)
 
     CURRENT_COMMAND[0] = args.command
     previous = warnings.showwarning
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (EphysCorrectError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         # a missing or unreadable input file is a user error, not a bug: no traceback
-        print(f"ephys-correct {args.command}: error: {safe_text(exc, keep_newlines=True)}", file=sys.stderr)
+        print_warning(args.command, exc, keep_newlines=True, level="error")
         if getattr(args, "json", False):  # a script reading stdout gets the failure as JSON too
             from ._common import print_json
 

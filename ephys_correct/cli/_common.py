@@ -193,22 +193,29 @@ def cli_hint(text: str) -> str:
     return text
 
 
-def print_warning(command: str, text: str, *, file_name: str | None = None) -> None:
-    """One warning line on stderr: ``ephys-correct COMMAND: warning: [file: ]text``, control characters
+def print_warning(command: str, text: Any, *, file_name: str | None = None, keep_newlines: bool = False,
+                  level: str = "warning") -> None:
+    """One message on stderr: ``ephys-correct COMMAND: warning: [file: ]text``, control characters
     escaped and the command-line form of each fix added.
 
     Parameters
     ----------
     command : str
         The sub-command.
-    text : str
-        The warning.
+    text : object
+        The warning (or, with *level* ``"error"``, the exception), converted with ``str``.
     file_name : str, optional
         The file it is about; prefixed unless the text names it already.
+    keep_newlines : bool
+        Leave line feeds as they are (multi-line messages).
+    level : str
+        ``"warning"`` or ``"error"``.
     """
+    text = str(text)
     if file_name and file_name not in text.split(": ", 1)[0]:
         text = f"{file_name}: {text}"
-    print(f"ephys-correct {command}: warning: {safe_text(cli_hint(text))}", file=sys.stderr)
+    print(f"ephys-correct {command}: {level}: {safe_text(cli_hint(text), keep_newlines=keep_newlines)}",
+          file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- solutions on the command line

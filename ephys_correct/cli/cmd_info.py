@@ -9,7 +9,6 @@ failed).
 from __future__ import annotations
 
 import os
-import sys
 
 from ephys_correct._validate import message
 from ..errors import EphysCorrectError, ParameterError
@@ -81,7 +80,7 @@ def run(args) -> int:
                 d["sha256"] = rec.sha256
         except (EphysCorrectError, OSError) as exc:
             failed = True
-            print(f"ephys-correct info: error: {exc}", file=sys.stderr)
+            print_warning("info", exc, keep_newlines=True, level="error")
             results.append({"path": str(path), "error": str(exc), "error_type": type(exc).__name__})
             continue
         results.append(d)
