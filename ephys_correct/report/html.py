@@ -137,10 +137,10 @@ def _load_npz(path: Path) -> tuple[Any, dict, dict]:
     The traces are mapped from the file, not read (a report over a large recording stays
     within memory; only the samples drawn are touched).
     """
-    from ephys_correct.report.traces import load_corrected_npz, npz_arrays
+    from ephys_correct.report.traces import corrected_from_arrays, npz_arrays
 
-    data, meta = load_corrected_npz(path, mmap=True)
     z = npz_arrays(path, mmap=True)
+    data, meta = corrected_from_arrays(z)
     commands: dict[int, Any] = {}
     for c in meta.get("commands") or []:
         d = int(c["dac"])

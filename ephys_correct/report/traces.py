@@ -7,6 +7,7 @@ import math
 import os
 import zipfile
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -201,20 +202,28 @@ def load_corrected_npz(path: str | os.PathLike, *, mmap: bool = False) -> tuple[
         waveforms stored beside the data as ``command_dac<d>`` (sweeps x
         samples), read by :mod:`ephys_correct.report.html`.
     """
-    if mmap:
-        z = npz_arrays(path, mmap=True)
-        meta = json.loads(str(z["metadata_json"][()]))
-        if "data" in z:
-            return z["data"], meta
-        return {(int(k[len("sweep_"):].split("_ch")[0]), int(k.split("_ch")[1])): v
-                for k, v in z.items() if k.startswith("sweep_")}, meta
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["metadata_json"]))
-        if "data" in z.files:
-            return z["data"], meta
-        out = {}
-        for key in z.files:
-            if key.startswith("sweep_"):
-                s, c = key[len("sweep_"):].split("_ch")
-                out[(int(s), int(c))] = z[key]
-        return out, meta
+    return corrected_from_arrays(npz_arrays(path, mmap=mmap))
+
+
+def corrected_from_arrays(z: Mapping[str, np.ndarray]) -> tuple[Any, dict]:
+    """(data, metadata) of :func:`load_corrected_npz` from the archive's arrays (:func:`npz_arrays`).
+
+    Parameters
+    ----------
+    z : Mapping
+        Member name -> array of a ``<stem>.corrected.npz``.
+
+    Returns
+    -------
+    tuple
+        As :func:`load_corrected_npz`.
+    """
+    meta = json.loads(str(z["metadata_json"][()]))
+    if "data" in z:
+        return z["data"], meta
+    out = {}
+    for key, value in z.items():
+        if key.startswith("sweep_"):
+            s, c = key[len("sweep_"):].split("_ch")
+            out[(int(s), int(c))] = value
+    return out, meta
