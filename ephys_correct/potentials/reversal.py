@@ -393,7 +393,12 @@ class GHKResult:
         dict
             Field name -> value; mappings become plain dicts.
         """
-        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.__dict__.items()}
+        return _fields_as_dict(self)
+
+
+def _fields_as_dict(result: Any) -> dict[str, Any]:
+    """A result dataclass's fields as a JSON-ready dict (mappings become plain dicts)."""
+    return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in result.__dict__.items()}
 
 
 def _ghk_term(p: float, z: int, a_in: float, a_out: float, u: float) -> float:
@@ -692,7 +697,7 @@ class DonnanResult:
         dict
             Field name -> value; mappings become plain dicts.
         """
-        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.__dict__.items()}
+        return _fields_as_dict(self)
 
 
 def _plain_ions(obj: Any, label: str) -> dict[str, float]:
