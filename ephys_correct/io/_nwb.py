@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -104,7 +105,9 @@ class _NwbSource:
     kind = "nwb"
 
     def __init__(self, io, path: str, table: list[list]):
-        self.io = io  # keeps the HDF5 file open
+        self.io = io  # keeps the HDF5 file open for as long as the recording is used
+        # closed with the recording (not left to NWBHDF5IO's own collection, which warns)
+        self._close = weakref.finalize(self, io.close)
         self.path = path
         self.table = table  # table[sweep][channel] = series
 
@@ -182,12 +185,16 @@ def _open(path: str):
         raise MissingDependencyError(
             f"{path}: reading NWB files needs pynwb, which is not installed: pip install 'ephys_correct[nwb]'"
         ) from exc
+    io = None
     try:
         io = pynwb.NWBHDF5IO(path, "r", load_namespaces=True)
         nwbfile = io.read()
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # h5py / hdmf raise many types on bad input
+    except BaseException as exc:
+        if io is not None:  # opened but not readable: closed now, not left to the garbage collector
+            io.close()
+        if isinstance(exc, (MemoryError, KeyboardInterrupt)) or not isinstance(exc, Exception):
+            raise
+        # h5py / hdmf raise many types on bad input
         raise CorruptRecordingError(f"{path}: pynwb cannot read this file ({type(exc).__name__}: {exc})") from exc
     return pynwb, io, nwbfile
 

@@ -167,6 +167,26 @@ def test_not_hdf5_and_sweeps_on_other_formats(tmp_path):
         read_recording(local("171116sh_0013.abf"), sweeps=[0])
 
 
+def test_unreadable_hdf5_is_refused_and_its_reader_closed(tmp_path):
+    """An HDF5 file that pynwb opens but cannot read: the error names the file, and the reader it
+    opened is closed at once (left to the garbage collector it raised a ResourceWarning in whatever
+    test ran next, under filterwarnings=error)."""
+    import gc
+    import warnings
+
+    import h5py
+
+    bad = tmp_path / "empty.nwb"
+    with h5py.File(bad, "w") as f:
+        f.create_group("not_nwb")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(CorruptRecordingError, match="empty.nwb: pynwb cannot read this file"):
+            read_recording(bad)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+
+
 def test_missing_pynwb_is_a_clear_error(cells, monkeypatch):
     monkeypatch.setitem(sys.modules, "pynwb", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'ephys_correct\[nwb\]'"):
